@@ -1,0 +1,105 @@
+import swagger from "@fastify/swagger";
+import scalar from "@scalar/fastify-api-reference";
+import Fastify, { type FastifyInstance } from "fastify";
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from "fastify-type-provider-zod";
+import { v7 as uuidv7 } from "uuid";
+import { categoryRoutes } from "./modules/categories/routes.ts";
+import { profileRoutes } from "./modules/profile/routes.ts";
+import { taskRoutes } from "./modules/tasks/routes.ts";
+import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
+import { type Auth, createAuth } from "./platform/auth/auth.ts";
+import { requireActor } from "./platform/auth/hook.ts";
+import { registerAuthRoutes } from "./platform/auth/routes.ts";
+import type { DatabaseHandle } from "./platform/db/pool.ts";
+import { registerHealthRoutes } from "./platform/http/health.ts";
+import { registerProblemHandlers } from "./platform/http/problem.ts";
+import { loggerOptions } from "./platform/observability/logger.ts";
+
+export type AppDeps = {
+  database: DatabaseHandle;
+  authSecret: string;
+  publicUrl: string;
+  logLevel?: string;
+  authRateLimit?: boolean;
+  /** The clock every verb reads; tests pass a fixed one. */
+  now?: () => Date;
+};
+
+export type App = Awaited<ReturnType<typeof buildApp>>;
+
+const saneRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(deps: AppDeps) {
+  const app = Fastify({
+    logger: loggerOptions(deps.logLevel ?? "info"),
+    bodyLimit: 1024 * 1024,
+    connectionTimeout: 30_000,
+    keepAliveTimeout: 72_000,
+    requestTimeout: 60_000,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const incoming = request.headers["x-request-id"];
+      return typeof incoming === "string" && saneRequestId.test(incoming) ? incoming : uuidv7();
+    },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest("ctx", null);
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  registerProblemHandlers(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Taskpilot API",
+        version: "1.0.0",
+        description: "Tasks, categories, profile and activity. Errors are RFC 9457 problem+json.",
+      },
+      servers: [{ url: deps.publicUrl }],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: "http", scheme: "bearer", description: "Session token from sign-in" },
+          sessionCookie: { type: "apiKey", in: "cookie", name: "better-auth.session_token" },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(scalar, {
+    routePrefix: "/docs",
+    configuration: { url: "/openapi.json", title: "Taskpilot API" },
+  });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  const now = deps.now ?? (() => new Date());
+  const db = deps.database.db;
+  const auth = createAuth({
+    db,
+    secret: deps.authSecret,
+    baseUrl: deps.publicUrl,
+    rateLimit: deps.authRateLimit ?? true,
+    onUserCreated: async (user) => {
+      await createPersonalWorkspace(db, user);
+    },
+  });
+  registerHealthRoutes(app, deps.database.pool);
+  registerAuthRoutes(app, auth, deps.publicUrl);
+  await app.register(async (v1) => {
+    requireActor(v1, { auth, db, now });
+    await v1.register(taskRoutes);
+    await v1.register(categoryRoutes);
+    await v1.register(profileRoutes);
+  });
+  return Object.assign(app, { auth });
+}

@@ -1,0 +1,47 @@
+import { buildApp } from "./app.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { runMigrations } from "./platform/db/migrate.ts";
+import { openDatabase } from "./platform/db/pool.ts";
+
+async function main() {
+  const config = loadConfig();
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+  });
+  await runMigrations(database.pool);
+  const app = await buildApp({
+    database,
+    authSecret: config.authSecret,
+    publicUrl: config.publicUrl,
+    logLevel: config.logLevel,
+  });
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, "shutting down: finishing in-flight requests");
+    // Stop accepting, let in-flight requests finish, then close the pool.
+    await app.close();
+    await database.close();
+    app.log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info(
+    { database: database.kind, docs: `${config.publicUrl}/docs` },
+    "Taskpilot is ready",
+  );
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(`Taskpilot failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  }
+  process.exit(1);
+});

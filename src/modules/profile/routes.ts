@@ -1,0 +1,47 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { actingUser } from "../../platform/auth/actor.ts";
+import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
+import { activityPageSchema, activityQuerySchema } from "../activity/contracts.ts";
+import { listActorActivity } from "../activity/service.ts";
+import { profileQuerySchema, profileSchema, updateProfileSchema } from "./contracts.ts";
+import { getProfile, updateProfile } from "./service.ts";
+
+const tags = ["Profile"];
+
+export const profileRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get("/v1/me", {
+    schema: {
+      tags,
+      security,
+      summary: "Who I am, my workspaces, my task stats and recent activity",
+      querystring: profileQuerySchema,
+      response: { 200: profileSchema, ...problemResponses() },
+    },
+    handler: (request) => getProfile(ctxOf(request), request.query),
+  });
+
+  app.patch("/v1/me", {
+    schema: {
+      tags,
+      security,
+      summary: "Update my name, time zone or image",
+      body: updateProfileSchema,
+      response: { 200: profileSchema, ...problemResponses() },
+    },
+    handler: (request) => updateProfile(ctxOf(request), request.body),
+  });
+
+  app.get("/v1/me/activity", {
+    schema: {
+      tags,
+      security,
+      summary: "What I did, newest first",
+      querystring: activityQuerySchema,
+      response: { 200: activityPageSchema, ...problemResponses() },
+    },
+    handler: (request) => {
+      const ctx = ctxOf(request);
+      return listActorActivity(ctx, actingUser(ctx.actor).userId, request.query);
+    },
+  });
+};

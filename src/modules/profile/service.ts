@@ -1,0 +1,62 @@
+import { eq } from "drizzle-orm";
+import { DateTime } from "luxon";
+import { actingUser } from "../../platform/auth/actor.ts";
+import { user } from "../../platform/auth/schema.ts";
+import { type Context, inTransaction } from "../../platform/context.ts";
+import { withTransaction } from "../../platform/db/transaction.ts";
+import { notFound } from "../../platform/http/errors.ts";
+import { diffChanges, listActorActivity, recordActivity } from "../activity/service.ts";
+import { taskStats } from "../tasks/stats.ts";
+import { listMemberships } from "../workspaces/service.ts";
+import type { Profile, UpdateProfileInput } from "./contracts.ts";
+
+export async function getProfile(ctx: Context, options: { activityLimit: number }): Promise<Profile> {
+  const me = actingUser(ctx.actor);
+  const [row] = await ctx.db.select().from(user).where(eq(user.id, me.userId));
+  if (!row) throw notFound("User");
+  const now = ctx.now();
+  const today = DateTime.fromJSDate(now, { zone: row.timezone });
+  const [workspaces, stats, activity] = await Promise.all([
+    listMemberships(ctx),
+    taskStats(ctx, {
+      now,
+      startOfToday: today.startOf("day").toJSDate(),
+      endOfToday: today.endOf("day").toJSDate(),
+    }),
+    options.activityLimit > 0
+      ? listActorActivity(ctx, me.userId, { limit: options.activityLimit })
+      : Promise.resolve({ data: [] }),
+  ]);
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    image: row.image,
+    timezone: row.timezone,
+    createdAt: row.createdAt.toISOString(),
+    workspaces,
+    stats,
+    recentActivity: activity.data,
+  };
+}
+
+export async function updateProfile(ctx: Context, input: UpdateProfileInput): Promise<Profile> {
+  const me = actingUser(ctx.actor);
+  await withTransaction(ctx.db, async (tx) => {
+    const [current] = await tx.select().from(user).where(eq(user.id, me.userId)).for("update");
+    if (!current) throw notFound("User");
+    const changes = diffChanges(current, input);
+    if (Object.keys(changes).length === 0) return;
+    await tx
+      .update(user)
+      .set({ ...input, updatedAt: ctx.now() })
+      .where(eq(user.id, me.userId));
+    await recordActivity(inTransaction(ctx, tx), {
+      type: "profile.updated",
+      workspaceId: null,
+      entity: { type: "user", id: me.userId, title: input.name ?? current.name },
+      changes,
+    });
+  });
+  return getProfile(ctx, { activityLimit: 20 });
+}

@@ -1,0 +1,60 @@
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { actingUser } from "../../platform/auth/actor.ts";
+import type { Context } from "../../platform/context.ts";
+import { DomainError, notFound } from "../../platform/http/errors.ts";
+import { member, type WorkspaceRole } from "../workspaces/schema.ts";
+import { tasks } from "./schema.ts";
+
+export type TaskRow = typeof tasks.$inferSelect;
+
+/** Tasks in workspaces the user belongs to; everything else does not exist for them. */
+export function visibleTo(userId: string) {
+  return inArray(
+    tasks.workspaceId,
+    sql`(select ${member.organizationId} from ${member} where ${member.userId} = ${userId})`,
+  );
+}
+
+/**
+ * A task the acting user can see, with their role in its workspace, in one
+ * query. Another user's task answers 404, exactly like a missing one.
+ */
+export async function findVisibleTask(
+  ctx: Context,
+  id: string,
+  options: { deleted?: boolean; forUpdate?: boolean } = {},
+): Promise<{ row: TaskRow; role: WorkspaceRole }> {
+  const me = actingUser(ctx.actor);
+  const query = ctx.db
+    .select({ row: tasks, role: member.role })
+    .from(tasks)
+    .innerJoin(
+      member,
+      and(eq(member.organizationId, tasks.workspaceId), eq(member.userId, me.userId)),
+    )
+    .where(
+      and(
+        eq(tasks.id, id),
+        options.deleted ? sql`${tasks.deletedAt} is not null` : isNull(tasks.deletedAt),
+      ),
+    );
+  const [found] = options.forUpdate ? await query.for("update", { of: tasks }) : await query;
+  if (!found) throw notFound("Task");
+  return found;
+}
+
+/**
+ * Viewers read; members change tasks they created or are assigned to; admins
+ * and owners change any task in their workspace.
+ */
+export function assertCanChangeTask(ctx: Context, role: WorkspaceRole, row: TaskRow): void {
+  const me = actingUser(ctx.actor);
+  if (role === "owner" || role === "admin") return;
+  if (role === "member" && (row.createdBy === me.userId || row.assigneeId === me.userId)) return;
+  throw new DomainError(
+    "forbidden",
+    role === "viewer"
+      ? "Viewers cannot change tasks"
+      : "Members can change only tasks they created or are assigned to",
+  );
+}

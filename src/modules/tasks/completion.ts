@@ -1,0 +1,161 @@
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { v7 as uuidv7 } from "uuid";
+import { actingUser } from "../../platform/auth/actor.ts";
+import { type Context, inTransaction } from "../../platform/context.ts";
+import { withTransaction } from "../../platform/db/transaction.ts";
+import { preconditionFailed } from "../../platform/http/errors.ts";
+import { recordActivity } from "../activity/service.ts";
+import { assertCanChangeTask, findVisibleTask, type TaskRow } from "./access.ts";
+import type { Task } from "./contracts.ts";
+import { activityView, toTask } from "./mapping.ts";
+import { isValidTimeZone, nextOccurrence } from "./schedule/index.ts";
+import { tasks } from "./schema.ts";
+
+type ExpectedVersion = number | "any" | undefined;
+
+export async function completeTask(ctx: Context, id: string, expected?: ExpectedVersion) {
+  return changeStatus(ctx, id, expected, async (txCtx, row) => {
+    return (await completeInTransaction(txCtx, row)).task;
+  });
+}
+
+export async function reopenTask(ctx: Context, id: string, expected?: ExpectedVersion) {
+  return changeStatus(ctx, id, expected, reopenInTransaction);
+}
+
+async function changeStatus(
+  ctx: Context,
+  id: string,
+  expected: ExpectedVersion,
+  change: (txCtx: Context, row: TaskRow) => Promise<TaskRow>,
+): Promise<Task> {
+  const { row, role } = await findVisibleTask(ctx, id);
+  assertCanChangeTask(ctx, role, row);
+  if (typeof expected === "number" && expected !== row.version) throw preconditionFailed();
+  return withTransaction(ctx.db, async (tx) => toTask(await change(inTransaction(ctx, tx), row)));
+}
+
+/**
+ * Completes a task inside the caller's transaction. A recurring task stays
+ * completed as history and its next occurrence is created beside it, due at
+ * the rule's next date after both its due date and now (in the user's zone).
+ */
+export async function completeInTransaction(
+  ctx: Context,
+  current: TaskRow,
+): Promise<{ task: TaskRow; next: TaskRow | null }> {
+  if (current.status === "completed") return { task: current, next: null };
+  const now = ctx.now();
+  const next = current.recurrence ? await createNextOccurrence(ctx, current, now) : null;
+  const [row] = await ctx.db
+    .update(tasks)
+    .set({
+      status: "completed",
+      completedAt: now,
+      nextOccurrenceId: next?.id ?? null,
+      updatedAt: now,
+      version: sql`${tasks.version} + 1`,
+    })
+    .where(and(eq(tasks.id, current.id), eq(tasks.version, current.version)))
+    .returning();
+  if (!row) throw preconditionFailed("The task changed while you completed it");
+  await recordActivity(ctx, {
+    type: "task.completed",
+    workspaceId: row.workspaceId,
+    entity: { type: "task", id: row.id, title: row.title },
+    changes: {
+      status: { from: "open", to: "completed" },
+      ...(next ? { nextOccurrenceId: { from: null, to: next.id } } : {}),
+    },
+  });
+  return { task: row, next };
+}
+
+async function createNextOccurrence(ctx: Context, current: TaskRow, now: Date) {
+  const zone = actingUser(ctx.actor).timezone;
+  const anchor = current.dueAt ?? now;
+  const after = anchor > now ? anchor : now;
+  const dueAt = nextOccurrence(current.recurrence ?? "", {
+    anchor,
+    after,
+    timeZone: isValidTimeZone(zone) ? zone : "UTC",
+  });
+  if (!dueAt) return null; // the series has ended (COUNT / UNTIL)
+  const [next] = await ctx.db
+    .insert(tasks)
+    .values({
+      id: uuidv7(),
+      workspaceId: current.workspaceId,
+      title: current.title,
+      description: current.description,
+      priority: current.priority,
+      categoryId: current.categoryId,
+      tags: current.tags,
+      dueAt,
+      allDay: current.allDay,
+      recurrence: current.recurrence,
+      parentId: current.parentId,
+      assigneeId: current.assigneeId,
+      position: current.position,
+      createdBy: current.createdBy,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning();
+  if (!next) throw new Error("insert returned no row");
+  await recordActivity(ctx, {
+    type: "task.created",
+    workspaceId: next.workspaceId,
+    entity: { type: "task", id: next.id, title: next.title },
+    changes: { ...activityView(next), previousOccurrenceId: current.id },
+  });
+  return next;
+}
+
+/**
+ * Reopens a task inside the caller's transaction. If completing it had
+ * created a next occurrence that nobody has touched since, that occurrence
+ * goes to the trash, so undoing a completion does not leave a duplicate.
+ */
+export async function reopenInTransaction(ctx: Context, current: TaskRow): Promise<TaskRow> {
+  if (current.status === "open") return current;
+  const now = ctx.now();
+  let withdrawn: string | null = null;
+  if (current.nextOccurrenceId) {
+    const [trashed] = await ctx.db
+      .update(tasks)
+      .set({ deletedAt: now, updatedAt: now, version: sql`${tasks.version} + 1` })
+      .where(
+        and(
+          eq(tasks.id, current.nextOccurrenceId),
+          eq(tasks.version, 1),
+          eq(tasks.status, "open"),
+          isNull(tasks.deletedAt),
+        ),
+      )
+      .returning({ id: tasks.id });
+    withdrawn = trashed?.id ?? null;
+  }
+  const [row] = await ctx.db
+    .update(tasks)
+    .set({
+      status: "open",
+      completedAt: null,
+      nextOccurrenceId: withdrawn ? null : current.nextOccurrenceId,
+      updatedAt: now,
+      version: sql`${tasks.version} + 1`,
+    })
+    .where(and(eq(tasks.id, current.id), eq(tasks.version, current.version)))
+    .returning();
+  if (!row) throw preconditionFailed("The task changed while you reopened it");
+  await recordActivity(ctx, {
+    type: "task.reopened",
+    workspaceId: row.workspaceId,
+    entity: { type: "task", id: row.id, title: row.title },
+    changes: {
+      status: { from: "completed", to: "open" },
+      ...(withdrawn ? { nextOccurrenceWithdrawn: withdrawn } : {}),
+    },
+  });
+  return row;
+}

@@ -1,0 +1,106 @@
+import { type AnyColumn, and, arrayContains, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, gte, or, type SQL, sql } from "drizzle-orm";
+import { actingUser } from "../../platform/auth/actor.ts";
+import type { Context } from "../../platform/context.ts";
+import { decodeCursor, type Page, toPage } from "../../platform/http/pagination.ts";
+import { roleIn } from "../workspaces/service.ts";
+import { type TaskRow, visibleTo } from "./access.ts";
+import type { ListTasksQuery, Task, TaskSort } from "./contracts.ts";
+import { toTask } from "./mapping.ts";
+import { tasks } from "./schema.ts";
+
+const sortColumns: Record<TaskSort, AnyColumn> = {
+  position: tasks.position,
+  dueAt: tasks.dueAt,
+  priority: tasks.priorityRank,
+  createdAt: tasks.createdAt,
+  updatedAt: tasks.updatedAt,
+  title: tasks.title,
+};
+
+function sortKey(row: TaskRow, sort: TaskSort): string | number | null {
+  switch (sort) {
+    case "position":
+      return row.position;
+    case "dueAt":
+      return row.dueAt?.toISOString() ?? null;
+    case "priority":
+      return row.priorityRank;
+    case "createdAt":
+      return row.createdAt.toISOString();
+    case "updatedAt":
+      return row.updatedAt.toISOString();
+    case "title":
+      return row.title;
+  }
+}
+
+function keyValue(sort: TaskSort, key: string | number): unknown {
+  return sort === "dueAt" || sort === "createdAt" || sort === "updatedAt"
+    ? new Date(String(key))
+    : key;
+}
+
+/**
+ * Rows strictly after the cursor in (sort key, id) order. Tasks without a due
+ * date sort last in both directions, so they need their own branch.
+ */
+function afterCursor(
+  sort: TaskSort,
+  descending: boolean,
+  cursor: { key: string | number | null; id: string },
+): SQL | undefined {
+  const column = sortColumns[sort];
+  const beyond = descending ? lt : gt;
+  if (cursor.key === null) return and(isNull(column), beyond(tasks.id, cursor.id));
+  const key = keyValue(sort, cursor.key);
+  return or(
+    beyond(column, key),
+    and(eq(column, key), beyond(tasks.id, cursor.id)),
+    sort === "dueAt" ? isNull(column) : undefined,
+  );
+}
+
+export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Page<Task>> {
+  const me = actingUser(ctx.actor);
+  if (query.workspaceId) await roleIn(ctx, query.workspaceId);
+  const descending = query.order === "desc";
+  const cursor = decodeCursor(query.cursor, `${query.sort}:${query.order}`);
+  const column = sortColumns[query.sort];
+  const now = ctx.now();
+  const conditions = [
+    visibleTo(me.userId),
+    query.deleted ? isNotNull(tasks.deletedAt) : isNull(tasks.deletedAt),
+    query.status === "all" ? undefined : eq(tasks.status, query.status),
+    query.workspaceId ? eq(tasks.workspaceId, query.workspaceId) : undefined,
+    query.priority ? inArray(tasks.priority, query.priority) : undefined,
+    query.categoryId ? eq(tasks.categoryId, query.categoryId) : undefined,
+    query.tag ? arrayContains(tasks.tags, [query.tag.toLowerCase()]) : undefined,
+    query.q ? sql`${tasks.search} @@ websearch_to_tsquery('english', ${query.q})` : undefined,
+    query.dueBefore ? lte(tasks.dueAt, new Date(query.dueBefore)) : undefined,
+    query.dueAfter ? gte(tasks.dueAt, new Date(query.dueAfter)) : undefined,
+    query.overdue ? and(eq(tasks.status, "open"), lt(tasks.dueAt, now)) : undefined,
+    query.overdue === false
+      ? or(isNull(tasks.dueAt), gte(tasks.dueAt, now), eq(tasks.status, "completed"))
+      : undefined,
+    query.assigneeId
+      ? eq(tasks.assigneeId, query.assigneeId === "me" ? me.userId : query.assigneeId)
+      : undefined,
+    query.parentId ? eq(tasks.parentId, query.parentId) : undefined,
+    cursor ? afterCursor(query.sort, descending, cursor) : undefined,
+  ];
+  const direction = descending ? desc : asc;
+  const rows = await ctx.db
+    .select()
+    .from(tasks)
+    .where(and(...conditions))
+    .orderBy(
+      query.sort === "dueAt" ? sql`${column} ${sql.raw(descending ? "desc" : "asc")} nulls last` : direction(column),
+      direction(tasks.id),
+    )
+    .limit(query.limit + 1);
+  return toPage(rows, query.limit, toTask, (row) => ({
+    sort: `${query.sort}:${query.order}`,
+    key: sortKey(row, query.sort),
+    id: row.id,
+  }));
+}

@@ -1,0 +1,115 @@
+import { sql } from "drizzle-orm";
+import { DateTime } from "luxon";
+import type { Context } from "../../platform/context.ts";
+import { invalidReference, validationFailed } from "../../platform/http/errors.ts";
+import { visibleCategoryWorkspace } from "../categories/service.ts";
+import { isAssignable } from "../workspaces/service.ts";
+import { findVisibleTask } from "./access.ts";
+import { tasks } from "./schema.ts";
+import { isValidTimeZone, nextOccurrence, parseDue, parseRecurrence, ruleHasTime } from "./schedule/index.ts";
+
+type References = {
+  categoryId?: string | null | undefined;
+  parentId?: string | null | undefined;
+  assigneeId?: string | null | undefined;
+};
+
+/**
+ * Checks that what a task points at exists, is visible and lives in the same
+ * workspace: a category, a parent task (without making a cycle) and an
+ * assignee who is a member. A bad reference is a 422 naming the field.
+ */
+export async function checkReferences(
+  ctx: Context,
+  workspaceId: string,
+  input: References,
+  taskId?: string,
+): Promise<void> {
+  if (input.categoryId) {
+    const categoryWorkspace = await visibleCategoryWorkspace(ctx, input.categoryId);
+    if (categoryWorkspace !== workspaceId) {
+      throw invalidReference("categoryId", "no such category in this workspace");
+    }
+  }
+  if (input.parentId) {
+    if (input.parentId === taskId) throw invalidReference("parentId", "a task cannot be its own parent");
+    const parent = await findVisibleTask(ctx, input.parentId).catch(() => null);
+    if (!parent || parent.row.workspaceId !== workspaceId) {
+      throw invalidReference("parentId", "no such task in this workspace");
+    }
+    if (taskId && (await isAncestor(ctx, taskId, input.parentId))) {
+      throw invalidReference("parentId", "would make a task its own ancestor");
+    }
+  }
+  if (input.assigneeId && !(await isAssignable(ctx, workspaceId, input.assigneeId))) {
+    throw invalidReference("assigneeId", "must be a member (not a viewer) of the workspace");
+  }
+}
+
+async function isAncestor(ctx: Context, ancestorId: string, taskId: string): Promise<boolean> {
+  const result = await ctx.db.execute<{ found: boolean }>(sql`
+    with recursive chain(id, parent_id, depth) as (
+      select ${tasks.id}, ${tasks.parentId}, 0 from ${tasks} where ${tasks.id} = ${taskId}
+      union all
+      select t.id, t.parent_id, chain.depth + 1 from ${tasks} t
+        join chain on t.id = chain.parent_id where chain.depth < 100
+    )
+    select exists(select 1 from chain where id = ${ancestorId}) as found`);
+  return result.rows[0]?.found === true;
+}
+
+export type ScheduleInput = {
+  dueAt?: string | null | undefined;
+  allDay?: boolean | undefined;
+  due?: string | undefined;
+  recurrence?: string | null | undefined;
+};
+
+export type Schedule = { dueAt?: Date | null; allDay?: boolean; recurrence?: string | null };
+
+/**
+ * Turns the schedule fields of a request into column values: natural
+ * language read in the user's time zone, recurrence stored as an RRULE, and
+ * a recurring task without a date due at its first occurrence.
+ */
+export function resolveSchedule(
+  ctx: Context,
+  timeZone: string,
+  input: ScheduleInput,
+  current: { dueAt: Date | null } = { dueAt: null },
+): Schedule {
+  const zone = isValidTimeZone(timeZone) ? timeZone : "UTC";
+  const schedule: Schedule = {};
+  if (input.due !== undefined) {
+    const parsed = parseDue(input.due, { now: ctx.now(), timeZone: zone });
+    if (!parsed) throw validationFailed("due", `could not read "${input.due}" as a date`);
+    schedule.dueAt = parsed.dueAt;
+    schedule.allDay = parsed.allDay;
+  } else if (input.dueAt !== undefined) {
+    schedule.dueAt = input.dueAt === null ? null : new Date(input.dueAt);
+    schedule.allDay = input.dueAt !== null && input.allDay === true;
+  } else if (input.allDay !== undefined) {
+    schedule.allDay = input.allDay && current.dueAt !== null;
+  }
+  if (input.recurrence !== undefined) {
+    if (input.recurrence === null) {
+      schedule.recurrence = null;
+    } else {
+      const rule = parseRecurrence(input.recurrence);
+      if (!rule) {
+        throw validationFailed("recurrence", `could not read "${input.recurrence}" as a repeat rule`);
+      }
+      schedule.recurrence = rule;
+      const dueAt = schedule.dueAt === undefined ? current.dueAt : schedule.dueAt;
+      if (dueAt === null) {
+        // Untimed rules make all-day tasks, due at the end of their local day like parseDue's.
+        const now = ctx.now();
+        const allDay = !ruleHasTime(rule);
+        const anchor = allDay ? DateTime.fromJSDate(now, { zone }).endOf("day").toJSDate() : now;
+        schedule.dueAt = nextOccurrence(rule, { anchor, after: now, timeZone: zone });
+        schedule.allDay = allDay;
+      }
+    }
+  }
+  return schedule;
+}

@@ -1,0 +1,164 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { replyNotModified, formatEtag, versionFromIfMatch } from "../../platform/http/etag.ts";
+import type { Context } from "../../platform/context.ts";
+import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
+import { activityPageSchema, activityQuerySchema } from "../activity/contracts.ts";
+import {
+  createTaskSchema,
+  listTasksQuerySchema,
+  quickAddSchema,
+  taskPageSchema,
+  taskParamsSchema,
+  type Task,
+  taskSchema,
+  updateTaskSchema,
+} from "./contracts.ts";
+import * as service from "./service.ts";
+
+const tags = ["Tasks"];
+const etagOf = (task: { version: number }) => formatEtag(task.version);
+
+export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get("/v1/tasks", {
+    schema: {
+      tags,
+      security,
+      summary: "List tasks",
+      description: "Keyset-paginated; filters combine with AND.",
+      querystring: listTasksQuerySchema,
+      response: { 200: taskPageSchema, ...problemResponses("not_found") },
+    },
+    handler: (request) => service.listTasks(ctxOf(request), request.query),
+  });
+
+  app.post("/v1/tasks", {
+    schema: {
+      tags,
+      security,
+      summary: "Create a task",
+      body: createTaskSchema,
+      response: {
+        201: taskSchema,
+        ...problemResponses("not_found", "forbidden", "invalid_reference", "payload_too_large", "unsupported_media_type"),
+      },
+    },
+    handler: async (request, reply) => {
+      const task = await service.createTask(ctxOf(request), request.body);
+      return reply.code(201).header("location", `/v1/tasks/${task.id}`).header("etag", etagOf(task)).send(task);
+    },
+  });
+
+  app.post("/v1/tasks/quick", {
+    schema: {
+      tags,
+      security,
+      summary: "Quick add from one line of text",
+      description: '"Pay rent every 1st at 9am #Home @finance p1": # category, @ tag, p1..p4 priority, dates and repeats in words.',
+      body: quickAddSchema,
+      response: { 201: taskSchema, ...problemResponses("not_found", "forbidden") },
+    },
+    handler: async (request, reply) => {
+      const task = await service.quickAddTask(ctxOf(request), request.body);
+      return reply.code(201).header("location", `/v1/tasks/${task.id}`).header("etag", etagOf(task)).send(task);
+    },
+  });
+
+  app.get("/v1/tasks/:id", {
+    schema: {
+      tags,
+      security,
+      summary: "Get a task",
+      description: "Sends an ETag; If-None-Match answers 304 when unchanged.",
+      params: taskParamsSchema,
+      response: { 200: taskSchema, 304: z.null().describe("Not modified"), ...problemResponses("not_found") },
+    },
+    handler: async (request, reply) => {
+      const task = await service.getTask(ctxOf(request), request.params.id);
+      if (replyNotModified(request, reply, etagOf(task))) return reply;
+      return task;
+    },
+  });
+
+  app.patch("/v1/tasks/:id", {
+    schema: {
+      tags,
+      security,
+      summary: "Update a task",
+      description: "Honours If-Match (412 when stale). Setting status runs the complete/reopen rules.",
+      params: taskParamsSchema,
+      body: updateTaskSchema,
+      response: {
+        200: taskSchema,
+        ...problemResponses("not_found", "forbidden", "invalid_reference", "precondition_failed"),
+      },
+    },
+    handler: async (request, reply) => {
+      const expected = versionFromIfMatch(request);
+      const task = await service.updateTask(ctxOf(request), request.params.id, request.body, expected);
+      return reply.header("etag", etagOf(task)).send(task);
+    },
+  });
+
+  app.delete("/v1/tasks/:id", {
+    schema: {
+      tags,
+      security,
+      summary: "Delete a task (to the trash)",
+      params: taskParamsSchema,
+      response: {
+        204: z.null().describe("Deleted"),
+        ...problemResponses("not_found", "forbidden", "precondition_failed"),
+      },
+    },
+    handler: async (request, reply) => {
+      await service.deleteTask(ctxOf(request), request.params.id, versionFromIfMatch(request));
+      return reply.code(204).send(null);
+    },
+  });
+
+  const statusChange = (
+    path: string,
+    summary: string,
+    verb: (ctx: Context, id: string, expected?: number | "any") => Promise<Task>,
+  ) =>
+    app.post(path, {
+      schema: {
+        tags,
+        security,
+        summary,
+        params: taskParamsSchema,
+        response: {
+          200: taskSchema,
+          ...problemResponses("not_found", "forbidden", "precondition_failed"),
+        },
+      },
+      handler: async (request, reply) => {
+        const task = await verb(ctxOf(request), request.params.id, versionFromIfMatch(request));
+        return reply.header("etag", etagOf(task)).send(task);
+      },
+    });
+
+  statusChange(
+    "/v1/tasks/:id/complete",
+    "Complete a task (a recurring one gets its next occurrence)",
+    service.completeTask,
+  );
+  statusChange("/v1/tasks/:id/reopen", "Reopen a completed task", service.reopenTask);
+  statusChange("/v1/tasks/:id/restore", "Restore a task from the trash", (ctx, id) =>
+    service.restoreTask(ctx, id),
+  );
+
+  app.get("/v1/tasks/:id/activity", {
+    schema: {
+      tags,
+      security,
+      summary: "What happened to a task, newest first",
+      params: taskParamsSchema,
+      querystring: activityQuerySchema,
+      response: { 200: activityPageSchema, ...problemResponses("not_found") },
+    },
+    handler: (request) =>
+      service.listTaskActivity(ctxOf(request), request.params.id, request.query),
+  });
+};

@@ -1,0 +1,12 @@
+export type { DueMatch, DueOptions, ParsedDue, WallClock } from "./due.ts";
+export { findDueInText, isValidTimeZone, localToInstant, parseDue } from "./due.ts";
+export type { Priority, QuickAddOptions, QuickAddResult } from "./quick-add.ts";
+export { parseQuickAdd } from "./quick-add.ts";
+export type { RecurrenceMatch } from "./recurrence.ts";
+export {
+  describeRecurrence,
+  findRecurrence,
+  nextOccurrence,
+  parseRecurrence,
+  ruleHasTime,
+} from "./recurrence.ts";

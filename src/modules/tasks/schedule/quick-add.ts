@@ -1,0 +1,147 @@
+import { DateTime } from "luxon";
+import type { DueMatch } from "./due.ts";
+import { findDueInText } from "./due.ts";
+import { findRecurrence, nextOccurrence, ruleHasTime } from "./recurrence.ts";
+
+export type Priority = "urgent" | "high" | "medium" | "low";
+
+export type QuickAddResult = {
+  title: string;
+  categoryId: string | null;
+  tags: string[];
+  priority: Priority | null;
+  dueAt: Date | null;
+  allDay: boolean;
+  recurrence: string | null;
+};
+
+export type QuickAddOptions = {
+  now: Date;
+  timeZone: string;
+  categories: ReadonlyArray<{ id: string; name: string }>;
+};
+
+const PRIORITIES: Record<string, Priority> = {
+  "1": "urgent",
+  "2": "high",
+  "3": "medium",
+  "4": "low",
+};
+const MAX_TAGS = 20;
+const MAX_TAG_LENGTH = 50;
+const END = "(?=$|[\\s.,;:!?)])";
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+// Consumed spans are blanked rather than cut so that later matches keep their string offsets.
+function blank(text: string, from: number, length: number): string {
+  return text.slice(0, from) + " ".repeat(length) + text.slice(from + length);
+}
+
+function normalizeName(name: string): string {
+  return name.trim().replace(/\s+/g, " ").toLowerCase();
+}
+
+function extractCategory(text: string, categories: QuickAddOptions["categories"]) {
+  const byName = new Map(categories.map((c) => [normalizeName(c.name), c.id]));
+  for (const m of text.matchAll(/(?<!\S)#(["'])(.+?)\1/g)) {
+    const id = byName.get(normalizeName(m[2] ?? ""));
+    if (id !== undefined) return { id, text: blank(text, m.index, m[0].length) };
+  }
+  // Longest names first so "#side project" prefers "Side Project" over "Side".
+  const sorted = [...categories].sort((a, b) => b.name.length - a.name.length);
+  for (const hash of text.matchAll(/(?<!\S)#/g)) {
+    const rest = text.slice(hash.index + 1);
+    for (const category of sorted) {
+      const words = category.name.trim().split(/\s+/).map(escapeRegExp).join("\\s+");
+      if (words === "") continue;
+      const m = new RegExp(`^${words}${END}`, "i").exec(rest);
+      if (m) return { id: category.id, text: blank(text, hash.index, m[0].length + 1) };
+    }
+  }
+  return { id: null, text };
+}
+
+function extractTags(text: string) {
+  const tags: string[] = [];
+  let work = text;
+  for (const m of text.matchAll(/(?<!\S)@([\p{L}\p{N}_-]+)(?=$|[\s.,;:!?)])/gu)) {
+    const tag = (m[1] ?? "").toLowerCase();
+    if (tag.length > MAX_TAG_LENGTH) continue;
+    if (!tags.includes(tag)) {
+      if (tags.length >= MAX_TAGS) continue;
+      tags.push(tag);
+    }
+    work = blank(work, m.index, m[0].length);
+  }
+  return { tags, text: work };
+}
+
+function extractPriority(text: string) {
+  const m = /(?<!\S)p([1-4])(?=$|[\s.,;:!?)])/i.exec(text);
+  if (!m) return { priority: null, text };
+  return { priority: PRIORITIES[m[1] ?? ""] ?? null, text: blank(text, m.index, m[0].length) };
+}
+
+function removeDue(text: string, due: DueMatch, recurring: boolean): string {
+  // "starting"/"from" only introduce a date when a recurrence is present ("every monday starting mar 16").
+  const lead = recurring
+    ? /(?:^|\s)(?:due|by|starting|from|beginning)\s+$/i
+    : /(?:^|\s)(?:due|by)\s+$/i;
+  const before = lead.exec(text.slice(0, due.index));
+  const from = before ? before.index : due.index;
+  return blank(text, from, due.index + due.length - from);
+}
+
+function tidy(text: string): string {
+  return text
+    .replace(/\s+/g, " ")
+    .replace(/\s+([,.;:!?])/g, "$1")
+    .replace(/^[\s,;:-]+|[\s,;:-]+$/g, "");
+}
+
+function scheduleRecurring(rule: string, due: DueMatch | null, options: QuickAddOptions) {
+  const zone = options.timeZone;
+  const timed = ruleHasTime(rule);
+  let anchor: Date;
+  if (due) {
+    anchor = timed ? DateTime.fromJSDate(due.dueAt, { zone }).startOf("day").toJSDate() : due.dueAt;
+  } else {
+    const today = DateTime.fromJSDate(options.now, { zone });
+    anchor = (timed ? today.startOf("day") : today.endOf("day")).toJSDate();
+  }
+  // An explicit date starts the series on that day; otherwise the first occurrence after now is due.
+  const after = due ? new Date(anchor.getTime() - 1) : options.now;
+  const dueAt = nextOccurrence(rule, { anchor, after, timeZone: zone }) ?? due?.dueAt ?? null;
+  return { dueAt, allDay: timed ? false : (due?.allDay ?? true) };
+}
+
+export function parseQuickAdd(text: string, options: QuickAddOptions): QuickAddResult {
+  const category = extractCategory(text, options.categories);
+  const tagged = extractTags(category.text);
+  const prioritized = extractPriority(tagged.text);
+  let work = prioritized.text;
+
+  const recurrence = findRecurrence(work);
+  if (recurrence) work = blank(work, recurrence.index, recurrence.length);
+
+  const due = findDueInText(work, options);
+  if (due) work = removeDue(work, due, recurrence !== null);
+
+  let dueAt = due?.dueAt ?? null;
+  let allDay = due?.allDay ?? false;
+  if (recurrence) ({ dueAt, allDay } = scheduleRecurring(recurrence.rule, due, options));
+
+  const title = tidy(work);
+  return {
+    title: title === "" ? tidy(text) : title,
+    categoryId: category.id,
+    tags: tagged.tags,
+    priority: prioritized.priority,
+    dueAt,
+    allDay,
+    recurrence: recurrence?.rule ?? null,
+  };
+}

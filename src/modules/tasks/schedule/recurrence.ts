@@ -1,0 +1,300 @@
+import { DateTime } from "luxon";
+// rrule ships CommonJS without an exports map; Node ESM only exposes its default export.
+import rrulePkg from "rrule";
+import { isValidTimeZone, localToInstant } from "./due.ts";
+
+const { RRule } = rrulePkg;
+
+export type RecurrenceMatch = { rule: string; index: number; length: number };
+
+const MAX_INTERVAL = 1000;
+const DAY_CODES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+const FREQUENCIES = ["YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY"];
+
+function intList(min: number, max: number, allowNegative: boolean): (value: string) => boolean {
+  return (value) =>
+    value.split(",").every((item) => {
+      if (!/^[+-]?\d{1,4}$/.test(item)) return false;
+      const n = Number(item);
+      if (n < 0 && !allowNegative) return false;
+      return allowNegative
+        ? n !== 0 && Math.abs(n) >= min && Math.abs(n) <= max
+        : n >= min && n <= max;
+    });
+}
+
+/** UNTIL as wall-clock fields (a date-only UNTIL covers its whole day) plus whether it was UTC ("Z"). */
+function parseUntil(value: string): { wall: DateTime; utc: boolean } | null {
+  const m = /^(\d{8})(?:T(\d{6})(Z?))?$/.exec(value);
+  if (!m?.[1]) return null;
+  const wall = m[2]
+    ? DateTime.fromFormat(m[1] + m[2], "yyyyMMddHHmmss", { zone: "UTC" })
+    : DateTime.fromFormat(m[1], "yyyyMMdd", { zone: "UTC" }).endOf("day");
+  return wall.isValid ? { wall, utc: m[3] === "Z" } : null;
+}
+
+const CHECKS: Record<string, (value: string) => boolean> = {
+  FREQ: (v) => FREQUENCIES.includes(v),
+  INTERVAL: intList(1, MAX_INTERVAL, false),
+  COUNT: (v) => !v.includes(",") && intList(1, 9999, false)(v),
+  UNTIL: (v) => parseUntil(v) !== null,
+  BYDAY: (v) =>
+    v.split(",").every((d) => {
+      const m = /^([+-]?\d{1,2})?([A-Z]{2})$/.exec(d);
+      const n = m?.[1] ? Math.abs(Number(m[1])) : 1;
+      return !!m && DAY_CODES.includes(m[2] ?? "") && n >= 1 && n <= 53;
+    }),
+  BYMONTHDAY: intList(1, 31, true),
+  BYMONTH: intList(1, 12, false),
+  BYYEARDAY: intList(1, 366, true),
+  BYWEEKNO: intList(1, 53, true),
+  BYSETPOS: intList(1, 366, true),
+  BYHOUR: intList(0, 23, false),
+  BYMINUTE: intList(0, 59, false),
+  BYSECOND: intList(0, 59, false),
+  WKST: (v) => DAY_CODES.includes(v),
+};
+
+/** Strictly validates an RRULE body; MINUTELY/SECONDLY and DTSTART/TZID parts are rejected. */
+function parseRuleParts(rule: string): Map<string, string> | null {
+  const body = rule
+    .trim()
+    .replace(/^RRULE:/i, "")
+    .toUpperCase();
+  const parts = new Map<string, string>();
+  for (const part of body.split(";")) {
+    if (part === "") continue;
+    const m = /^([A-Z]+)=([A-Z0-9,+-]+)$/.exec(part);
+    if (!m?.[1] || !m[2]) return null;
+    const check = CHECKS[m[1]];
+    if (!check || parts.has(m[1]) || !check(m[2])) return null;
+    parts.set(m[1], m[2]);
+  }
+  if (!parts.has("FREQ")) return null;
+  try {
+    new RRule(RRule.parseString(serialize(parts)));
+  } catch {
+    return null;
+  }
+  return parts;
+}
+
+function serialize(parts: Map<string, string>): string {
+  return [...parts].map(([key, value]) => `${key}=${value}`).join(";");
+}
+
+const DAY =
+  "(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)s?";
+const DAY_LIST = `${DAY}(?:\\s*(?:,\\s*(?:and\\s+)?|and\\s+|&\\s*)${DAY})*`;
+const ORD = "\\d{1,2}(?:st|nd|rd|th)";
+const ORD_LIST = `${ORD}(?:\\s*(?:,\\s*(?:and\\s+)?|and\\s+|&\\s*)${ORD})*`;
+const OF_MONTH = "(?:\\s+of\\s+(?:the|each|every)\\s+month)?";
+const FREQ_BY_INITIAL: Record<string, string> = {
+  d: "DAILY",
+  w: "WEEKLY",
+  m: "MONTHLY",
+  y: "YEARLY",
+};
+// day/daily, week/weekly, month/monthly, year/yearly share an initial; "annually" is yearly.
+const freqOf = (word = "") =>
+  FREQ_BY_INITIAL[word.toLowerCase().replace(/^a/, "y").charAt(0)] ?? "";
+
+type RuleParts = { freq: string; interval?: number; byDay?: string[]; byMonthDay?: number[] };
+type Pattern = {
+  regex: RegExp;
+  build: (m: RegExpExecArray) => RuleParts | null;
+  adjective?: boolean;
+};
+
+function pattern(source: string, build: Pattern["build"], adjective = false): Pattern {
+  return {
+    regex: new RegExp(`(?<![\\p{L}\\p{N}_#@-])${source}(?![\\p{L}\\p{N}_])`, "giu"),
+    build,
+    adjective,
+  };
+}
+
+// "weekly report", "Daily standup": an adverb followed by an ordinary word is an adjective in a title.
+const AFTER_ADVERB =
+  /^\s+(?!(?:at|on|from|starting|until|today|tomorrow|tonight|next|this|in)(?![\p{L}]))\p{L}/iu;
+
+function dayCodes(list: string): string[] {
+  const found = list.toLowerCase().match(new RegExp(DAY, "g")) ?? [];
+  const codes = new Set(found.map((d) => d.slice(0, 2).toUpperCase()));
+  return DAY_CODES.filter((code) => codes.has(code));
+}
+
+function parseInterval(word: string): number | null {
+  const n = word.toLowerCase() === "other" ? 2 : Number(word);
+  return Number.isInteger(n) && n >= 1 && n <= MAX_INTERVAL ? n : null;
+}
+
+const PATTERNS: Pattern[] = [
+  pattern(`(daily|weekly|monthly|yearly|annually)`, (m) => ({ freq: freqOf(m[1]) }), true),
+  pattern(`every\\s+(day|week|month|year)`, (m) => ({ freq: freqOf(m[1]) })),
+  pattern(
+    `every\\s+(other|\\d{1,4})\\s+(day|week|month|year)s?(?:\\s+on\\s+(${DAY_LIST}))?`,
+    (m) => {
+      const interval = parseInterval(m[1] ?? "");
+      const freq = freqOf(m[2]);
+      if (interval === null || (m[3] && freq !== "WEEKLY")) return null;
+      return { freq, interval, byDay: m[3] ? dayCodes(m[3]) : undefined };
+    },
+  ),
+  pattern(`every\\s+(?:(other)\\s+)?(${DAY_LIST})`, (m) => ({
+    freq: "WEEKLY",
+    interval: m[1] ? 2 : 1,
+    byDay: dayCodes(m[2] ?? ""),
+  })),
+  pattern(`every\\s+weekdays?`, () => ({ freq: "WEEKLY", byDay: ["MO", "TU", "WE", "TH", "FR"] })),
+  pattern(`every\\s+weekends?`, () => ({ freq: "WEEKLY", byDay: ["SA", "SU"] })),
+  pattern(`every\\s+(?:month\\s+on\\s+the\\s+)?(${ORD_LIST})${OF_MONTH}`, (m) => {
+    const days = [...new Set((m[1]?.match(/\d+/g) ?? []).map(Number))].sort((a, b) => a - b);
+    return days.every((d) => d >= 1 && d <= 31) ? { freq: "MONTHLY", byMonthDay: days } : null;
+  }),
+  pattern(`every\\s+last\\s+day${OF_MONTH}`, () => ({ freq: "MONTHLY", byMonthDay: [-1] })),
+];
+
+const TIME_SUFFIX =
+  /\s+(?:at\s+)?(?:(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\.?|(\d{1,2}):(\d{2}))(?![\p{L}\p{N}])|\s+at\s+(?:(\d{1,2})|(noon)|(midnight))(?![\p{L}\p{N}:])/iuy;
+
+function matchTime(
+  text: string,
+  at: number,
+): { hour: number; minute: number; length: number } | null {
+  TIME_SUFFIX.lastIndex = at;
+  const m = TIME_SUFFIX.exec(text);
+  if (!m) return null;
+  const [, h12, m12, meridiem, h24, m24, bare, noon, midnight] = m;
+  let hour: number;
+  let minute = 0;
+  if (h12 !== undefined) {
+    hour = Number(h12);
+    minute = Number(m12 ?? 0);
+    if (hour < 1 || hour > 12) return null;
+    hour = (hour % 12) + (meridiem?.toLowerCase() === "p" ? 12 : 0);
+  } else if (h24 !== undefined || bare !== undefined) {
+    hour = Number(h24 ?? bare);
+    minute = Number(m24 ?? 0);
+  } else {
+    hour = noon ? 12 : midnight ? 0 : -1;
+  }
+  if (hour < 0 || hour > 23 || minute > 59) return null;
+  return { hour, minute, length: m[0].length };
+}
+
+function toRule(parts: RuleParts, time: { hour: number; minute: number } | null): string {
+  const out = [`FREQ=${parts.freq}`];
+  if (parts.interval && parts.interval > 1) out.push(`INTERVAL=${parts.interval}`);
+  if (parts.byDay?.length) out.push(`BYDAY=${parts.byDay.join(",")}`);
+  if (parts.byMonthDay?.length) out.push(`BYMONTHDAY=${parts.byMonthDay.join(",")}`);
+  if (time) out.push(`BYHOUR=${time.hour}`, `BYMINUTE=${time.minute}`);
+  return out.join(";");
+}
+
+/** Finds the earliest (then longest) natural recurrence phrase inside free text. */
+export function findRecurrence(text: string): RecurrenceMatch | null {
+  let best: RecurrenceMatch | null = null;
+  for (const { regex, build, adjective } of PATTERNS) {
+    for (const m of text.matchAll(regex)) {
+      const parts = build(m);
+      if (!parts?.freq) continue;
+      const end = m.index + m[0].length;
+      const time = matchTime(text, end);
+      const length = m[0].length + (time?.length ?? 0);
+      if (adjective && AFTER_ADVERB.test(text.slice(m.index + length))) continue;
+      if (!best || m.index < best.index || (m.index === best.index && length > best.length)) {
+        best = { rule: toRule(parts, time), index: m.index, length };
+      }
+    }
+  }
+  return best;
+}
+
+/** Returns an RRULE body (no DTSTART) for a raw RRULE or a natural phrase, or null when not understood. */
+export function parseRecurrence(text: string): string | null {
+  const trimmed = text.trim();
+  if (/^(?:RRULE:)?FREQ=/i.test(trimmed)) {
+    const parts = parseRuleParts(trimmed);
+    return parts ? serialize(parts) : null;
+  }
+  const match = findRecurrence(trimmed);
+  return match && match.index === 0 && match.length === trimmed.length ? match.rule : null;
+}
+
+export function ruleHasTime(rule: string): boolean {
+  const parts = parseRuleParts(rule);
+  return !!parts && (parts.has("BYHOUR") || parts.has("BYMINUTE"));
+}
+
+export function describeRecurrence(rule: string): string {
+  const parts = parseRuleParts(rule);
+  if (!parts) return rule;
+  const text = RRule.fromString(serialize(parts))
+    .toText()
+    .replace(/on the last$/, "on the last day");
+  const hour = parts.get("BYHOUR");
+  if (!hour || hour.includes(",")) return text;
+  const minute = parts.get("BYMINUTE") ?? "0";
+  return `${text} at ${hour.padStart(2, "0")}:${minute.padStart(2, "0")}`;
+}
+
+export { isValidTimeZone };
+
+/** A UTC Date whose UTC fields carry wall-clock time: rrule then does calendar math free of DST. */
+function floating(local: DateTime): Date {
+  return local.setZone("UTC", { keepLocalTime: true }).toJSDate();
+}
+
+function floatingUntil(raw: string, timeZone: string): Date | undefined {
+  const until = parseUntil(raw);
+  if (!until) return undefined;
+  if (!until.utc) return until.wall.toJSDate();
+  return floating(until.wall.setZone(timeZone));
+}
+
+/**
+ * Next occurrence strictly after `after` of the series starting at `anchor`, keeping the local wall-clock
+ * time in `timeZone` across DST changes. Returns null once COUNT/UNTIL has ended the series.
+ */
+export function nextOccurrence(
+  rule: string,
+  options: { anchor: Date; after: Date; timeZone: string },
+): Date | null {
+  const parts = parseRuleParts(rule);
+  if (!parts) throw new RangeError(`Invalid recurrence rule: ${rule}`);
+  if (!isValidTimeZone(options.timeZone))
+    throw new RangeError(`Invalid time zone: ${options.timeZone}`);
+  const { timeZone } = options;
+  const timed = parts.has("BYHOUR") || parts.has("BYMINUTE");
+  // Without these rrule would copy the anchor's minutes/seconds into "at 9am".
+  if (parts.has("BYHOUR") && !parts.has("BYMINUTE")) parts.set("BYMINUTE", "0");
+  if (timed && !parts.has("BYSECOND")) parts.set("BYSECOND", "0");
+  const until = parts.get("UNTIL");
+  parts.delete("UNTIL");
+
+  const anchor = DateTime.fromJSDate(options.anchor, { zone: timeZone });
+  const ruleOptions = RRule.parseString(serialize(parts));
+  ruleOptions.dtstart = floating(anchor);
+  if (until) ruleOptions.until = floatingUntil(until, timeZone);
+  const series = new RRule(ruleOptions);
+
+  const toInstant = (w: Date): Date => {
+    const day = { year: w.getUTCFullYear(), month: w.getUTCMonth() + 1, day: w.getUTCDate() };
+    const time = { hour: w.getUTCHours(), minute: w.getUTCMinutes(), second: w.getUTCSeconds() };
+    return localToInstant(
+      { ...day, ...time, millisecond: timed ? 0 : anchor.millisecond },
+      timeZone,
+    );
+  };
+
+  // Start a few hours early: wall-clock and instant order can disagree around a DST change.
+  const from = floating(DateTime.fromJSDate(options.after, { zone: timeZone }).minus({ hours: 3 }));
+  let candidate = series.after(from, true);
+  for (let guard = 0; candidate && guard < 10_000; guard++) {
+    const instant = toInstant(candidate);
+    if (instant.getTime() > options.after.getTime()) return instant;
+    candidate = series.after(candidate, false);
+  }
+  return null;
+}

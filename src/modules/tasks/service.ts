@@ -1,0 +1,232 @@
+import { and, count, eq, inArray, isNull, sql } from "drizzle-orm";
+import { v7 as uuidv7 } from "uuid";
+import { actingUser } from "../../platform/auth/actor.ts";
+import { type Context, inTransaction } from "../../platform/context.ts";
+import { withTransaction } from "../../platform/db/transaction.ts";
+import { preconditionFailed } from "../../platform/http/errors.ts";
+import { diffChanges, listEntityActivity, recordActivity } from "../activity/service.ts";
+import { listCategoryNames } from "../categories/service.ts";
+import { assertCanWrite, personalWorkspaceId, roleIn } from "../workspaces/service.ts";
+import { assertCanChangeTask, findVisibleTask, type TaskRow } from "./access.ts";
+import { completeInTransaction, reopenInTransaction } from "./completion.ts";
+import type { CreateTaskInput, Task, UpdateTaskInput } from "./contracts.ts";
+import { activityView, normaliseTags, toTask } from "./mapping.ts";
+import { checkReferences, resolveSchedule } from "./references.ts";
+import { parseQuickAdd } from "./schedule/index.ts";
+import { tasks } from "./schema.ts";
+
+export { completeTask, reopenTask } from "./completion.ts";
+export { listTasks } from "./list.ts";
+
+export type ExpectedVersion = number | "any" | undefined;
+
+function checkVersion(row: TaskRow, expected: ExpectedVersion): void {
+  if (typeof expected === "number" && expected !== row.version) throw preconditionFailed();
+}
+
+export async function getTask(ctx: Context, id: string): Promise<Task> {
+  const { row } = await findVisibleTask(ctx, id);
+  return toTask(row);
+}
+
+export async function createTask(ctx: Context, input: CreateTaskInput): Promise<Task> {
+  const me = actingUser(ctx.actor);
+  const workspaceId = input.workspaceId ?? (await personalWorkspaceId(ctx));
+  assertCanWrite(await roleIn(ctx, workspaceId));
+  await checkReferences(ctx, workspaceId, input);
+  const schedule = resolveSchedule(ctx, me.timezone, input);
+  return withTransaction(ctx.db, async (tx) => {
+    const now = ctx.now();
+    const [row] = await tx
+      .insert(tasks)
+      .values({
+        id: uuidv7(),
+        workspaceId,
+        title: input.title,
+        description: input.description ?? null,
+        priority: input.priority ?? "none",
+        categoryId: input.categoryId ?? null,
+        tags: normaliseTags(input.tags ?? []),
+        dueAt: schedule.dueAt ?? null,
+        allDay: schedule.allDay ?? false,
+        recurrence: schedule.recurrence ?? null,
+        parentId: input.parentId ?? null,
+        assigneeId: input.assigneeId ?? null,
+        position: input.position ?? now.getTime(),
+        createdBy: me.userId,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    if (!row) throw new Error("insert returned no row");
+    await recordActivity(inTransaction(ctx, tx), {
+      type: "task.created",
+      workspaceId,
+      entity: { type: "task", id: row.id, title: row.title },
+      changes: activityView(row),
+    });
+    return toTask(row);
+  });
+}
+
+/** Quick add: one line of text becomes a task ("Pay rent every 1st at 9am #Home @finance p1"). */
+export async function quickAddTask(
+  ctx: Context,
+  input: { text: string; workspaceId?: string | undefined },
+): Promise<Task> {
+  const me = actingUser(ctx.actor);
+  const workspaceId = input.workspaceId ?? (await personalWorkspaceId(ctx));
+  await roleIn(ctx, workspaceId);
+  const parsed = parseQuickAdd(input.text, {
+    now: ctx.now(),
+    timeZone: me.timezone,
+    categories: await listCategoryNames(ctx, workspaceId),
+  });
+  return createTask(ctx, {
+    title: parsed.title.slice(0, 200),
+    workspaceId,
+    categoryId: parsed.categoryId,
+    tags: parsed.tags,
+    priority: parsed.priority ?? undefined,
+    dueAt: parsed.dueAt?.toISOString() ?? null,
+    allDay: parsed.allDay,
+    recurrence: parsed.recurrence,
+  });
+}
+
+export async function updateTask(
+  ctx: Context,
+  id: string,
+  input: UpdateTaskInput,
+  expectedVersion?: ExpectedVersion,
+): Promise<Task> {
+  const me = actingUser(ctx.actor);
+  const { row: current, role } = await findVisibleTask(ctx, id);
+  assertCanChangeTask(ctx, role, current);
+  checkVersion(current, expectedVersion);
+  await checkReferences(ctx, current.workspaceId, input, id);
+  const { status, due: _due, dueAt: _dueAt, allDay: _allDay, recurrence: _recurrence, ...fields } =
+    input;
+  const values: Partial<typeof tasks.$inferInsert> = {
+    ...fields,
+    ...(fields.tags ? { tags: normaliseTags(fields.tags) } : {}),
+    ...resolveSchedule(ctx, me.timezone, input, current),
+  };
+  const changes = diffChanges(activityView(current), activityView({ ...current, ...values } as TaskRow));
+  const statusChanges = status !== undefined && status !== current.status;
+  if (Object.keys(changes).length === 0 && !statusChanges) return toTask(current);
+  return withTransaction(ctx.db, async (tx) => {
+    const txCtx = inTransaction(ctx, tx);
+    let row = current;
+    if (Object.keys(changes).length > 0) {
+      const [updated] = await tx
+        .update(tasks)
+        .set({ ...values, version: sql`${tasks.version} + 1`, updatedAt: ctx.now() })
+        .where(and(eq(tasks.id, id), eq(tasks.version, current.version)))
+        .returning();
+      if (!updated) throw preconditionFailed("The task changed while you were editing it");
+      row = updated;
+      await recordActivity(txCtx, {
+        type: "task.updated",
+        workspaceId: row.workspaceId,
+        entity: { type: "task", id: row.id, title: row.title },
+        changes,
+      });
+    }
+    if (statusChanges) {
+      row =
+        status === "completed"
+          ? (await completeInTransaction(txCtx, row)).task
+          : await reopenInTransaction(txCtx, row);
+    }
+    return toTask(row);
+  });
+}
+
+/** Soft delete. Sub-tasks go to the trash with their parent and come back with it. */
+export async function deleteTask(ctx: Context, id: string, expectedVersion?: ExpectedVersion) {
+  const { row: current, role } = await findVisibleTask(ctx, id);
+  assertCanChangeTask(ctx, role, current);
+  checkVersion(current, expectedVersion);
+  await withTransaction(ctx.db, async (tx) => {
+    const now = ctx.now();
+    const trashed = { deletedAt: now, updatedAt: now, version: sql`${tasks.version} + 1` };
+    const [row] = await tx
+      .update(tasks)
+      .set(trashed)
+      .where(and(eq(tasks.id, id), eq(tasks.version, current.version), isNull(tasks.deletedAt)))
+      .returning({ id: tasks.id });
+    if (!row) throw preconditionFailed("The task changed while you deleted it");
+    const children = await tx
+      .update(tasks)
+      .set(trashed)
+      .where(and(eq(tasks.parentId, id), isNull(tasks.deletedAt)))
+      .returning({ id: tasks.id });
+    await recordActivity(inTransaction(ctx, tx), {
+      type: "task.deleted",
+      workspaceId: current.workspaceId,
+      entity: { type: "task", id, title: current.title },
+      changes: children.length > 0 ? { subtasksDeleted: children.length } : {},
+    });
+  });
+}
+
+export async function restoreTask(ctx: Context, id: string): Promise<Task> {
+  const { row: current, role } = await findVisibleTask(ctx, id, { deleted: true });
+  assertCanChangeTask(ctx, role, current);
+  return withTransaction(ctx.db, async (tx) => {
+    const now = ctx.now();
+    const restored = { deletedAt: null, updatedAt: now, version: sql`${tasks.version} + 1` };
+    const [row] = await tx
+      .update(tasks)
+      .set(restored)
+      .where(and(eq(tasks.id, id), eq(tasks.version, current.version)))
+      .returning();
+    if (!row) throw preconditionFailed("The task changed while you restored it");
+    if (current.deletedAt) {
+      await tx
+        .update(tasks)
+        .set(restored)
+        .where(and(eq(tasks.parentId, id), eq(tasks.deletedAt, current.deletedAt)));
+    }
+    await recordActivity(inTransaction(ctx, tx), {
+      type: "task.restored",
+      workspaceId: row.workspaceId,
+      entity: { type: "task", id, title: row.title },
+    });
+    return toTask(row);
+  });
+}
+
+export async function listTaskActivity(
+  ctx: Context,
+  id: string,
+  query: { limit: number; cursor?: string | undefined },
+) {
+  await findVisibleTask(ctx, id);
+  return listEntityActivity(ctx, { type: "task", id }, query);
+}
+
+/** Live tasks per category, for the categories module's taskCount. */
+export async function countLiveTasksByCategory(
+  ctx: Context,
+  categoryIds: string[],
+): Promise<Map<string, number>> {
+  if (categoryIds.length === 0) return new Map();
+  const rows = await ctx.db
+    .select({ categoryId: tasks.categoryId, total: count() })
+    .from(tasks)
+    .where(and(inArray(tasks.categoryId, categoryIds), isNull(tasks.deletedAt)))
+    .groupBy(tasks.categoryId);
+  return new Map(rows.map((row) => [row.categoryId ?? "", row.total]));
+}
+
+/** Detaches every task from a category about to be deleted; returns how many. */
+export async function uncategoriseTasks(ctx: Context, categoryId: string): Promise<number> {
+  const rows = await ctx.db
+    .update(tasks)
+    .set({ categoryId: null, updatedAt: ctx.now(), version: sql`${tasks.version} + 1` })
+    .where(eq(tasks.categoryId, categoryId))
+    .returning({ id: tasks.id });
+  return rows.length;
+}

@@ -1,0 +1,66 @@
+import { betterAuth } from "better-auth";
+import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { bearer } from "better-auth/plugins/bearer";
+import { v7 as uuidv7 } from "uuid";
+import type { Database } from "../db/pool.ts";
+import { account, session, user, verification } from "./schema.ts";
+
+export type AuthOptions = {
+  db: Database;
+  secret: string;
+  baseUrl: string;
+  trustedOrigins?: string[];
+  /** better-auth's own sign-in limiter; tests that mint many users turn it off. */
+  rateLimit?: boolean;
+  /** Called once for every new user, e.g. to give them a personal workspace. */
+  onUserCreated: (user: { id: string; name: string }) => Promise<void>;
+};
+
+export function createAuth(options: AuthOptions) {
+  return betterAuth({
+    appName: "Taskpilot",
+    baseURL: options.baseUrl,
+    basePath: "/api/auth",
+    secret: options.secret,
+    trustedOrigins: options.trustedOrigins ?? [options.baseUrl],
+    database: drizzleAdapter(options.db, {
+      provider: "pg",
+      schema: { user, session, account, verification },
+    }),
+    emailAndPassword: {
+      enabled: true,
+      minPasswordLength: 8,
+      maxPasswordLength: 128,
+      autoSignIn: true,
+    },
+    user: {
+      additionalFields: {
+        timezone: { type: "string", required: false, defaultValue: "UTC", input: false },
+      },
+    },
+    session: {
+      expiresIn: 60 * 60 * 24 * 30,
+      updateAge: 60 * 60 * 24,
+    },
+    advanced: {
+      database: { generateId: () => uuidv7() },
+      useSecureCookies: options.baseUrl.startsWith("https://"),
+    },
+    // Request limits for the whole API, auth included, arrive with the API
+    // platform work; until then better-auth's own limiter guards sign-in.
+    rateLimit: { enabled: options.rateLimit ?? true, window: 60, max: 100, storage: "memory" },
+    databaseHooks: {
+      user: {
+        create: {
+          after: async (created) => {
+            await options.onUserCreated({ id: created.id, name: created.name });
+          },
+        },
+      },
+    },
+    plugins: [bearer()],
+    telemetry: { enabled: false },
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;

@@ -1,0 +1,74 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { createPgConfig } from "@electric-sql/pglite/node-postgres";
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import pg from "pg";
+
+export type Database = NodePgDatabase;
+
+export type DatabaseHandle = {
+  pool: pg.Pool;
+  db: Database;
+  kind: "pglite" | "postgres";
+  close: () => Promise<void>;
+};
+
+export type DatabaseOptions = {
+  databaseUrl?: string | undefined;
+  /** Directory for the embedded database, or "memory://" for a throwaway one. */
+  dataDir?: string | undefined;
+  poolSize?: number;
+};
+
+// count(*) and other bigints arrive as strings by default; our counts fit in a double.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+
+/**
+ * The single database code path: everything (Drizzle, better-auth, raw SQL)
+ * talks to a node-postgres Pool. In embedded mode that pool is backed by
+ * PGlite, which serves one connection at a time.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      application_name: "taskpilot",
+    });
+    return wrap(pool, "postgres", () => pool.end());
+  }
+  const dataDir = options.dataDir ?? "./data";
+  const location = dataDir.startsWith("memory://") ? dataDir : join(dataDir, "pg");
+  if (!location.startsWith("memory://")) mkdirSync(location, { recursive: true });
+  const pglite = await PGlite.create(location);
+  const config = createPgConfig(pglite);
+  acceptTypeParserOverrides(config.connection);
+  const pool = new pg.Pool({ ...config, max: 1 });
+  return wrap(pool, "pglite", async () => {
+    await pool.end();
+    await pglite.close();
+  });
+}
+
+function wrap(pool: pg.Pool, kind: DatabaseHandle["kind"], close: () => Promise<void>) {
+  // An idle client that errors (server restart, network) must not crash the process.
+  pool.on("error", () => {});
+  return { pool, db: drizzle({ client: pool }), kind, close };
+}
+
+/**
+ * node-postgres lets a query carry `types` (custom type parsers; Drizzle
+ * always sends them), and its own wire serializer ignores that object when
+ * writing Parse. PGlite's bridge (0.5.17) instead reads `types` as an array of
+ * parameter type OIDs and throws "types.forEach is not a function", so we
+ * strip anything that is not such an array before it reaches the bridge.
+ */
+function acceptTypeParserOverrides(connection: { parse: (query: { types?: unknown }) => void }) {
+  const parse = connection.parse.bind(connection);
+  connection.parse = (query) => {
+    parse(Array.isArray(query.types) ? query : { ...query, types: undefined });
+  };
+}

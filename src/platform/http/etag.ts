@@ -1,0 +1,48 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { preconditionFailed } from "./errors.ts";
+
+/** A strong ETag from the parts that change whenever the representation does. */
+export function formatEtag(...parts: Array<string | number>): string {
+  return `"${parts.join(".")}"`;
+}
+
+function listedTags(header: string): string[] {
+  return header.split(",").map((tag) => tag.trim().replace(/^W\//, ""));
+}
+
+/**
+ * Sends the ETag and answers 304 when the client's copy is current.
+ * Returns true when the 304 was sent and the handler must stop.
+ */
+export function replyNotModified(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  etag: string,
+): boolean {
+  reply.header("etag", etag);
+  const header = request.headers["if-none-match"];
+  if (!header) return false;
+  const tags = listedTags(header);
+  if (tags.includes("*") || tags.includes(etag)) {
+    reply.code(304).send();
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The version an `If-Match` header pins, undefined when there is none. Our
+ * ETags start with the version number, so it is read from the first part.
+ */
+export function versionFromIfMatch(request: FastifyRequest): number | "any" | undefined {
+  const header = request.headers["if-match"];
+  if (header === undefined) return undefined;
+  const tags = listedTags(header);
+  if (tags.includes("*")) return "any";
+  const versions = tags
+    .map((tag) => /^"(\d+)(?:\.[^"]*)?"$/.exec(tag)?.[1])
+    .filter((value) => value !== undefined);
+  // A tag we never issued can never match the current representation.
+  if (versions.length !== 1) throw preconditionFailed();
+  return Number(versions[0]);
+}

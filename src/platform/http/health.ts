@@ -1,0 +1,46 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import type pg from "pg";
+import { z } from "zod";
+import { migrationsApplied, migrationsFolder } from "../db/migrate.ts";
+import { DomainError } from "./errors.ts";
+import { problemSchema } from "./problem.ts";
+
+const expectedMigrations = (
+  JSON.parse(readFileSync(join(migrationsFolder, "meta", "_journal.json"), "utf8")) as {
+    entries: unknown[];
+  }
+).entries.length;
+
+export function registerHealthRoutes(app: FastifyInstance, pool: pg.Pool): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  typed.get("/healthz", {
+    schema: {
+      tags: ["Operations"],
+      summary: "Liveness: the process is up",
+      response: { 200: z.object({ status: z.literal("ok") }) },
+    },
+    handler: async () => ({ status: "ok" as const }),
+  });
+  typed.get("/readyz", {
+    schema: {
+      tags: ["Operations"],
+      summary: "Readiness: the database answers and migrations are applied",
+      response: {
+        200: z.object({ status: z.literal("ready"), database: z.literal("ok") }),
+        503: problemSchema,
+      },
+    },
+    handler: async () => {
+      const ready = await migrationsApplied(pool, expectedMigrations).catch(() => false);
+      if (!ready) {
+        throw new DomainError("unavailable", "The database is unreachable or not migrated", {
+          headers: { "retry-after": "5" },
+        });
+      }
+      return { status: "ready" as const, database: "ok" as const };
+    },
+  });
+}

@@ -1,0 +1,148 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { DomainError, type ErrorCode, errorCodes, type FieldError } from "./errors.ts";
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.enum(Object.keys(errorCodes) as [ErrorCode, ...ErrorCode[]]),
+    detail: z.string(),
+    requestId: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: "Problem", description: "RFC 9457 problem details" });
+
+export type Problem = z.infer<typeof problemSchema>;
+
+export function sendProblem(reply: FastifyReply, error: DomainError): FastifyReply {
+  const { status, title } = errorCodes[error.code];
+  const problem: Problem = {
+    type: `/docs/errors#${error.code}`,
+    title,
+    status,
+    code: error.code,
+    detail: error.message,
+    requestId: String(reply.request.id),
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
+  if (error.headers) reply.headers(error.headers);
+  return reply.code(status).type("application/problem+json").send(problem);
+}
+
+type PostgresError = Error & { code: string; constraint?: string; detail?: string };
+
+function isPostgresError(error: unknown): error is PostgresError {
+  return (
+    error instanceof Error &&
+    typeof (error as unknown as { code?: unknown }).code === "string" &&
+    /^[0-9A-Z]{5}$/.test((error as unknown as { code: string }).code) &&
+    "severity" in error
+  );
+}
+
+const fastifyErrors: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: "payload_too_large",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "unsupported_media_type",
+  FST_ERR_CTP_INVALID_JSON_BODY: "malformed_json",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "malformed_json",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "validation_failed",
+};
+
+/** Turns anything thrown while serving a request into a DomainError. */
+export function toDomainError(error: unknown): DomainError {
+  if (error instanceof DomainError) return error;
+  // Drizzle wraps driver errors; the Postgres error is the cause.
+  const cause = error instanceof Error && isPostgresError(error.cause) ? error.cause : error;
+  if (isPostgresError(cause)) return fromPostgres(cause);
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const where = (error as { validationContext?: string }).validationContext;
+    const errors = error.validation.flatMap((issue): FieldError[] => {
+      const path = issue.instancePath.replace(/^\//, "").replaceAll("/", ".");
+      const keys = (issue.params as { keys?: unknown }).keys;
+      if (issue.keyword === "unrecognized_keys" && Array.isArray(keys)) {
+        return keys.map((key) => ({
+          path: path ? `${path}.${String(key)}` : String(key),
+          message: where === "querystring" ? "unknown query parameter" : "unknown field",
+        }));
+      }
+      return [{ path: path || (where ?? "body"), message: issue.message ?? "is invalid" }];
+    });
+    const detail = errors.map((entry) => `${entry.path}: ${entry.message}`).join("; ");
+    return new DomainError("validation_failed", detail, { errors });
+  }
+  const fastifyError = error as FastifyError;
+  const mapped = fastifyErrors[fastifyError.code ?? ""];
+  if (mapped) return new DomainError(mapped, fastifyError.message);
+  if (fastifyError.statusCode === 400 && error instanceof SyntaxError) {
+    return new DomainError("malformed_json", "The request body is not valid JSON");
+  }
+  if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return new DomainError("validation_failed", fastifyError.message);
+  }
+  return new DomainError("internal", "An unexpected error occurred; quote the requestId");
+}
+
+function fromPostgres(error: PostgresError): DomainError {
+  switch (error.code) {
+    case "23505":
+      return new DomainError("conflict", "A resource with these values already exists");
+    case "23503":
+      return new DomainError("invalid_reference", "A referenced resource does not exist");
+    case "23514":
+    case "22001":
+    case "22P02":
+    case "22007":
+    case "22008":
+      return new DomainError("validation_failed", "A value is out of range or malformed");
+    case "40001":
+    case "40P01":
+      return new DomainError("conflict", "A concurrent change got in the way; retry");
+    case "57014":
+    case "53300":
+      return new DomainError("unavailable", "The database is busy; retry shortly", {
+        headers: { "retry-after": "1" },
+      });
+    default:
+      return new DomainError("internal", "An unexpected error occurred; quote the requestId");
+  }
+}
+
+/** Installs the error and not-found handlers: every failure answers problem+json. */
+export function registerProblemHandlers(app: FastifyInstance): void {
+  // Remember each route's pattern so an unknown method on a known path is a 405.
+  const routes: Array<{ pattern: RegExp; methods: string[] }> = [];
+  app.addHook("onRoute", (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const source = route.url.replace(/:[^/]+/g, "[^/]+").replace(/\*$/, ".*");
+    routes.push({ pattern: new RegExp(`^${source}/?$`), methods: methods.map(String) });
+  });
+
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const domainError = toDomainError(error);
+    if (domainError.status >= 500) {
+      request.log.error({ err: error, requestId: request.id }, "request failed");
+    } else if (!(error instanceof DomainError)) {
+      request.log.info({ code: domainError.code, reason: domainError.message }, "request rejected");
+    }
+    return sendProblem(reply, domainError);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0] ?? "/";
+    const allowed = routes
+      .filter((route) => route.pattern.test(path))
+      .flatMap((route) => route.methods);
+    if (allowed.length > 0) {
+      return sendProblem(
+        reply,
+        new DomainError("method_not_allowed", `${request.method} is not allowed on ${path}`, {
+          headers: { allow: [...new Set(allowed)].join(", ") },
+        }),
+      );
+    }
+    return sendProblem(reply, new DomainError("not_found", `No route for ${request.method} ${path}`));
+  });
+}

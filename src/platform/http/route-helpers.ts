@@ -1,0 +1,24 @@
+import type { FastifyRequest } from "fastify";
+import type { Context } from "../context.ts";
+import { DomainError, errorCodes, type ErrorCode } from "./errors.ts";
+import { problemSchema } from "./problem.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    ctx: Context | null;
+  }
+}
+
+/** The verb context of an authenticated request (set by the authentication hook). */
+export function ctxOf(request: FastifyRequest): Context {
+  if (!request.ctx) throw new DomainError("unauthenticated", "Sign in or send credentials");
+  return request.ctx;
+}
+
+/** Documented problem responses: every route lists the errors it can answer. */
+export function problemResponses(...codes: ErrorCode[]) {
+  const statuses = new Set([400, 401, 429, 500, ...codes.map((code) => errorCodes[code].status)]);
+  return Object.fromEntries([...statuses].sort().map((status) => [status, problemSchema]));
+}
+
+export const security: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { sessionCookie: [] }];

@@ -1,0 +1,103 @@
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll } from "vitest";
+import { type App, buildApp } from "../src/app.ts";
+import { runMigrations } from "../src/platform/db/migrate.ts";
+import { type DatabaseHandle, openDatabase } from "../src/platform/db/pool.ts";
+
+/**
+ * A fresh database for one test file: in-memory PGlite by default, or a new
+ * database created on the server named by DATABASE_URL (dropped afterwards).
+ */
+export async function openTestDatabase(): Promise<DatabaseHandle & { drop: () => Promise<void> }> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const handle = await openDatabase({ dataDir: "memory://" });
+    await runMigrations(handle.pool);
+    return { ...handle, drop: handle.close };
+  }
+  const name = `taskpilot_test_${randomUUID().replaceAll("-", "")}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const handle = await openDatabase({ databaseUrl: url.toString(), poolSize: 5 });
+  await runMigrations(handle.pool);
+  return {
+    ...handle,
+    drop: async () => {
+      await handle.close();
+      const cleanup = new pg.Client({ connectionString: serverUrl });
+      await cleanup.connect();
+      await cleanup.query(`drop database if exists ${name} with (force)`);
+      await cleanup.end();
+    },
+  };
+}
+
+/** A clock tests can set and move; verbs read it through ctx.now. */
+export class TestClock {
+  current: Date;
+  constructor(start: string | Date = new Date()) {
+    this.current = new Date(start);
+  }
+  now = () => new Date(this.current);
+  set(instant: string | Date) {
+    this.current = new Date(instant);
+  }
+  advance(milliseconds: number) {
+    this.current = new Date(this.current.getTime() + milliseconds);
+  }
+}
+
+export type TestContext = { app: App; database: DatabaseHandle; clock: TestClock };
+
+/** Builds the app on a fresh database once per test file and tears it down after. */
+export function useTestApp(options: { now?: string | Date; authRateLimit?: boolean } = {}) {
+  const context = {} as TestContext;
+  let drop: () => Promise<void> = async () => {};
+  beforeAll(async () => {
+    const database = await openTestDatabase();
+    drop = database.drop;
+    const clock = new TestClock(options.now);
+    const app = await buildApp({
+      database,
+      authSecret: "test-secret-test-secret-test-secret-0123",
+      publicUrl: "http://localhost:3000",
+      logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
+      authRateLimit: options.authRateLimit ?? false,
+      now: clock.now,
+    });
+    await app.ready();
+    Object.assign(context, { app, database, clock });
+  });
+  afterAll(async () => {
+    await context.app?.close();
+    await drop();
+  });
+  return context;
+}
+
+export type TestUser = {
+  id: string;
+  email: string;
+  token: string;
+  headers: { authorization: string };
+};
+
+/** Signs up a brand-new user through the real auth endpoint. */
+export async function signUp(app: App, name = "Test User"): Promise<TestUser> {
+  const email = `user-${randomUUID()}@example.com`;
+  const response = await app.inject({
+    method: "POST",
+    url: "/api/auth/sign-up/email",
+    payload: { name, email, password: "correct horse battery staple" },
+  });
+  if (response.statusCode !== 200) {
+    throw new Error(`sign-up failed: ${response.statusCode} ${response.body}`);
+  }
+  const body = response.json<{ token: string; user: { id: string } }>();
+  return { id: body.user.id, email, token: body.token, headers: { authorization: `Bearer ${body.token}` } };
+}
