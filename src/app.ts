@@ -1,6 +1,6 @@
 import swagger from "@fastify/swagger";
 import scalar from "@scalar/fastify-api-reference";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify from "fastify";
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -12,7 +12,7 @@ import { categoryRoutes } from "./modules/categories/routes.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
 import { taskRoutes } from "./modules/tasks/routes.ts";
 import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
-import { type Auth, createAuth } from "./platform/auth/auth.ts";
+import { createAuth } from "./platform/auth/auth.ts";
 import { requireActor } from "./platform/auth/hook.ts";
 import { registerAuthRoutes } from "./platform/auth/routes.ts";
 import type { DatabaseHandle } from "./platform/db/pool.ts";

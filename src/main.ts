@@ -31,17 +31,16 @@ async function main() {
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
   await app.listen({ port: config.port, host: config.host });
-  app.log.info(
-    { database: database.kind, docs: `${config.publicUrl}/docs` },
-    "Taskpilot is ready",
-  );
+  app.log.info({ database: database.kind, docs: `${config.publicUrl}/docs` }, "Taskpilot is ready");
 }
 
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
   } else {
-    process.stderr.write(`Taskpilot failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.stderr.write(
+      `Taskpilot failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
   }
   process.exit(1);
 });

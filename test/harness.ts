@@ -99,5 +99,10 @@ export async function signUp(app: App, name = "Test User"): Promise<TestUser> {
     throw new Error(`sign-up failed: ${response.statusCode} ${response.body}`);
   }
   const body = response.json<{ token: string; user: { id: string } }>();
-  return { id: body.user.id, email, token: body.token, headers: { authorization: `Bearer ${body.token}` } };
+  return {
+    id: body.user.id,
+    email,
+    token: body.token,
+    headers: { authorization: `Bearer ${body.token}` },
+  };
 }

@@ -79,7 +79,10 @@ async function listActivity(
   const keyset = after
     ? or(
         lt(activityEvents.createdAt, new Date(String(after.key))),
-        and(eq(activityEvents.createdAt, new Date(String(after.key))), lt(activityEvents.id, after.id)),
+        and(
+          eq(activityEvents.createdAt, new Date(String(after.key))),
+          lt(activityEvents.id, after.id),
+        ),
       )
     : undefined;
   const rows = await db

@@ -54,10 +54,17 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
       security,
       summary: "Get a category",
       params,
-      response: { 200: categorySchema, 304: z.null().describe("Not modified"), ...problemResponses("not_found") },
+      response: {
+        200: categorySchema,
+        304: z.null().describe("Not modified"),
+        ...problemResponses("not_found"),
+      },
     },
     handler: async (request, reply) => {
-      const { category, version } = await service.getCategoryWithVersion(ctxOf(request), request.params.id);
+      const { category, version } = await service.getCategoryWithVersion(
+        ctxOf(request),
+        request.params.id,
+      );
       if (replyNotModified(request, reply, etagOf(category, version))) return reply;
       return category;
     },
@@ -76,7 +83,12 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     handler: (request) =>
-      service.updateCategory(ctxOf(request), request.params.id, request.body, versionFromIfMatch(request)),
+      service.updateCategory(
+        ctxOf(request),
+        request.params.id,
+        request.body,
+        versionFromIfMatch(request),
+      ),
   });
 
   app.delete("/v1/categories/:id", {

@@ -27,7 +27,10 @@ export const categories = pgTable(
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
-    uniqueIndex("categories_workspace_name_unique").on(table.workspaceId, sql`lower(${table.name})`),
+    uniqueIndex("categories_workspace_name_unique").on(
+      table.workspaceId,
+      sql`lower(${table.name})`,
+    ),
     index("categories_workspace_position_idx").on(table.workspaceId, table.position, table.id),
     check(
       "categories_name_length",

@@ -40,7 +40,12 @@ export const profileQuerySchema = z.strictObject({
 
 export const updateProfileSchema = z
   .strictObject({
-    name: z.string().trim().min(1, "must not be empty").max(100, "must be at most 100 characters").optional(),
+    name: z
+      .string()
+      .trim()
+      .min(1, "must not be empty")
+      .max(100, "must be at most 100 characters")
+      .optional(),
     timezone: z
       .string()
       .refine(isValidTimeZone, "must be an IANA time zone such as Europe/Berlin")

@@ -10,7 +10,10 @@ import { taskStats } from "../tasks/stats.ts";
 import { listMemberships } from "../workspaces/service.ts";
 import type { Profile, UpdateProfileInput } from "./contracts.ts";
 
-export async function getProfile(ctx: Context, options: { activityLimit: number }): Promise<Profile> {
+export async function getProfile(
+  ctx: Context,
+  options: { activityLimit: number },
+): Promise<Profile> {
   const me = actingUser(ctx.actor);
   const [row] = await ctx.db.select().from(user).where(eq(user.id, me.userId));
   if (!row) throw notFound("User");

@@ -108,7 +108,14 @@ export const quickAddSchema = z
   })
   .meta({ id: "QuickAdd" });
 
-export const taskSorts = ["position", "dueAt", "priority", "createdAt", "updatedAt", "title"] as const;
+export const taskSorts = [
+  "position",
+  "dueAt",
+  "priority",
+  "createdAt",
+  "updatedAt",
+  "title",
+] as const;
 export type TaskSort = (typeof taskSorts)[number];
 
 const booleanString = z.enum(["true", "false"]).transform((value) => value === "true");
@@ -118,7 +125,11 @@ export const listTasksQuerySchema = z.strictObject({
   priority: z
     .string()
     .transform((value) => value.split(",").map((item) => item.trim()))
-    .pipe(z.array(z.enum(taskPriorities, { error: `must be a comma list of ${taskPriorities.join(", ")}` })))
+    .pipe(
+      z.array(
+        z.enum(taskPriorities, { error: `must be a comma list of ${taskPriorities.join(", ")}` }),
+      ),
+    )
     .optional(),
   categoryId: z.uuid().optional(),
   tag: tag.optional(),

@@ -1,4 +1,21 @@
-import { type AnyColumn, and, arrayContains, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, gte, or, type SQL, sql } from "drizzle-orm";
+import {
+  type AnyColumn,
+  and,
+  arrayContains,
+  asc,
+  desc,
+  eq,
+  gt,
+  gte,
+  inArray,
+  isNotNull,
+  isNull,
+  lt,
+  lte,
+  or,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import { actingUser } from "../../platform/auth/actor.ts";
 import type { Context } from "../../platform/context.ts";
 import { decodeCursor, type Page, toPage } from "../../platform/http/pagination.ts";
@@ -94,7 +111,9 @@ export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Pa
     .from(tasks)
     .where(and(...conditions))
     .orderBy(
-      query.sort === "dueAt" ? sql`${column} ${sql.raw(descending ? "desc" : "asc")} nulls last` : direction(column),
+      query.sort === "dueAt"
+        ? sql`${column} ${sql.raw(descending ? "desc" : "asc")} nulls last`
+        : direction(column),
       direction(tasks.id),
     )
     .limit(query.limit + 1);

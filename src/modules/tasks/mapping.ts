@@ -1,5 +1,5 @@
-import type { Task } from "./contracts.ts";
 import type { TaskRow } from "./access.ts";
+import type { Task } from "./contracts.ts";
 
 export function toTask(row: TaskRow): Task {
   return {

@@ -5,8 +5,14 @@ import { invalidReference, validationFailed } from "../../platform/http/errors.t
 import { visibleCategoryWorkspace } from "../categories/service.ts";
 import { isAssignable } from "../workspaces/service.ts";
 import { findVisibleTask } from "./access.ts";
+import {
+  isValidTimeZone,
+  nextOccurrence,
+  parseDue,
+  parseRecurrence,
+  ruleHasTime,
+} from "./schedule/index.ts";
 import { tasks } from "./schema.ts";
-import { isValidTimeZone, nextOccurrence, parseDue, parseRecurrence, ruleHasTime } from "./schedule/index.ts";
 
 type References = {
   categoryId?: string | null | undefined;
@@ -32,7 +38,8 @@ export async function checkReferences(
     }
   }
   if (input.parentId) {
-    if (input.parentId === taskId) throw invalidReference("parentId", "a task cannot be its own parent");
+    if (input.parentId === taskId)
+      throw invalidReference("parentId", "a task cannot be its own parent");
     const parent = await findVisibleTask(ctx, input.parentId).catch(() => null);
     if (!parent || parent.row.workspaceId !== workspaceId) {
       throw invalidReference("parentId", "no such task in this workspace");
@@ -97,7 +104,10 @@ export function resolveSchedule(
     } else {
       const rule = parseRecurrence(input.recurrence);
       if (!rule) {
-        throw validationFailed("recurrence", `could not read "${input.recurrence}" as a repeat rule`);
+        throw validationFailed(
+          "recurrence",
+          `could not read "${input.recurrence}" as a repeat rule`,
+        );
       }
       schedule.recurrence = rule;
       const dueAt = schedule.dueAt === undefined ? current.dueAt : schedule.dueAt;

@@ -1,16 +1,16 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { replyNotModified, formatEtag, versionFromIfMatch } from "../../platform/http/etag.ts";
 import type { Context } from "../../platform/context.ts";
+import { formatEtag, replyNotModified, versionFromIfMatch } from "../../platform/http/etag.ts";
 import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
 import { activityPageSchema, activityQuerySchema } from "../activity/contracts.ts";
 import {
   createTaskSchema,
   listTasksQuerySchema,
   quickAddSchema,
+  type Task,
   taskPageSchema,
   taskParamsSchema,
-  type Task,
   taskSchema,
   updateTaskSchema,
 } from "./contracts.ts";
@@ -40,12 +40,22 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
       body: createTaskSchema,
       response: {
         201: taskSchema,
-        ...problemResponses("not_found", "forbidden", "invalid_reference", "payload_too_large", "unsupported_media_type"),
+        ...problemResponses(
+          "not_found",
+          "forbidden",
+          "invalid_reference",
+          "payload_too_large",
+          "unsupported_media_type",
+        ),
       },
     },
     handler: async (request, reply) => {
       const task = await service.createTask(ctxOf(request), request.body);
-      return reply.code(201).header("location", `/v1/tasks/${task.id}`).header("etag", etagOf(task)).send(task);
+      return reply
+        .code(201)
+        .header("location", `/v1/tasks/${task.id}`)
+        .header("etag", etagOf(task))
+        .send(task);
     },
   });
 
@@ -54,13 +64,18 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
       tags,
       security,
       summary: "Quick add from one line of text",
-      description: '"Pay rent every 1st at 9am #Home @finance p1": # category, @ tag, p1..p4 priority, dates and repeats in words.',
+      description:
+        '"Pay rent every 1st at 9am #Home @finance p1": # category, @ tag, p1..p4 priority, dates and repeats in words.',
       body: quickAddSchema,
       response: { 201: taskSchema, ...problemResponses("not_found", "forbidden") },
     },
     handler: async (request, reply) => {
       const task = await service.quickAddTask(ctxOf(request), request.body);
-      return reply.code(201).header("location", `/v1/tasks/${task.id}`).header("etag", etagOf(task)).send(task);
+      return reply
+        .code(201)
+        .header("location", `/v1/tasks/${task.id}`)
+        .header("etag", etagOf(task))
+        .send(task);
     },
   });
 
@@ -71,7 +86,11 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
       summary: "Get a task",
       description: "Sends an ETag; If-None-Match answers 304 when unchanged.",
       params: taskParamsSchema,
-      response: { 200: taskSchema, 304: z.null().describe("Not modified"), ...problemResponses("not_found") },
+      response: {
+        200: taskSchema,
+        304: z.null().describe("Not modified"),
+        ...problemResponses("not_found"),
+      },
     },
     handler: async (request, reply) => {
       const task = await service.getTask(ctxOf(request), request.params.id);
@@ -85,7 +104,8 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
       tags,
       security,
       summary: "Update a task",
-      description: "Honours If-Match (412 when stale). Setting status runs the complete/reopen rules.",
+      description:
+        "Honours If-Match (412 when stale). Setting status runs the complete/reopen rules.",
       params: taskParamsSchema,
       body: updateTaskSchema,
       response: {
@@ -95,7 +115,12 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     handler: async (request, reply) => {
       const expected = versionFromIfMatch(request);
-      const task = await service.updateTask(ctxOf(request), request.params.id, request.body, expected);
+      const task = await service.updateTask(
+        ctxOf(request),
+        request.params.id,
+        request.body,
+        expected,
+      );
       return reply.header("etag", etagOf(task)).send(task);
     },
   });

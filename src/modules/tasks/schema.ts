@@ -86,7 +86,10 @@ export const tasks = pgTable(
       index("tasks_parent_idx").on(table.parentId).where(sql`${table.parentId} is not null`),
       index("tasks_assignee_idx").on(table.assigneeId, table.status).where(live),
       index("tasks_created_by_idx").on(table.createdBy),
-      check("tasks_title_length", sql`char_length(${table.title}) between 1 and 200 and ${table.title} = btrim(${table.title})`),
+      check(
+        "tasks_title_length",
+        sql`char_length(${table.title}) between 1 and 200 and ${table.title} = btrim(${table.title})`,
+      ),
       check("tasks_description_length", sql`char_length(${table.description}) <= 10000`),
       check("tasks_status_valid", sql`${table.status} in ('open', 'completed')`),
       check(

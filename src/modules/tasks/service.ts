@@ -105,14 +105,23 @@ export async function updateTask(
   assertCanChangeTask(ctx, role, current);
   checkVersion(current, expectedVersion);
   await checkReferences(ctx, current.workspaceId, input, id);
-  const { status, due: _due, dueAt: _dueAt, allDay: _allDay, recurrence: _recurrence, ...fields } =
-    input;
+  const {
+    status,
+    due: _due,
+    dueAt: _dueAt,
+    allDay: _allDay,
+    recurrence: _recurrence,
+    ...fields
+  } = input;
   const values: Partial<typeof tasks.$inferInsert> = {
     ...fields,
     ...(fields.tags ? { tags: normaliseTags(fields.tags) } : {}),
     ...resolveSchedule(ctx, me.timezone, input, current),
   };
-  const changes = diffChanges(activityView(current), activityView({ ...current, ...values } as TaskRow));
+  const changes = diffChanges(
+    activityView(current),
+    activityView({ ...current, ...values } as TaskRow),
+  );
   const statusChanges = status !== undefined && status !== current.status;
   if (Object.keys(changes).length === 0 && !statusChanges) return toTask(current);
   return withTransaction(ctx.db, async (tx) => {

@@ -69,7 +69,9 @@ const documented = [
     url: "/api/auth/get-session",
     summary: "The current session and user, or null",
     body: undefined,
-    response: z.object({ session: z.record(z.string(), z.unknown()), user: authUserSchema }).nullable(),
+    response: z
+      .object({ session: z.record(z.string(), z.unknown()), user: authUserSchema })
+      .nullable(),
   },
 ];
 

@@ -143,6 +143,9 @@ export function registerProblemHandlers(app: FastifyInstance): void {
         }),
       );
     }
-    return sendProblem(reply, new DomainError("not_found", `No route for ${request.method} ${path}`));
+    return sendProblem(
+      reply,
+      new DomainError("not_found", `No route for ${request.method} ${path}`),
+    );
   });
 }

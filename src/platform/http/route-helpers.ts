@@ -1,6 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import type { Context } from "../context.ts";
-import { DomainError, errorCodes, type ErrorCode } from "./errors.ts";
+import { DomainError, type ErrorCode, errorCodes } from "./errors.ts";
 import { problemSchema } from "./problem.ts";
 
 declare module "fastify" {
@@ -21,4 +21,7 @@ export function problemResponses(...codes: ErrorCode[]) {
   return Object.fromEntries([...statuses].sort().map((status) => [status, problemSchema]));
 }
 
-export const security: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { sessionCookie: [] }];
+export const security: Array<Record<string, string[]>> = [
+  { bearerAuth: [] },
+  { sessionCookie: [] },
+];
