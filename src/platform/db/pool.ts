@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { createPgConfig } from "@electric-sql/pglite/node-postgres";
+import { createPgConfig, PglitePgConnection } from "@electric-sql/pglite/node-postgres";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import pg from "pg";
 
@@ -44,9 +44,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   const location = dataDir.startsWith("memory://") ? dataDir : join(dataDir, "pg");
   if (!location.startsWith("memory://")) mkdirSync(location, { recursive: true });
   const pglite = await PGlite.create(location);
-  const config = createPgConfig(pglite);
-  acceptTypeParserOverrides(config.connection);
-  const pool = new pg.Pool({ ...config, max: 1 });
+  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1, Client: pgliteClient(pglite) });
   return wrap(pool, "pglite", async () => {
     await pool.end();
     await pglite.close();
@@ -66,6 +64,23 @@ function wrap(pool: pg.Pool, kind: DatabaseHandle["kind"], close: () => Promise<
  * parameter type OIDs and throws "types.forEach is not a function", so we
  * strip anything that is not such an array before it reaches the bridge.
  */
+/**
+ * A pg.Client class whose every instance gets its own bridge connection.
+ * createPgConfig hands out ONE shared connection object; when the pool
+ * discards a client after a failed query, that client's delayed teardown
+ * kills the shared connection under its replacement ("Connection terminated
+ * unexpectedly", then wrong rows).
+ */
+function pgliteClient(pglite: PGlite): typeof pg.Client {
+  return class PgliteClient extends pg.Client {
+    constructor(options: pg.ClientConfig) {
+      const connection = new PglitePgConnection({ pglite });
+      acceptTypeParserOverrides(connection);
+      super({ ...options, connection } as pg.ClientConfig);
+    }
+  };
+}
+
 function acceptTypeParserOverrides(connection: { parse: (query: { types?: unknown }) => void }) {
   const parse = connection.parse.bind(connection);
   connection.parse = (query) => {
