@@ -18,6 +18,7 @@ import {
 } from "drizzle-orm";
 import { actingUser } from "../../platform/auth/actor.ts";
 import type { Context } from "../../platform/context.ts";
+import { validationFailed } from "../../platform/http/errors.ts";
 import { decodeCursor, type Page, toPage } from "../../platform/http/pagination.ts";
 import { roleIn } from "../workspaces/service.ts";
 import { type TaskRow, visibleTo } from "./access.ts";
@@ -57,6 +58,16 @@ function keyValue(sort: TaskSort, key: string | number): unknown {
     : key;
 }
 
+/** A cursor key of the wrong type (a forged cursor) would otherwise reach the database. */
+function checkCursorKey(sort: TaskSort, key: string | number | null): void {
+  let valid: boolean;
+  if (key === null) valid = sort === "dueAt";
+  else if (sort === "position" || sort === "priority") valid = typeof key === "number";
+  else if (sort === "title") valid = typeof key === "string";
+  else valid = typeof key === "string" && !Number.isNaN(Date.parse(key));
+  if (!valid) throw validationFailed("cursor", "is not a valid cursor");
+}
+
 /**
  * Rows strictly after the cursor in (sort key, id) order. Tasks without a due
  * date sort last in both directions, so they need their own branch.
@@ -82,6 +93,7 @@ export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Pa
   if (query.workspaceId) await roleIn(ctx, query.workspaceId);
   const descending = query.order === "desc";
   const cursor = decodeCursor(query.cursor, `${query.sort}:${query.order}`);
+  if (cursor) checkCursorKey(query.sort, cursor.key);
   const column = sortColumns[query.sort];
   const now = ctx.now();
   const conditions = [

@@ -1,4 +1,4 @@
-import { and, count, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, count, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { actingUser } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
@@ -83,7 +83,8 @@ export async function quickAddTask(
     categories: await listCategoryNames(ctx, workspaceId),
   });
   return createTask(ctx, {
-    title: parsed.title.slice(0, 200),
+    // Cut to the column's 200 characters without leaving a trailing space behind.
+    title: parsed.title.slice(0, 200).trimEnd(),
     workspaceId,
     categoryId: parsed.categoryId,
     tags: parsed.tags,
@@ -152,7 +153,20 @@ export async function updateTask(
   });
 }
 
-/** Soft delete. Sub-tasks go to the trash with their parent and come back with it. */
+/**
+ * Sub-tasks of a task at every depth: the live ones (`trashedAt` null), or
+ * those that went to the trash together with it at `trashedAt`.
+ */
+function subtaskIds(id: string, trashedAt: Date | null): SQL {
+  const state = trashedAt ? sql`t.deleted_at = ${trashedAt}` : sql`t.deleted_at is null`;
+  return sql`(with recursive subtree(id) as (
+      select t.id from ${tasks} t where t.parent_id = ${id} and ${state}
+      union
+      select t.id from ${tasks} t join subtree on t.parent_id = subtree.id where ${state}
+    ) select id from subtree)`;
+}
+
+/** Soft delete. Sub-tasks at every depth go to the trash with it and come back with it. */
 export async function deleteTask(ctx: Context, id: string, expectedVersion?: ExpectedVersion) {
   const { row: current, role } = await findVisibleTask(ctx, id);
   assertCanChangeTask(ctx, role, current);
@@ -169,7 +183,7 @@ export async function deleteTask(ctx: Context, id: string, expectedVersion?: Exp
     const children = await tx
       .update(tasks)
       .set(trashed)
-      .where(and(eq(tasks.parentId, id), isNull(tasks.deletedAt)))
+      .where(inArray(tasks.id, subtaskIds(id, null)))
       .returning({ id: tasks.id });
     await recordActivity(inTransaction(ctx, tx), {
       type: "task.deleted",
@@ -196,7 +210,7 @@ export async function restoreTask(ctx: Context, id: string): Promise<Task> {
       await tx
         .update(tasks)
         .set(restored)
-        .where(and(eq(tasks.parentId, id), eq(tasks.deletedAt, current.deletedAt)));
+        .where(inArray(tasks.id, subtaskIds(id, current.deletedAt)));
     }
     await recordActivity(inTransaction(ctx, tx), {
       type: "task.restored",

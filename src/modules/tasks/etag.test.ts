@@ -1,0 +1,153 @@
+import { describe, expect, it } from "vitest";
+import { signUp, type TestUser, useTestApp } from "../../../test/harness.ts";
+import {
+  createTask,
+  deleteTask,
+  expectProblem,
+  getTask,
+  patchTask,
+  type Task,
+  taskAction,
+} from "../../../test/tasks-helpers.ts";
+
+const t = useTestApp({ now: "2026-03-01T12:00:00Z" });
+
+function get(user: TestUser, id: string, headers: Record<string, string> = {}) {
+  return t.app.inject({ url: `/v1/tasks/${id}`, headers: { ...user.headers, ...headers } });
+}
+
+async function etagOf(user: TestUser, id: string): Promise<string> {
+  const response = await get(user, id);
+  expect(response.statusCode).toBe(200);
+  const etag = response.headers.etag;
+  if (typeof etag !== "string") throw new Error("GET sent no ETag");
+  return etag;
+}
+
+describe("ETag and conditional requests on /v1/tasks/{id}", () => {
+  it("sends a quoted ETag on GET", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Tagged" });
+    expect(await etagOf(user, task.id)).toMatch(/^"[^"]+"$/);
+  });
+
+  it("answers 304 with an empty body when If-None-Match carries the current ETag", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Cached" });
+    const etag = await etagOf(user, task.id);
+    const response = await get(user, task.id, { "if-none-match": etag });
+    expect(response.statusCode).toBe(304);
+    expect(response.body).toBe("");
+    expect(response.headers.etag).toBe(etag);
+  });
+
+  it("matches If-None-Match against a list of tags and against a weak form", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Listed" });
+    const etag = await etagOf(user, task.id);
+    expect((await get(user, task.id, { "if-none-match": `"nope", ${etag}` })).statusCode).toBe(304);
+    expect((await get(user, task.id, { "if-none-match": `W/${etag}` })).statusCode).toBe(304);
+  });
+
+  it("answers 200 again once a PATCH changed the task", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Before" });
+    const before = await etagOf(user, task.id);
+    const patched = await patchTask(t.app, user, task.id, { title: "After" });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.headers.etag).not.toBe(before);
+    const response = await get(user, task.id, { "if-none-match": before });
+    expect(response.statusCode).toBe(200);
+    expect(response.json<Task>().title).toBe("After");
+    expect(response.headers.etag).toBe(patched.headers.etag);
+  });
+
+  it("changes the ETag when the task is completed", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Finish" });
+    const before = await etagOf(user, task.id);
+    await taskAction(t.app, user, task.id, "complete");
+    expect((await get(user, task.id, { "if-none-match": before })).statusCode).toBe(200);
+  });
+
+  it("rejects a PATCH with a stale If-Match with 412 and keeps the task", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Original" });
+    const stale = await etagOf(user, task.id);
+    await patchTask(t.app, user, task.id, { description: "someone else's edit" });
+    const response = await patchTask(
+      t.app,
+      user,
+      task.id,
+      { title: "Mine" },
+      { "if-match": stale },
+    );
+    expectProblem(response, 412, "precondition_failed");
+    expect(await getTask(t.app, user, task.id)).toMatchObject({ title: "Original", version: 2 });
+  });
+
+  it("applies a PATCH whose If-Match is current", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Original" });
+    const current = await etagOf(user, task.id);
+    const response = await patchTask(
+      t.app,
+      user,
+      task.id,
+      { title: "Mine" },
+      { "if-match": current },
+    );
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json<Task>()).toMatchObject({ title: "Mine", version: 2 });
+  });
+
+  it("applies a PATCH with If-Match: *", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Original" });
+    await patchTask(t.app, user, task.id, { priority: "low" });
+    const response = await patchTask(t.app, user, task.id, { title: "Any" }, { "if-match": "*" });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json<Task>().title).toBe("Any");
+  });
+
+  it("rejects an If-Match tag it never issued with 412", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Original" });
+    const response = await patchTask(t.app, user, task.id, { title: "X" }, { "if-match": '"abc"' });
+    expectProblem(response, 412, "precondition_failed");
+  });
+
+  it("rejects a DELETE with a stale If-Match with 412 and keeps the task alive", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Survivor" });
+    const stale = await etagOf(user, task.id);
+    await patchTask(t.app, user, task.id, { priority: "high" });
+    expectProblem(
+      await deleteTask(t.app, user, task.id, { "if-match": stale }),
+      412,
+      "precondition_failed",
+    );
+    expect((await getTask(t.app, user, task.id)).title).toBe("Survivor");
+  });
+
+  it("deletes with a current If-Match and with If-Match: *", async () => {
+    const user = await signUp(t.app);
+    const first = await createTask(t.app, user, { title: "First" });
+    const second = await createTask(t.app, user, { title: "Second" });
+    const current = await etagOf(user, first.id);
+    expect((await deleteTask(t.app, user, first.id, { "if-match": current })).statusCode).toBe(204);
+    expect((await deleteTask(t.app, user, second.id, { "if-match": "*" })).statusCode).toBe(204);
+    expectProblem(await get(user, first.id), 404, "not_found");
+    expectProblem(await get(user, second.id), 404, "not_found");
+  });
+
+  it("honours If-Match on complete", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Guarded" });
+    const stale = await etagOf(user, task.id);
+    await patchTask(t.app, user, task.id, { priority: "high" });
+    const response = await taskAction(t.app, user, task.id, "complete", { "if-match": stale });
+    expectProblem(response, 412, "precondition_failed");
+    expect((await getTask(t.app, user, task.id)).status).toBe("open");
+  });
+});

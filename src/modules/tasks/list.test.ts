@@ -1,0 +1,238 @@
+import { describe, expect, it } from "vitest";
+import { signUp, useTestApp } from "../../../test/harness.ts";
+import {
+  createCategory,
+  createTask,
+  createTasks,
+  deleteTask,
+  listTitles,
+  patchTask,
+  taskAction,
+} from "../../../test/tasks-helpers.ts";
+
+const t = useTestApp({ now: "2026-03-01T12:00:00Z" });
+
+const sorted = (titles: string[]) => [...titles].sort();
+
+describe("GET /v1/tasks filters", () => {
+  it("lists open tasks by default, completed ones on request, both with status=all", async () => {
+    const user = await signUp(t.app);
+    const [, done] = await createTasks(t.app, user, ["Open one", "Done one"]);
+    await taskAction(t.app, user, done?.id ?? "", "complete");
+    expect(await listTitles(t.app, user)).toEqual(["Open one"]);
+    expect(await listTitles(t.app, user, { status: "open" })).toEqual(["Open one"]);
+    expect(await listTitles(t.app, user, { status: "completed" })).toEqual(["Done one"]);
+    expect(sorted(await listTitles(t.app, user, { status: "all" }))).toEqual([
+      "Done one",
+      "Open one",
+    ]);
+  });
+
+  it("filters by a comma list of priorities", async () => {
+    const user = await signUp(t.app);
+    for (const priority of ["none", "low", "medium", "high", "urgent"]) {
+      await createTask(t.app, user, { title: priority, priority });
+    }
+    expect(sorted(await listTitles(t.app, user, { priority: "high,urgent" }))).toEqual([
+      "high",
+      "urgent",
+    ]);
+    expect(await listTitles(t.app, user, { priority: "none" })).toEqual(["none"]);
+  });
+
+  it("filters by category", async () => {
+    const user = await signUp(t.app);
+    const home = await createCategory(t.app, user, "Home");
+    await createTask(t.app, user, { title: "Hoover", categoryId: home.id });
+    await createTask(t.app, user, { title: "Uncategorised" });
+    expect(await listTitles(t.app, user, { categoryId: home.id })).toEqual(["Hoover"]);
+  });
+
+  it("filters by tag, ignoring case", async () => {
+    const user = await signUp(t.app);
+    await createTask(t.app, user, { title: "Tagged", tags: ["Errand", "shop"] });
+    await createTask(t.app, user, { title: "Other", tags: ["work"] });
+    expect(await listTitles(t.app, user, { tag: "errand" })).toEqual(["Tagged"]);
+    expect(await listTitles(t.app, user, { tag: "SHOP" })).toEqual(["Tagged"]);
+    expect(await listTitles(t.app, user, { tag: "err" })).toEqual([]);
+  });
+
+  it("searches title and description in full text (q), with stemming", async () => {
+    const user = await signUp(t.app);
+    await createTask(t.app, user, { title: "Buy milk" });
+    await createTask(t.app, user, { title: "Groceries", description: "remember the milk" });
+    await createTask(t.app, user, { title: "Call the bank" });
+    expect(sorted(await listTitles(t.app, user, { q: "milk" }))).toEqual(["Buy milk", "Groceries"]);
+    expect(await listTitles(t.app, user, { q: "calling banks" })).toEqual(["Call the bank"]);
+    expect(await listTitles(t.app, user, { q: "milk -buy" })).toEqual(["Groceries"]);
+    expect(await listTitles(t.app, user, { q: "lemonade" })).toEqual([]);
+  });
+
+  it("filters by dueBefore and dueAfter, both inclusive", async () => {
+    const user = await signUp(t.app);
+    await createTask(t.app, user, { title: "March 2", dueAt: "2026-03-02T10:00:00Z" });
+    await createTask(t.app, user, { title: "March 5", dueAt: "2026-03-05T10:00:00Z" });
+    await createTask(t.app, user, { title: "March 9", dueAt: "2026-03-09T10:00:00Z" });
+    await createTask(t.app, user, { title: "Undated" });
+    expect(sorted(await listTitles(t.app, user, { dueBefore: "2026-03-05T10:00:00Z" }))).toEqual([
+      "March 2",
+      "March 5",
+    ]);
+    expect(sorted(await listTitles(t.app, user, { dueAfter: "2026-03-05T10:00:00Z" }))).toEqual([
+      "March 5",
+      "March 9",
+    ]);
+    const window = { dueAfter: "2026-03-03T00:00:00+01:00", dueBefore: "2026-03-08T00:00:00Z" };
+    expect(await listTitles(t.app, user, window)).toEqual(["March 5"]);
+  });
+
+  it("lists only open tasks past their due time with overdue=true", async () => {
+    t.clock.set("2026-03-01T12:00:00Z");
+    const user = await signUp(t.app);
+    await createTask(t.app, user, { title: "Late", dueAt: "2026-03-01T11:59:00Z" });
+    await createTask(t.app, user, { title: "Soon", dueAt: "2026-03-01T12:01:00Z" });
+    await createTask(t.app, user, { title: "Undated" });
+    const done = await createTask(t.app, user, {
+      title: "Late but done",
+      dueAt: "2026-02-01T00:00:00Z",
+    });
+    await taskAction(t.app, user, done.id, "complete");
+    expect(await listTitles(t.app, user, { overdue: true, status: "all" })).toEqual(["Late"]);
+    expect(sorted(await listTitles(t.app, user, { overdue: false }))).toEqual(["Soon", "Undated"]);
+    t.clock.set("2026-03-01T12:05:00Z");
+    expect(sorted(await listTitles(t.app, user, { overdue: true }))).toEqual(["Late", "Soon"]);
+  });
+
+  it("lists the tasks assigned to me with assigneeId=me", async () => {
+    const user = await signUp(t.app);
+    await createTask(t.app, user, { title: "Mine", assigneeId: user.id });
+    await createTask(t.app, user, { title: "Nobody's" });
+    expect(await listTitles(t.app, user, { assigneeId: "me" })).toEqual(["Mine"]);
+    expect(await listTitles(t.app, user, { assigneeId: user.id })).toEqual(["Mine"]);
+  });
+
+  it("lists the sub-tasks of a parent with parentId", async () => {
+    const user = await signUp(t.app);
+    const parent = await createTask(t.app, user, { title: "Parent" });
+    await createTasks(t.app, user, ["Step 1", "Step 2"], { parentId: parent.id });
+    await createTask(t.app, user, { title: "Unrelated" });
+    expect(sorted(await listTitles(t.app, user, { parentId: parent.id }))).toEqual([
+      "Step 1",
+      "Step 2",
+    ]);
+  });
+
+  it("lists the trash with deleted=true and keeps it out of the normal list", async () => {
+    const user = await signUp(t.app);
+    const [gone] = await createTasks(t.app, user, ["Gone", "Kept"]);
+    expect((await deleteTask(t.app, user, gone?.id ?? "")).statusCode).toBe(204);
+    expect(await listTitles(t.app, user, { deleted: true })).toEqual(["Gone"]);
+    expect(await listTitles(t.app, user, { deleted: false })).toEqual(["Kept"]);
+    expect(await listTitles(t.app, user)).toEqual(["Kept"]);
+  });
+
+  it("combines filters with AND", async () => {
+    const user = await signUp(t.app);
+    await createTask(t.app, user, { title: "Both", priority: "high", tags: ["x"] });
+    await createTask(t.app, user, { title: "Priority only", priority: "high" });
+    await createTask(t.app, user, { title: "Tag only", tags: ["x"] });
+    expect(await listTitles(t.app, user, { priority: "high", tag: "x" })).toEqual(["Both"]);
+  });
+});
+
+describe("GET /v1/tasks sorts", () => {
+  it("sorts by position (the default), ascending and descending", async () => {
+    const user = await signUp(t.app);
+    await createTask(t.app, user, { title: "Third", position: 30 });
+    await createTask(t.app, user, { title: "First", position: -5 });
+    await createTask(t.app, user, { title: "Second", position: 10.5 });
+    expect(await listTitles(t.app, user)).toEqual(["First", "Second", "Third"]);
+    expect(await listTitles(t.app, user, { sort: "position", order: "desc" })).toEqual([
+      "Third",
+      "Second",
+      "First",
+    ]);
+  });
+
+  it("puts new tasks last in the default position order", async () => {
+    const user = await signUp(t.app);
+    await createTask(t.app, user, { title: "Earlier" });
+    t.clock.advance(1_000);
+    await createTask(t.app, user, { title: "Later" });
+    expect(await listTitles(t.app, user)).toEqual(["Earlier", "Later"]);
+  });
+
+  it("sorts by dueAt with undated tasks last in both directions", async () => {
+    const user = await signUp(t.app);
+    await createTask(t.app, user, { title: "Mar 5", dueAt: "2026-03-05T00:00:00Z" });
+    await createTask(t.app, user, { title: "Undated A" });
+    await createTask(t.app, user, { title: "Mar 2", dueAt: "2026-03-02T00:00:00Z" });
+    await createTask(t.app, user, { title: "Undated B" });
+    await createTask(t.app, user, { title: "Mar 9", dueAt: "2026-03-09T00:00:00Z" });
+    const ascending = await listTitles(t.app, user, { sort: "dueAt" });
+    expect(ascending.slice(0, 3)).toEqual(["Mar 2", "Mar 5", "Mar 9"]);
+    expect(sorted(ascending.slice(3))).toEqual(["Undated A", "Undated B"]);
+    const descending = await listTitles(t.app, user, { sort: "dueAt", order: "desc" });
+    expect(descending.slice(0, 3)).toEqual(["Mar 9", "Mar 5", "Mar 2"]);
+    expect(sorted(descending.slice(3))).toEqual(["Undated A", "Undated B"]);
+  });
+
+  it("sorts by priority rank none < low < medium < high < urgent, not alphabetically", async () => {
+    const user = await signUp(t.app);
+    for (const priority of ["medium", "none", "urgent", "low", "high"]) {
+      await createTask(t.app, user, { title: priority, priority });
+    }
+    const ranked = ["none", "low", "medium", "high", "urgent"];
+    expect(await listTitles(t.app, user, { sort: "priority" })).toEqual(ranked);
+    expect(await listTitles(t.app, user, { sort: "priority", order: "desc" })).toEqual(
+      [...ranked].reverse(),
+    );
+  });
+
+  it("sorts by createdAt", async () => {
+    const user = await signUp(t.app);
+    for (const title of ["One", "Two", "Three"]) {
+      await createTask(t.app, user, { title, position: 100 - title.length });
+      t.clock.advance(1_000);
+    }
+    expect(await listTitles(t.app, user, { sort: "createdAt" })).toEqual(["One", "Two", "Three"]);
+    expect(await listTitles(t.app, user, { sort: "createdAt", order: "desc" })).toEqual([
+      "Three",
+      "Two",
+      "One",
+    ]);
+  });
+
+  it("sorts by updatedAt, so an edited task moves to the end", async () => {
+    const user = await signUp(t.app);
+    const created = [];
+    for (const title of ["A", "B", "C"]) {
+      created.push(await createTask(t.app, user, { title }));
+      t.clock.advance(1_000);
+    }
+    await patchTask(t.app, user, created[0]?.id ?? "", { description: "touched" });
+    expect(await listTitles(t.app, user, { sort: "updatedAt" })).toEqual(["B", "C", "A"]);
+    expect(await listTitles(t.app, user, { sort: "updatedAt", order: "desc" })).toEqual([
+      "A",
+      "C",
+      "B",
+    ]);
+  });
+
+  it("sorts by title", async () => {
+    const user = await signUp(t.app);
+    await createTasks(t.app, user, ["Charlie", "Alpha", "Delta", "Bravo"]);
+    expect(await listTitles(t.app, user, { sort: "title" })).toEqual([
+      "Alpha",
+      "Bravo",
+      "Charlie",
+      "Delta",
+    ]);
+    expect(await listTitles(t.app, user, { sort: "title", order: "desc" })).toEqual([
+      "Delta",
+      "Charlie",
+      "Bravo",
+      "Alpha",
+    ]);
+  });
+});
