@@ -17,7 +17,7 @@ import { requireActor } from "./platform/auth/hook.ts";
 import { registerAuthRoutes } from "./platform/auth/routes.ts";
 import type { DatabaseHandle } from "./platform/db/pool.ts";
 import { registerHealthRoutes } from "./platform/http/health.ts";
-import { registerProblemHandlers } from "./platform/http/problem.ts";
+import { frameworkErrorHandler, registerProblemHandlers } from "./platform/http/problem.ts";
 import { loggerOptions } from "./platform/observability/logger.ts";
 
 export type AppDeps = {
@@ -44,6 +44,7 @@ export async function buildApp(deps: AppDeps) {
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     requestIdHeader: false,
+    frameworkErrors: frameworkErrorHandler,
     genReqId: (request) => {
       const incoming = request.headers["x-request-id"];
       return typeof incoming === "string" && saneRequestId.test(incoming) ? incoming : uuidv7();
@@ -51,9 +52,24 @@ export async function buildApp(deps: AppDeps) {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // Bodies are JSON only: Fastify's built-in text/plain parser would turn a
+  // plain-text body into a confusing 400 instead of 415.
+  app.removeContentTypeParser("text/plain");
   app.decorateRequest("ctx", null);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
+  });
+  // Node's server.close() only drops connections idle at that moment: a
+  // keep-alive connection whose request is still running would stay open
+  // after its answer and hold shutdown until keepAliveTimeout. Answers sent
+  // while closing therefore end their connection.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply, payload) => {
+    if (closing) reply.header("connection", "close");
+    return payload;
   });
   registerProblemHandlers(app);
 
@@ -96,7 +112,7 @@ export async function buildApp(deps: AppDeps) {
   registerHealthRoutes(app, deps.database.pool);
   registerAuthRoutes(app, auth, deps.publicUrl);
   await app.register(async (v1) => {
-    requireActor(v1, { auth, db, now });
+    requireActor(v1, { auth, db, now, trustedOrigins: [deps.publicUrl] });
     await v1.register(taskRoutes);
     await v1.register(categoryRoutes);
     await v1.register(profileRoutes);

@@ -8,12 +8,16 @@ import { type DatabaseHandle, openDatabase } from "../src/platform/db/pool.ts";
 /**
  * A fresh database for one test file: in-memory PGlite by default, or a new
  * database created on the server named by DATABASE_URL (dropped afterwards).
+ * `migrate: false` leaves it empty; `url` is set for a server database.
  */
-export async function openTestDatabase(): Promise<DatabaseHandle & { drop: () => Promise<void> }> {
+export async function openTestDatabase(
+  options: { migrate?: boolean } = {},
+): Promise<DatabaseHandle & { drop: () => Promise<void>; url?: string }> {
+  const migrate = options.migrate ?? true;
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     const handle = await openDatabase({ dataDir: "memory://" });
-    await runMigrations(handle.pool);
+    if (migrate) await runMigrations(handle.pool);
     return { ...handle, drop: handle.close };
   }
   const name = `taskpilot_test_${randomUUID().replaceAll("-", "")}`;
@@ -24,9 +28,10 @@ export async function openTestDatabase(): Promise<DatabaseHandle & { drop: () =>
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const handle = await openDatabase({ databaseUrl: url.toString(), poolSize: 5 });
-  await runMigrations(handle.pool);
+  if (migrate) await runMigrations(handle.pool);
   return {
     ...handle,
+    url: url.toString(),
     drop: async () => {
       await handle.close();
       const cleanup = new pg.Client({ connectionString: serverUrl });
@@ -54,8 +59,15 @@ export class TestClock {
 
 export type TestContext = { app: App; database: DatabaseHandle; clock: TestClock };
 
+export type TestAppOptions = {
+  now?: string | Date;
+  authRateLimit?: boolean;
+  /** Runs after buildApp and before ready, e.g. to add a test-only route. */
+  configure?: (app: App) => void | Promise<void>;
+};
+
 /** Builds the app on a fresh database once per test file and tears it down after. */
-export function useTestApp(options: { now?: string | Date; authRateLimit?: boolean } = {}) {
+export function useTestApp(options: TestAppOptions = {}) {
   const context = {} as TestContext;
   let drop: () => Promise<void> = async () => {};
   beforeAll(async () => {
@@ -70,6 +82,7 @@ export function useTestApp(options: { now?: string | Date; authRateLimit?: boole
       authRateLimit: options.authRateLimit ?? false,
       now: clock.now,
     });
+    await options.configure?.(app);
     await app.ready();
     Object.assign(context, { app, database, clock });
   });

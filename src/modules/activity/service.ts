@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from "uuid";
 import { user } from "../../platform/auth/schema.ts";
 import type { Context } from "../../platform/context.ts";
 import type { Executor } from "../../platform/db/transaction.ts";
-import { decodeCursor, type Page, toPage } from "../../platform/http/pagination.ts";
+import { decodeCursor, instantKey, type Page, toPage } from "../../platform/http/pagination.ts";
 import type { Activity } from "./contracts.ts";
 import { activityEvents } from "./schema.ts";
 
@@ -75,14 +75,12 @@ async function listActivity(
   scope: SQL | undefined,
   query: ActivityPageQuery,
 ): Promise<Page<Activity>> {
-  const after = decodeCursor(query.cursor, "createdAt");
+  const cursor = decodeCursor(query.cursor, "createdAt");
+  const after = cursor ? { createdAt: instantKey(cursor), id: cursor.id } : null;
   const keyset = after
     ? or(
-        lt(activityEvents.createdAt, new Date(String(after.key))),
-        and(
-          eq(activityEvents.createdAt, new Date(String(after.key))),
-          lt(activityEvents.id, after.id),
-        ),
+        lt(activityEvents.createdAt, after.createdAt),
+        and(eq(activityEvents.createdAt, after.createdAt), lt(activityEvents.id, after.id)),
       )
     : undefined;
   const rows = await db

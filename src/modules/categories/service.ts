@@ -5,7 +5,7 @@ import { type Context, inTransaction } from "../../platform/context.ts";
 import { isUniqueViolation } from "../../platform/db/errors.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
 import { conflict, notFound, preconditionFailed } from "../../platform/http/errors.ts";
-import { decodeCursor, type Page, toPage } from "../../platform/http/pagination.ts";
+import { decodeCursor, numberKey, type Page, toPage } from "../../platform/http/pagination.ts";
 import { diffChanges, recordActivity } from "../activity/service.ts";
 import { countLiveTasksByCategory, uncategoriseTasks } from "../tasks/service.ts";
 import { member } from "../workspaces/schema.ts";
@@ -86,7 +86,8 @@ export async function listCategories(
 ): Promise<Page<Category>> {
   const me = actingUser(ctx.actor);
   if (query.workspaceId) await roleIn(ctx, query.workspaceId);
-  const after = decodeCursor(query.cursor, "position");
+  const cursor = decodeCursor(query.cursor, "position");
+  const after = cursor ? { position: numberKey(cursor), id: cursor.id } : null;
   const rows = await ctx.db
     .select()
     .from(categories)
@@ -96,8 +97,8 @@ export async function listCategories(
         query.workspaceId ? eq(categories.workspaceId, query.workspaceId) : undefined,
         after
           ? or(
-              gt(categories.position, Number(after.key)),
-              and(eq(categories.position, Number(after.key)), gt(categories.id, after.id)),
+              gt(categories.position, after.position),
+              and(eq(categories.position, after.position), gt(categories.id, after.id)),
             )
           : undefined,
       ),

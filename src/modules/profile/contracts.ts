@@ -38,6 +38,12 @@ export const profileQuerySchema = z.strictObject({
     .default(20),
 });
 
+/** Zone names match case-insensitively; store the spelling the tz database uses ("Europe/Berlin"). */
+function canonicalCase(zone: string): string {
+  const resolved = new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+  return resolved.toLowerCase() === zone.toLowerCase() ? resolved : zone;
+}
+
 export const updateProfileSchema = z
   .strictObject({
     name: z
@@ -49,6 +55,7 @@ export const updateProfileSchema = z
     timezone: z
       .string()
       .refine(isValidTimeZone, "must be an IANA time zone such as Europe/Berlin")
+      .transform(canonicalCase)
       .optional(),
     image: z
       .url({ protocol: /^https?$/, error: "must be an http(s) URL" })

@@ -26,7 +26,8 @@ export const profileRoutes: FastifyPluginAsyncZod = async (app) => {
       security,
       summary: "Update my name, time zone or image",
       body: updateProfileSchema,
-      response: { 200: profileSchema, ...problemResponses() },
+      // 403: a cookie-authenticated change from a foreign Origin.
+      response: { 200: profileSchema, ...problemResponses("forbidden") },
     },
     handler: (request) => updateProfile(ctxOf(request), request.body),
   });

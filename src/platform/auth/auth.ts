@@ -5,6 +5,14 @@ import { v7 as uuidv7 } from "uuid";
 import type { Database } from "../db/pool.ts";
 import { account, session, user, verification } from "./schema.ts";
 
+/**
+ * The header that carries the client address from our Fastify front to
+ * better-auth (its rate limiter and session records). The front always
+ * overwrites it with the socket-derived `request.ip`, so clients cannot choose
+ * their own rate-limit bucket with a forged X-Forwarded-For.
+ */
+export const clientIpHeader = "x-taskpilot-client-ip";
+
 export type AuthOptions = {
   db: Database;
   secret: string;
@@ -45,6 +53,7 @@ export function createAuth(options: AuthOptions) {
     advanced: {
       database: { generateId: () => uuidv7() },
       useSecureCookies: options.baseUrl.startsWith("https://"),
+      ipAddress: { ipAddressHeaders: [clientIpHeader] },
     },
     // Request limits for the whole API, auth included, arrive with the API
     // platform work; until then better-auth's own limiter guards sign-in.

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { DomainError, type ErrorCode } from "../http/errors.ts";
 import { sendProblem } from "../http/problem.ts";
 import { problemResponses } from "../http/route-helpers.ts";
-import type { Auth } from "./auth.ts";
+import { type Auth, clientIpHeader } from "./auth.ts";
 
 const tags = ["Authentication"];
 const email = z.email({ error: "must be an email address" }).max(254);
@@ -39,7 +39,10 @@ const documented = [
       name: z.string().trim().min(1, "must not be empty").max(100),
       email,
       password,
-      image: z.url().optional(),
+      image: z
+        .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+        .max(2000)
+        .optional(),
       callbackURL: z.string().optional(),
       rememberMe: z.boolean().optional(),
     }),
@@ -123,6 +126,7 @@ async function forwardToAuth(
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
   }
+  headers.set(clientIpHeader, request.ip);
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   if (hasBody) headers.set("content-type", "application/json");
   const response = await auth.handler(

@@ -6,7 +6,7 @@ import type pg from "pg";
 import { z } from "zod";
 import { migrationsApplied, migrationsFolder } from "../db/migrate.ts";
 import { DomainError } from "./errors.ts";
-import { problemSchema } from "./problem.ts";
+import { problemResponse } from "./route-helpers.ts";
 
 const expectedMigrations = (
   JSON.parse(readFileSync(join(migrationsFolder, "meta", "_journal.json"), "utf8")) as {
@@ -30,7 +30,7 @@ export function registerHealthRoutes(app: FastifyInstance, pool: pg.Pool): void 
       summary: "Readiness: the database answers and migrations are applied",
       response: {
         200: z.object({ status: z.literal("ready"), database: z.literal("ok") }),
-        503: problemSchema,
+        503: problemResponse,
       },
     },
     handler: async () => {

@@ -29,6 +29,21 @@ const positionSchema = z.object({
   id: z.uuid(),
 });
 
+const invalidCursor = () => validationFailed("cursor", "is not a valid cursor");
+
+/** The cursor's key as a number; a tampered cursor is a 400, never a wrong page. */
+export function numberKey(position: CursorPosition): number {
+  if (typeof position.key !== "number" || !Number.isFinite(position.key)) throw invalidCursor();
+  return position.key;
+}
+
+/** The cursor's key as an instant; a tampered cursor is a 400, never a database error. */
+export function instantKey(position: CursorPosition): Date {
+  const instant = typeof position.key === "string" ? new Date(position.key) : null;
+  if (!instant || Number.isNaN(instant.getTime())) throw invalidCursor();
+  return instant;
+}
+
 export function encodeCursor(position: CursorPosition): string {
   return Buffer.from(JSON.stringify(position)).toString("base64url");
 }
@@ -39,10 +54,10 @@ export function decodeCursor(cursor: string | undefined, sort: string): CursorPo
   try {
     decoded = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
   } catch {
-    throw validationFailed("cursor", "is not a valid cursor");
+    throw invalidCursor();
   }
   const parsed = positionSchema.safeParse(decoded);
-  if (!parsed.success) throw validationFailed("cursor", "is not a valid cursor");
+  if (!parsed.success) throw invalidCursor();
   if (parsed.data.sort !== sort) {
     throw validationFailed("cursor", "belongs to another sort order; start again without it");
   }

@@ -49,6 +49,8 @@ const fastifyErrors: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: "malformed_json",
   FST_ERR_CTP_EMPTY_JSON_BODY: "malformed_json",
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "validation_failed",
+  FST_ERR_BAD_URL: "validation_failed",
+  FST_ERR_MAX_PARAM_LENGTH: "validation_failed",
 };
 
 /** Turns anything thrown while serving a request into a DomainError. */
@@ -110,13 +112,29 @@ function fromPostgres(error: PostgresError): DomainError {
   }
 }
 
+/**
+ * Fastify's `frameworkErrors` option: URLs the router rejects before any hook
+ * runs (undecodable, or a parameter over maxParamLength) answer problem+json
+ * with a request id like everything else.
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  request.log.info({ code: error.code }, "request rejected by the router");
+  reply.header("x-request-id", request.id);
+  sendProblem(reply, toDomainError(error));
+}
+
 /** Installs the error and not-found handlers: every failure answers problem+json. */
 export function registerProblemHandlers(app: FastifyInstance): void {
   // Remember each route's pattern so an unknown method on a known path is a 405.
   const routes: Array<{ pattern: RegExp; methods: string[] }> = [];
   app.addHook("onRoute", (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const source = route.url.replace(/:[^/]+/g, "[^/]+").replace(/\*$/, ".*");
+    const literal = route.url.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+    const source = literal.replace(/:[^/]+/g, "[^/]+").replace(/\*$/, ".*");
     routes.push({ pattern: new RegExp(`^${source}/?$`), methods: methods.map(String) });
   });
 

@@ -15,10 +15,16 @@ export function ctxOf(request: FastifyRequest): Context {
   return request.ctx;
 }
 
+/** A problem answer as documented: the media type we really send, not application/json. */
+export const problemResponse = {
+  description: "Problem details (RFC 9457)",
+  content: { "application/problem+json": { schema: problemSchema } },
+};
+
 /** Documented problem responses: every route lists the errors it can answer. */
 export function problemResponses(...codes: ErrorCode[]) {
   const statuses = new Set([400, 401, 429, 500, ...codes.map((code) => errorCodes[code].status)]);
-  return Object.fromEntries([...statuses].sort().map((status) => [status, problemSchema]));
+  return Object.fromEntries([...statuses].sort().map((status) => [status, problemResponse]));
 }
 
 export const security: Array<Record<string, string[]>> = [

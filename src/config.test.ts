@@ -1,0 +1,168 @@
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { freePort, processTestTimeoutMs, startServer, tempDir } from "../test/server-process.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+
+const cleanups: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function scratchDir(): string {
+  const dir = tempDir("config");
+  cleanups.push(dir.remove);
+  return dir.path;
+}
+
+/** Runs `work` with the working directory in a fresh temp dir, so ./data lands there. */
+function inScratchCwd<T>(work: (cwd: string) => T): T {
+  const previous = process.cwd();
+  const cwd = scratchDir();
+  process.chdir(cwd);
+  try {
+    return work(process.cwd());
+  } finally {
+    process.chdir(previous);
+  }
+}
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+const strongSecret = "s".repeat(32);
+
+describe("loadConfig", () => {
+  it("starts with no configuration at all: port 3000 on 127.0.0.1, data in ./data", () => {
+    inScratchCwd((cwd) => {
+      const config = loadConfig({});
+      expect(config).toMatchObject({
+        port: 3000,
+        host: "127.0.0.1",
+        dataDir: join(cwd, "data"),
+        databaseUrl: undefined,
+        databasePoolSize: 10,
+        publicUrl: "http://127.0.0.1:3000",
+        logLevel: "info",
+      });
+      expect(config.authSecret.length).toBeGreaterThanOrEqual(32);
+    });
+  });
+
+  it("generates AUTH_SECRET once, keeps it in DATA_DIR with mode 0600 and reuses it", () => {
+    const dataDir = join(scratchDir(), "nested", "data");
+    const first = loadConfig({ DATA_DIR: dataDir });
+    const file = join(dataDir, "auth-secret");
+    expect(readFileSync(file, "utf8").trim()).toBe(first.authSecret);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(loadConfig({ DATA_DIR: dataDir }).authSecret).toBe(first.authSecret);
+    expect(loadConfig({ DATA_DIR: scratchDir() }).authSecret).not.toBe(first.authSecret);
+  });
+
+  it("replaces a stored secret that is too short to be safe", () => {
+    const dataDir = scratchDir();
+    writeFileSync(join(dataDir, "auth-secret"), "short\n");
+    const config = loadConfig({ DATA_DIR: dataDir });
+    expect(config.authSecret.length).toBeGreaterThanOrEqual(32);
+    expect(readFileSync(join(dataDir, "auth-secret"), "utf8").trim()).toBe(config.authSecret);
+  });
+
+  it("works with NODE_ENV=production and nothing else", () => {
+    inScratchCwd(() => {
+      expect(loadConfig({ NODE_ENV: "production" })).toMatchObject({ port: 3000 });
+    });
+  });
+
+  it("prefers a given AUTH_SECRET and writes nothing", () => {
+    const dataDir = scratchDir();
+    const config = loadConfig({ DATA_DIR: dataDir, AUTH_SECRET: strongSecret });
+    expect(config.authSecret).toBe(strongSecret);
+    expect(() => statSync(join(dataDir, "auth-secret"))).toThrow();
+  });
+
+  it("reads every variable it knows", () => {
+    const config = loadConfig({
+      PORT: "8080",
+      HOST: "0.0.0.0",
+      DATABASE_URL: "postgresql://app@db:5432/taskpilot",
+      DATABASE_POOL_SIZE: "25",
+      REDIS_URL: "rediss://cache:6380",
+      PUBLIC_URL: "https://tasks.example.com/",
+      AUTH_SECRET: strongSecret,
+      LOG_LEVEL: "warn",
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: "0.0.0.0",
+      databaseUrl: "postgresql://app@db:5432/taskpilot",
+      databasePoolSize: 25,
+      redisUrl: "rediss://cache:6380",
+      publicUrl: "https://tasks.example.com",
+      logLevel: "warn",
+    });
+  });
+
+  it("derives a reachable PUBLIC_URL for a wildcard or IPv6 host", () => {
+    const base = { DATA_DIR: scratchDir() };
+    expect(loadConfig({ ...base, HOST: "0.0.0.0", PORT: "81" }).publicUrl).toBe(
+      "http://localhost:81",
+    );
+    expect(loadConfig({ ...base, HOST: "::1" }).publicUrl).toBe("http://[::1]:3000");
+  });
+
+  it("treats empty variables as unset", () => {
+    const config = loadConfig({ DATA_DIR: scratchDir(), PORT: "", LOG_LEVEL: "", AUTH_SECRET: "" });
+    expect(config).toMatchObject({ port: 3000, logLevel: "info" });
+  });
+
+  it("requires AUTH_SECRET when DATABASE_URL is set", () => {
+    const error = configError({ DATABASE_URL: "postgres://db/taskpilot" });
+    expect(error.message).toContain("AUTH_SECRET");
+  });
+
+  it.each([
+    ["PORT", "abc"],
+    ["PORT", "70000"],
+    ["DATABASE_URL", "mysql://x"],
+    ["LOG_LEVEL", "loud"],
+    ["AUTH_SECRET", "too-short"],
+    ["PUBLIC_URL", "ftp://example.com"],
+    ["REDIS_URL", "http://cache"],
+    ["DATABASE_POOL_SIZE", "0"],
+  ])("rejects %s=%s with a message naming the variable", (variable, value) => {
+    const error = configError({ DATA_DIR: scratchDir(), [variable]: value });
+    expect(error.message).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
+    expect(error.message).not.toContain("\n");
+  });
+});
+
+describe("starting the server", { timeout: processTestTimeoutMs }, () => {
+  it("exits non-zero with one readable line naming a bad variable and no stack", async () => {
+    const dataDir = scratchDir();
+    const server = startServer({ PORT: "abc", DATA_DIR: dataDir, HOST: "127.0.0.1" });
+    cleanups.push(server.kill);
+    const code = await server.exited;
+    expect(code).not.toBe(0);
+    const lines = server.stderr().trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe("Invalid configuration: PORT must be a port number from 0 to 65535");
+    expect(server.stderr()).not.toMatch(/\bat \S+|\.ts:\d+/);
+  });
+
+  it("starts and answers /healthz with a good one", async () => {
+    const port = await freePort();
+    const server = startServer({ PORT: String(port), DATA_DIR: scratchDir() });
+    cleanups.push(server.kill);
+    await server.waitForOutput("Taskpilot is ready");
+    const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+});

@@ -1,0 +1,208 @@
+import { describe, expect, it } from "vitest";
+import { signUp, useTestApp } from "../../../test/harness.ts";
+import { DomainError, errorCodes } from "./errors.ts";
+import { toDomainError } from "./problem.ts";
+
+const secret = "select password_hash from secret_table where token = 'hunter2'";
+
+const t = useTestApp({
+  configure: (app) => {
+    // Test-only routes that fail the way a bug or a broken query would.
+    app.get("/test/boom", async () => {
+      throw new Error(secret);
+    });
+    app.get("/test/sql", async () => {
+      await t.database.pool.query("select secret_column from missing_secret_table");
+      return { unreachable: true };
+    });
+  },
+});
+
+type Problem = {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  requestId: string;
+};
+
+type Injected = { statusCode: number; headers: Record<string, unknown>; body: string };
+
+function expectProblem(response: Injected, status: number, code: string): Problem {
+  expect(response.statusCode).toBe(status);
+  expect(response.headers["content-type"]).toMatch(/^application\/problem\+json/);
+  const body = JSON.parse(response.body) as Problem;
+  expect(body).toMatchObject({
+    type: `/docs/errors#${code}`,
+    title: errorCodes[code as keyof typeof errorCodes].title,
+    status,
+    code,
+    detail: expect.any(String),
+    requestId: response.headers["x-request-id"],
+  });
+  return body;
+}
+
+describe("error answers", () => {
+  it("answers 400 malformed_json for a body that is not JSON", async () => {
+    const user = await signUp(t.app);
+    const response = await t.app.inject({
+      method: "POST",
+      url: "/v1/tasks",
+      headers: { ...user.headers, "content-type": "application/json" },
+      payload: '{"title": "unterminated',
+    });
+    expectProblem(response, 400, "malformed_json");
+  });
+
+  it("answers 400 malformed_json on the public auth routes too", async () => {
+    const response = await t.app.inject({
+      method: "POST",
+      url: "/api/auth/sign-up/email",
+      headers: { "content-type": "application/json" },
+      payload: "{nope",
+    });
+    expectProblem(response, 400, "malformed_json");
+  });
+
+  it("answers 404 not_found for an unknown route", async () => {
+    const response = await t.app.inject({ url: "/v1/nothing-here?x=1" });
+    const body = expectProblem(response, 404, "not_found");
+    expect(body.detail).toContain("/v1/nothing-here");
+  });
+
+  it("answers 405 method_not_allowed with an Allow header for a known path", async () => {
+    const user = await signUp(t.app);
+    const response = await t.app.inject({ method: "PUT", url: "/v1/tasks", headers: user.headers });
+    expectProblem(response, 405, "method_not_allowed");
+    const allow = String(response.headers.allow).split(", ");
+    expect(allow).toEqual(expect.arrayContaining(["GET", "POST"]));
+    expect(allow).not.toContain("PUT");
+
+    const item = await t.app.inject({
+      method: "POST",
+      url: "/v1/categories/019a0000-0000-7000-8000-000000000000",
+    });
+    expectProblem(item, 405, "method_not_allowed");
+    expect(String(item.headers.allow).split(", ")).toEqual(
+      expect.arrayContaining(["GET", "PATCH", "DELETE"]),
+    );
+  });
+
+  it("answers 404, not 405, for a path that only looks like a known one", async () => {
+    const response = await t.app.inject({ method: "PUT", url: "/openapiXjson" });
+    expectProblem(response, 404, "not_found");
+    expect(response.headers.allow).toBeUndefined();
+  });
+
+  it.each([
+    ["an undecodable path", "/v1/tasks/%E0%A4%A"],
+    ["a path parameter over 200 characters", `/v1/tasks/${"a".repeat(250)}`],
+  ])("answers 400 problem+json with a request id for %s", async (_case, url) => {
+    const response = await t.app.inject({ url, headers: { "x-request-id": "router-check" } });
+    const body = expectProblem(response, 400, "validation_failed");
+    expect(body.requestId).toBe("router-check");
+  });
+
+  it("answers 415 unsupported_media_type for a text/plain body", async () => {
+    const user = await signUp(t.app);
+    const response = await t.app.inject({
+      method: "POST",
+      url: "/v1/tasks",
+      headers: { ...user.headers, "content-type": "text/plain" },
+      payload: "Buy milk",
+    });
+    expectProblem(response, 415, "unsupported_media_type");
+  });
+
+  it("answers 413 payload_too_large for a body over 1 MiB", async () => {
+    const user = await signUp(t.app);
+    const response = await t.app.inject({
+      method: "POST",
+      url: "/v1/tasks",
+      headers: { ...user.headers, "content-type": "application/json" },
+      payload: JSON.stringify({ title: "big", description: "x".repeat(1024 * 1024) }),
+    });
+    expectProblem(response, 413, "payload_too_large");
+  });
+
+  it("answers 500 internal without the message, a stack or SQL for a thrown error", async () => {
+    for (const url of ["/test/boom", "/test/sql"]) {
+      const response = await t.app.inject({ url });
+      const body = expectProblem(response, 500, "internal");
+      expect(Object.keys(body).sort()).toEqual(
+        ["code", "detail", "requestId", "status", "title", "type"].sort(),
+      );
+      expect(response.body).not.toMatch(/secret|select|stack|\bat \S+ \(|\.ts:\d+/i);
+    }
+  });
+});
+
+describe("request ids", () => {
+  it("sends X-Request-Id on success, on errors and on 404s, unique per request", async () => {
+    const ok = await t.app.inject({ url: "/healthz" });
+    const unauthenticated = await t.app.inject({ url: "/v1/me" });
+    const missing = await t.app.inject({ url: "/nope" });
+    const ids = [ok, unauthenticated, missing].map((response) => response.headers["x-request-id"]);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(ids).size).toBe(3);
+    expect(unauthenticated.json<Problem>().requestId).toBe(ids[1]);
+  });
+
+  it("echoes a sane incoming X-Request-Id", async () => {
+    const id = "trace-abc_123:4.5";
+    const response = await t.app.inject({ url: "/v1/me", headers: { "x-request-id": id } });
+    expect(response.headers["x-request-id"]).toBe(id);
+    expect(response.json<Problem>().requestId).toBe(id);
+  });
+
+  it.each([
+    ["too long", "a".repeat(129)],
+    ["with spaces and markup", "<script>alert(1)</script> x"],
+    ["with a newline escape attempt", "abc%0d%0aSet-Cookie:x"],
+  ])("replaces an incoming X-Request-Id that is %s", async (_case, id) => {
+    const response = await t.app.inject({ url: "/healthz", headers: { "x-request-id": id } });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers["x-request-id"]).not.toBe(id);
+    expect(response.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("toDomainError", () => {
+  it("keeps a DomainError as it is", () => {
+    const error = new DomainError("conflict", "taken", {
+      errors: [{ path: "name", message: "x" }],
+    });
+    expect(toDomainError(error)).toBe(error);
+  });
+
+  it("hides the message of an unexpected error", () => {
+    const mapped = toDomainError(new Error(`secret SQL ${secret}`));
+    expect(mapped.code).toBe("internal");
+    expect(mapped.status).toBe(500);
+    expect(mapped.message).not.toContain("secret");
+    expect(mapped.message).not.toContain("select");
+  });
+
+  it("maps Postgres errors by SQLSTATE without echoing their text", () => {
+    const postgres = (code: string) =>
+      Object.assign(new Error(`relation in ${secret}`), { code, severity: "ERROR" });
+    const cases: Array<[string, string]> = [
+      ["23505", "conflict"],
+      ["23503", "invalid_reference"],
+      ["22001", "validation_failed"],
+      ["40001", "conflict"],
+      ["57014", "unavailable"],
+      ["42P01", "internal"],
+    ];
+    for (const [sqlState, code] of cases) {
+      const direct = toDomainError(postgres(sqlState));
+      const wrapped = toDomainError(new Error("Failed query", { cause: postgres(sqlState) }));
+      for (const mapped of [direct, wrapped]) {
+        expect(mapped.code, sqlState).toBe(code);
+        expect(mapped.message).not.toContain("secret");
+      }
+    }
+  });
+});
