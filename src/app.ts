@@ -55,6 +55,17 @@ export async function buildApp(deps: AppDeps) {
   // Bodies are JSON only: Fastify's built-in text/plain parser would turn a
   // plain-text body into a confusing 400 instead of 415.
   app.removeContentTypeParser("text/plain");
+  // Many clients send Content-Type: application/json on every request; an
+  // empty body then means "no body", not malformed JSON. Routes that need a
+  // body still answer 400 naming it.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    if (body === "") {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, body.toString(), done);
+  });
   app.decorateRequest("ctx", null);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
@@ -105,6 +116,7 @@ export async function buildApp(deps: AppDeps) {
     secret: deps.authSecret,
     baseUrl: deps.publicUrl,
     rateLimit: deps.authRateLimit ?? true,
+    log: app.log,
     onUserCreated: async (user) => {
       await createPersonalWorkspace(db, user);
     },

@@ -22,6 +22,11 @@ async function main() {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, "shutting down: finishing in-flight requests");
+    // A request that never finishes must not keep the process alive forever.
+    setTimeout(() => {
+      app.log.error("in-flight requests did not finish within 15 s; exiting anyway");
+      process.exit(1);
+    }, 15_000).unref();
     // Stop accepting, let in-flight requests finish, then close the pool.
     await app.close();
     await database.close();

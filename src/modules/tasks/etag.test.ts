@@ -49,6 +49,22 @@ describe("ETag and conditional requests on /v1/tasks/{id}", () => {
     expect((await get(user, task.id, { "if-none-match": `W/${etag}` })).statusCode).toBe(304);
   });
 
+  it("compares If-Match strongly: a weak form of the current tag is a 412", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Strong" });
+    const etag = await etagOf(user, task.id);
+    const weak = await patchTask(
+      t.app,
+      user,
+      task.id,
+      { title: "Weak" },
+      { "if-match": `W/${etag}` },
+    );
+    expectProblem(weak, 412, "precondition_failed");
+    const strong = await patchTask(t.app, user, task.id, { title: "Strong" }, { "if-match": etag });
+    expect(strong.statusCode).toBe(200);
+  });
+
   it("answers 200 again once a PATCH changed the task", async () => {
     const user = await signUp(t.app);
     const task = await createTask(t.app, user, { title: "Before" });

@@ -1,6 +1,7 @@
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import { bearer } from "better-auth/plugins/bearer";
+import type { FastifyBaseLogger } from "fastify";
 import { v7 as uuidv7 } from "uuid";
 import type { Database } from "../db/pool.ts";
 import { account, session, user, verification } from "./schema.ts";
@@ -20,6 +21,8 @@ export type AuthOptions = {
   trustedOrigins?: string[];
   /** better-auth's own sign-in limiter; tests that mint many users turn it off. */
   rateLimit?: boolean;
+  /** better-auth's own messages go to our logger, so level and redaction apply. */
+  log: Pick<FastifyBaseLogger, "debug" | "info" | "warn" | "error">;
   /** Called once for every new user, e.g. to give them a personal workspace. */
   onUserCreated: (user: { id: string; name: string }) => Promise<void>;
 };
@@ -69,6 +72,10 @@ export function createAuth(options: AuthOptions) {
     },
     plugins: [bearer()],
     telemetry: { enabled: false },
+    logger: {
+      level: "debug",
+      log: (level, message) => options.log[level]({ component: "better-auth" }, message),
+    },
   });
 }
 

@@ -25,6 +25,7 @@ type Problem = {
   code: string;
   detail: string;
   requestId: string;
+  errors?: Array<{ path: string; message: string }>;
 };
 
 type Injected = { statusCode: number; headers: Record<string, unknown>; body: string };
@@ -54,6 +55,32 @@ describe("error answers", () => {
       payload: '{"title": "unterminated',
     });
     expectProblem(response, 400, "malformed_json");
+  });
+
+  it("treats an empty body sent as application/json as no body", async () => {
+    const user = await signUp(t.app);
+    const created = await t.app.inject({
+      method: "POST",
+      url: "/v1/tasks",
+      headers: user.headers,
+      payload: { title: "Bodiless completion" },
+    });
+    const { id } = created.json<{ id: string }>();
+    const completed = await t.app.inject({
+      method: "POST",
+      url: `/v1/tasks/${id}/complete`,
+      headers: { ...user.headers, "content-type": "application/json" },
+      payload: "",
+    });
+    expect(completed.statusCode).toBe(200);
+    const missing = await t.app.inject({
+      method: "POST",
+      url: "/v1/tasks",
+      headers: { ...user.headers, "content-type": "application/json" },
+      payload: "",
+    });
+    const body = expectProblem(missing, 400, "validation_failed");
+    expect(body.errors?.[0]?.path).toBe("body");
   });
 
   it("answers 400 malformed_json on the public auth routes too", async () => {

@@ -6,8 +6,10 @@ export function formatEtag(...parts: Array<string | number>): string {
   return `"${parts.join(".")}"`;
 }
 
-function listedTags(header: string): string[] {
-  return header.split(",").map((tag) => tag.trim().replace(/^W\//, ""));
+/** If-None-Match compares weakly (a W/ prefix is ignored), If-Match strongly. */
+function listedTags(header: string, comparison: "weak" | "strong"): string[] {
+  const tags = header.split(",").map((tag) => tag.trim());
+  return comparison === "weak" ? tags.map((tag) => tag.replace(/^W\//, "")) : tags;
 }
 
 /**
@@ -22,7 +24,7 @@ export function replyNotModified(
   reply.header("etag", etag);
   const header = request.headers["if-none-match"];
   if (!header) return false;
-  const tags = listedTags(header);
+  const tags = listedTags(header, "weak");
   if (tags.includes("*") || tags.includes(etag)) {
     reply.code(304).send();
     return true;
@@ -37,7 +39,7 @@ export function replyNotModified(
 export function versionFromIfMatch(request: FastifyRequest): number | "any" | undefined {
   const header = request.headers["if-match"];
   if (header === undefined) return undefined;
-  const tags = listedTags(header);
+  const tags = listedTags(header, "strong");
   if (tags.includes("*")) return "any";
   const versions = tags
     .map((tag) => /^"(\d+)(?:\.[^"]*)?"$/.exec(tag)?.[1])

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { validationFailed } from "./errors.ts";
 
 export const limitSchema = z.coerce
-  .number()
+  .number({ error: "must be an integer between 1 and 100" })
   .int("must be an integer")
   .min(1, "must be between 1 and 100")
   .max(100, "must be between 1 and 100")
