@@ -15,6 +15,7 @@ import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
 import { createAuth } from "./platform/auth/auth.ts";
 import { requireActor } from "./platform/auth/hook.ts";
 import { registerAuthRoutes } from "./platform/auth/routes.ts";
+import { SessionCache } from "./platform/auth/session-cache.ts";
 import type { DatabaseHandle } from "./platform/db/pool.ts";
 import { registerHealthRoutes } from "./platform/http/health.ts";
 import { frameworkErrorHandler, registerProblemHandlers } from "./platform/http/problem.ts";
@@ -26,6 +27,8 @@ export type AppDeps = {
   publicUrl: string;
   logLevel?: string;
   authRateLimit?: boolean;
+  /** How long a recognised session credential skips better-auth's check (0: never). */
+  sessionCacheTtlMs?: number;
   /** The clock every verb reads; tests pass a fixed one. */
   now?: () => Date;
 };
@@ -122,9 +125,10 @@ export async function buildApp(deps: AppDeps) {
     },
   });
   registerHealthRoutes(app, deps.database.pool);
-  registerAuthRoutes(app, auth, deps.publicUrl);
+  const sessions = new SessionCache({ ttlMs: deps.sessionCacheTtlMs ?? 5_000 });
+  registerAuthRoutes(app, { auth, baseUrl: deps.publicUrl, sessions });
   await app.register(async (v1) => {
-    requireActor(v1, { auth, db, now, trustedOrigins: [deps.publicUrl] });
+    requireActor(v1, { auth, db, sessions, now, trustedOrigins: [deps.publicUrl] });
     await v1.register(taskRoutes);
     await v1.register(categoryRoutes);
     await v1.register(profileRoutes);

@@ -3,6 +3,7 @@ import type { Executor } from "../db/transaction.ts";
 import { DomainError } from "../http/errors.ts";
 import { resolveActor } from "./actor.ts";
 import type { Auth } from "./auth.ts";
+import type { SessionCache } from "./session-cache.ts";
 
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -26,10 +27,16 @@ function assertTrustedOrigin(request: FastifyRequest, trustedOrigins: string[]):
  */
 export function requireActor(
   app: FastifyInstance,
-  deps: { auth: Auth; db: Executor; now: () => Date; trustedOrigins: string[] },
+  deps: {
+    auth: Auth;
+    db: Executor;
+    sessions: SessionCache;
+    now: () => Date;
+    trustedOrigins: string[];
+  },
 ): void {
   app.addHook("onRequest", async (request) => {
-    const actor = await resolveActor(deps.auth, request);
+    const actor = await resolveActor(deps, request);
     if (!actor) {
       throw new DomainError("unauthenticated", "Sign in or send a bearer token", {
         headers: { "www-authenticate": 'Bearer realm="taskpilot"' },

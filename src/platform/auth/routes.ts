@@ -5,6 +5,7 @@ import { DomainError, type ErrorCode } from "../http/errors.ts";
 import { sendProblem } from "../http/problem.ts";
 import { problemResponses } from "../http/route-helpers.ts";
 import { type Auth, clientIpHeader } from "./auth.ts";
+import type { SessionCache } from "./session-cache.ts";
 
 const tags = ["Authentication"];
 const email = z.email({ error: "must be an email address" }).max(254);
@@ -91,9 +92,18 @@ const statusCodes: Record<number, ErrorCode> = {
  * error answers are turned into our problem+json so clients see one error
  * format everywhere.
  */
-export function registerAuthRoutes(app: FastifyInstance, auth: Auth, baseUrl: string): void {
-  const forward = (request: FastifyRequest, reply: FastifyReply) =>
-    forwardToAuth(auth, baseUrl, request, reply);
+export function registerAuthRoutes(
+  app: FastifyInstance,
+  deps: { auth: Auth; baseUrl: string; sessions: SessionCache },
+): void {
+  const { auth, baseUrl, sessions } = deps;
+  const forward = async (request: FastifyRequest, reply: FastifyReply) => {
+    const answered = await forwardToAuth(auth, baseUrl, request, reply);
+    // Sign-out, revocations and password changes end sessions: forget them
+    // all here rather than track which; the cache refills in one request each.
+    if (request.method === "POST" && !/\/sign-(in|up)\//.test(request.url)) sessions.clear();
+    return answered;
+  };
   const typed = app.withTypeProvider<ZodTypeProvider>();
   for (const route of documented) {
     typed.route({
