@@ -3,6 +3,7 @@ import type { App } from "../src/app.ts";
 import type { Activity } from "../src/modules/activity/contracts.ts";
 import type { Category } from "../src/modules/categories/contracts.ts";
 import type { Task } from "../src/modules/tasks/contracts.ts";
+import { type ErrorCode, errorCodes } from "../src/platform/http/errors.ts";
 import type { Page } from "../src/platform/http/pagination.ts";
 import type { Problem } from "../src/platform/http/problem.ts";
 import type { TestUser } from "./harness.ts";
@@ -192,7 +193,14 @@ export function expectProblem(response: Response, status: number, code: string):
   expect(response.statusCode, response.body).toBe(status);
   expect(response.headers["content-type"]).toMatch(/^application\/problem\+json/);
   const problem = response.json<Problem>();
-  expect(problem).toMatchObject({ status, code });
+  expect(problem).toMatchObject({
+    type: `/docs/errors#${code}`,
+    title: errorCodes[code as ErrorCode].title,
+    status,
+    code,
+    detail: expect.any(String),
+    requestId: response.headers["x-request-id"],
+  });
   return problem;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { signUp, useTestApp } from "../../../test/harness.ts";
+import { expectProblem, type Problem } from "../../../test/tasks-helpers.ts";
 import { DomainError, errorCodes } from "./errors.ts";
 import { toDomainError } from "./problem.ts";
 
@@ -17,33 +18,6 @@ const t = useTestApp({
     });
   },
 });
-
-type Problem = {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail: string;
-  requestId: string;
-  errors?: Array<{ path: string; message: string }>;
-};
-
-type Injected = { statusCode: number; headers: Record<string, unknown>; body: string };
-
-function expectProblem(response: Injected, status: number, code: string): Problem {
-  expect(response.statusCode).toBe(status);
-  expect(response.headers["content-type"]).toMatch(/^application\/problem\+json/);
-  const body = JSON.parse(response.body) as Problem;
-  expect(body).toMatchObject({
-    type: `/docs/errors#${code}`,
-    title: errorCodes[code as keyof typeof errorCodes].title,
-    status,
-    code,
-    detail: expect.any(String),
-    requestId: response.headers["x-request-id"],
-  });
-  return body;
-}
 
 describe("error answers", () => {
   it("answers 400 malformed_json for a body that is not JSON", async () => {
