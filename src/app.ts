@@ -67,7 +67,7 @@ export async function buildApp(deps: AppDeps) {
       done(null, undefined);
       return;
     }
-    parseJson(request, body.toString(), done);
+    void parseJson(request, body.toString(), done);
   });
   app.decorateRequest("ctx", null);
   app.addHook("onRequest", async (request, reply) => {
