@@ -5,7 +5,7 @@ import { type Context, inTransaction } from "../../platform/context.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
 import { preconditionFailed } from "../../platform/http/errors.ts";
 import { recordActivity } from "../activity/service.ts";
-import { assertCanChangeTask, findVisibleTask, type TaskRow } from "./access.ts";
+import { assertCanChangeTask, findVisibleTask, type TaskRow, taskColumns } from "./access.ts";
 import type { Task } from "./contracts.ts";
 import { activityView, toTask } from "./mapping.ts";
 import { isValidTimeZone, nextOccurrence } from "./schedule/index.ts";
@@ -57,7 +57,7 @@ export async function completeInTransaction(
       version: sql`${tasks.version} + 1`,
     })
     .where(and(eq(tasks.id, current.id), eq(tasks.version, current.version)))
-    .returning();
+    .returning(taskColumns);
   if (!row) throw preconditionFailed("The task changed while you completed it");
   await recordActivity(ctx, {
     type: "task.completed",
@@ -101,7 +101,7 @@ async function createNextOccurrence(ctx: Context, current: TaskRow, now: Date) {
       createdAt: now,
       updatedAt: now,
     })
-    .returning();
+    .returning(taskColumns);
   if (!next) throw new Error("insert returned no row");
   await recordActivity(ctx, {
     type: "task.created",
@@ -146,7 +146,7 @@ export async function reopenInTransaction(ctx: Context, current: TaskRow): Promi
       version: sql`${tasks.version} + 1`,
     })
     .where(and(eq(tasks.id, current.id), eq(tasks.version, current.version)))
-    .returning();
+    .returning(taskColumns);
   if (!row) throw preconditionFailed("The task changed while you reopened it");
   await recordActivity(ctx, {
     type: "task.reopened",

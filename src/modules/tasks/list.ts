@@ -21,7 +21,7 @@ import type { Context } from "../../platform/context.ts";
 import { validationFailed } from "../../platform/http/errors.ts";
 import { decodeCursor, type Page, toPage } from "../../platform/http/pagination.ts";
 import { roleIn } from "../workspaces/service.ts";
-import { type TaskRow, visibleTo } from "./access.ts";
+import { type TaskRow, taskColumns, visibleTo } from "./access.ts";
 import type { ListTasksQuery, Task, TaskSort } from "./contracts.ts";
 import { toTask } from "./mapping.ts";
 import { tasks } from "./schema.ts";
@@ -119,7 +119,7 @@ export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Pa
   ];
   const direction = descending ? desc : asc;
   const rows = await ctx.db
-    .select()
+    .select(taskColumns)
     .from(tasks)
     .where(and(...conditions))
     .orderBy(

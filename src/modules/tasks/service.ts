@@ -7,7 +7,7 @@ import { preconditionFailed } from "../../platform/http/errors.ts";
 import { diffChanges, listEntityActivity, recordActivity } from "../activity/service.ts";
 import { listCategoryNames } from "../categories/service.ts";
 import { assertCanWrite, personalWorkspaceId, roleIn } from "../workspaces/service.ts";
-import { assertCanChangeTask, findVisibleTask, type TaskRow } from "./access.ts";
+import { assertCanChangeTask, findVisibleTask, type TaskRow, taskColumns } from "./access.ts";
 import { completeInTransaction, reopenInTransaction } from "./completion.ts";
 import type { CreateTaskInput, Task, UpdateTaskInput } from "./contracts.ts";
 import { activityView, normaliseTags, toTask } from "./mapping.ts";
@@ -57,7 +57,7 @@ export async function createTask(ctx: Context, input: CreateTaskInput): Promise<
         createdAt: now,
         updatedAt: now,
       })
-      .returning();
+      .returning(taskColumns);
     if (!row) throw new Error("insert returned no row");
     await recordActivity(inTransaction(ctx, tx), {
       type: "task.created",
@@ -133,7 +133,7 @@ export async function updateTask(
         .update(tasks)
         .set({ ...values, version: sql`${tasks.version} + 1`, updatedAt: ctx.now() })
         .where(and(eq(tasks.id, id), eq(tasks.version, current.version)))
-        .returning();
+        .returning(taskColumns);
       if (!updated) throw preconditionFailed("The task changed while you were editing it");
       row = updated;
       await recordActivity(txCtx, {
@@ -204,7 +204,7 @@ export async function restoreTask(ctx: Context, id: string): Promise<Task> {
       .update(tasks)
       .set(restored)
       .where(and(eq(tasks.id, id), eq(tasks.version, current.version)))
-      .returning();
+      .returning(taskColumns);
     if (!row) throw preconditionFailed("The task changed while you restored it");
     if (current.deletedAt) {
       await tx

@@ -36,10 +36,10 @@ export class SessionCache {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
-    this.#entries.set(credential, {
-      userId,
-      validUntil: Math.min(now + this.#ttlMs, sessionExpiresAt),
-    });
+    // Spread expiries over the second half of the TTL so entries cached
+    // together do not all miss together (a latency spike every TTL).
+    const ttl = this.#ttlMs * (0.5 + Math.random() * 0.5);
+    this.#entries.set(credential, { userId, validUntil: Math.min(now + ttl, sessionExpiresAt) });
   }
 
   clear(): void {
