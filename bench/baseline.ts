@@ -1,0 +1,362 @@
+/**
+ * The raw-SQL baseline: for each scenario, the statements the API issues for
+ * one request (authentication: one user read for a token in the app's
+ * session cache, else better-auth's session and user lookups; then the
+ * service's queries, in the same transactions), sent straight through `pg`
+ * with the same parameters. `run.ts` checks the statement texts against a trace of
+ * the real API, so a change in src that adds a query shows up as a mismatch.
+ */
+import type pg from "pg";
+import { v7 as uuidv7 } from "uuid";
+import {
+  createInput,
+  type LoadUser,
+  listPriorityFilter,
+  listUsesPriority,
+  pickTask,
+  pickUser,
+  type ScenarioName,
+  updateInput,
+  usersFor,
+} from "./scenarios.ts";
+import { concatSamples, type LatencySummary, summarize } from "./stats.ts";
+
+const taskColumns = [
+  "id",
+  "workspace_id",
+  "category_id",
+  "parent_id",
+  "created_by",
+  "assignee_id",
+  "title",
+  "description",
+  "status",
+  "priority",
+  "priority_rank",
+  "tags",
+  "due_at",
+  "all_day",
+  "recurrence",
+  "completed_at",
+  "next_occurrence_id",
+  "position",
+  "version",
+  "search",
+  "deleted_at",
+  "created_at",
+  "updated_at",
+];
+const bare = taskColumns.map((column) => `"${column}"`).join(", ");
+const qualified = taskColumns.map((column) => `"tasks"."${column}"`).join(", ");
+const listSelect = `select ${bare} from "tasks" where ("tasks"."workspace_id" in (select "member"."organization_id" from "member" where "member"."user_id" = $1) and "tasks"."deleted_at" is null and "tasks"."status" = $2`;
+
+/** Statement texts exactly as Drizzle and better-auth's Drizzle adapter render them. */
+export const statements = {
+  session: `select "id", "expires_at", "token", "ip_address", "user_agent", "user_id", "created_at", "updated_at" from "session" where "session"."token" = $1`,
+  user: `select "id", "name", "email", "email_verified", "image", "timezone", "created_at", "updated_at" from "user" where "user"."id" = $1`,
+  cachedUser: `select "id", "name", "email", "timezone" from "user" where "user"."id" = $1`,
+  list: `${listSelect}) order by "tasks"."due_at" asc nulls last, "tasks"."id" asc limit $3`,
+  listByPriority: `${listSelect} and "tasks"."priority" in ($3, $4)) order by "tasks"."due_at" asc nulls last, "tasks"."id" asc limit $5`,
+  visibleTask: `select ${qualified}, "member"."role" from "tasks" inner join "member" on ("member"."organization_id" = "tasks"."workspace_id" and "member"."user_id" = $1) where ("tasks"."id" = $2 and "tasks"."deleted_at" is null)`,
+  personalWorkspace: `select "id" from "organization" where "organization"."personal_owner_id" = $1`,
+  role: `select "role" from "member" where ("member"."organization_id" = $1 and "member"."user_id" = $2)`,
+  insertTask: `insert into "tasks" ("id", "workspace_id", "category_id", "parent_id", "created_by", "assignee_id", "title", "description", "status", "priority", "tags", "due_at", "all_day", "recurrence", "completed_at", "next_occurrence_id", "position", "version", "deleted_at", "created_at", "updated_at") values ($1, $2, $3, $4, $5, $6, $7, $8, default, $9, $10, $11, $12, $13, default, default, $14, default, default, $15, $16) returning ${bare}`,
+  insertActivity: `insert into "activity_events" ("id", "workspace_id", "actor_type", "actor_id", "type", "entity_type", "entity_id", "entity_title", "changes", "created_at") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  updateTask: `update "tasks" set "title" = $1, "priority" = $2, "version" = "tasks"."version" + 1, "updated_at" = $3 where ("tasks"."id" = $4 and "tasks"."version" = $5) returning ${bare}`,
+  memberships: `select "organization"."id", "organization"."name", "member"."role" from "member" inner join "organization" on "organization"."id" = "member"."organization_id" where "member"."user_id" = $1 order by "organization"."created_at" asc, "organization"."id" asc`,
+  activity: `select "activity_events"."id", "activity_events"."workspace_id", "activity_events"."actor_type", "activity_events"."actor_id", "activity_events"."type", "activity_events"."entity_type", "activity_events"."entity_id", "activity_events"."entity_title", "activity_events"."changes", "activity_events"."created_at", "user"."name" from "activity_events" left join "user" on "user"."id" = "activity_events"."actor_id" where "activity_events"."actor_id" = $1 order by "activity_events"."created_at" desc, "activity_events"."id" desc limit $2`,
+  stats: `select count(*) filter (where "tasks"."status" = $1), count(*) filter (where ("tasks"."status" = $2 and "tasks"."due_at" < $3)), count(*) filter (where ("tasks"."status" = $4 and "tasks"."due_at" >= $5 and "tasks"."due_at" <= $6)), count(*) filter (where ("tasks"."status" = $7 and "tasks"."completed_at" >= $8)) from "tasks" where ("tasks"."workspace_id" in (select "member"."organization_id" from "member" where "member"."user_id" = $9) and "tasks"."deleted_at" is null and ("tasks"."assignee_id" = $10 or ("tasks"."assignee_id" is null and "tasks"."created_by" = $11)))`,
+};
+
+type TaskRow = { id: string; title: string; version: number; workspace_id: string };
+
+class BaselineError extends Error {}
+
+function first<T extends pg.QueryResultRow>(result: pg.QueryResult<T>, what: string): T {
+  const row = result.rows[0];
+  if (row === undefined) throw new BaselineError(`${what}: no row`);
+  return row;
+}
+
+/**
+ * The app's session cache (src/platform/auth/session-cache.ts): for `ttlMs`
+ * after better-auth recognised a bearer token, the app only reads the user
+ * row. The baseline keeps the same kind of cache so it sends the same SQL.
+ */
+export class BaselineSessionCache {
+  readonly #entries = new Map<string, { userId: string; validUntil: number }>();
+  readonly ttlMs: number;
+
+  constructor(ttlMs: number) {
+    this.ttlMs = ttlMs;
+  }
+
+  get(token: string, now: number): string | undefined {
+    const entry = this.#entries.get(token);
+    if (!entry || entry.validUntil <= now) return undefined;
+    return entry.userId;
+  }
+
+  remember(token: string, userId: string, expiresAt: number, now: number): void {
+    if (this.ttlMs > 0) {
+      this.#entries.set(token, { userId, validUntil: Math.min(now + this.ttlMs, expiresAt) });
+    }
+  }
+}
+
+/**
+ * The app's authentication: a cached token costs one user read; otherwise
+ * better-auth's getSession, which reads the session by token, then its user.
+ */
+async function authenticate(
+  pool: pg.Pool,
+  sessions: BaselineSessionCache,
+  token: string,
+): Promise<{ userId: string }> {
+  const now = Date.now();
+  const cached = sessions.get(token, now);
+  if (cached) {
+    const row = await pool.query<{ id: string }>(statements.cachedUser, [cached]);
+    if (row.rows[0]) return { userId: row.rows[0].id };
+  }
+  const session = first(
+    await pool.query<{ user_id: string; expires_at: Date }>(statements.session, [token]),
+    "session",
+  );
+  if (session.expires_at.getTime() < now) throw new BaselineError("session expired");
+  const user = first(await pool.query<{ id: string }>(statements.user, [session.user_id]), "user");
+  sessions.remember(token, user.id, session.expires_at.getTime(), now);
+  return { userId: user.id };
+}
+
+/** Drizzle's `db.transaction`: a pooled client, begin, work, commit (or rollback). */
+async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>) {
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    const result = await work(client);
+    await client.query("commit");
+    return result;
+  } catch (error) {
+    await client.query("rollback");
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+function textArray(items: readonly string[]): string {
+  return `{${items.map((item) => `"${item}"`).join(",")}}`;
+}
+
+export type BaselineOp = (i: number) => Promise<void>;
+
+/** One scenario request's worth of SQL, for request counter i. */
+export function baselineOp(
+  pool: pg.Pool,
+  sessions: BaselineSessionCache,
+  scenario: ScenarioName,
+  all: LoadUser[],
+): BaselineOp {
+  const users = usersFor(scenario, all);
+  switch (scenario) {
+    case "list":
+      return async (i) => {
+        const me = await authenticate(pool, sessions, pickUser(users, i).token);
+        if (listUsesPriority(i)) {
+          await pool.query(statements.listByPriority, [
+            me.userId,
+            "open",
+            ...listPriorityFilter,
+            51,
+          ]);
+        } else {
+          await pool.query(statements.list, [me.userId, "open", 51]);
+        }
+      };
+    case "get":
+      return async (i) => {
+        const { user, taskId } = pickTask(users, i);
+        const me = await authenticate(pool, sessions, user.token);
+        first(await pool.query(statements.visibleTask, [me.userId, taskId]), "task");
+      };
+    case "me":
+      return async (i) => {
+        const me = await authenticate(pool, sessions, pickUser(users, i).token);
+        first(await pool.query(statements.user, [me.userId]), "profile");
+        const now = new Date();
+        const start = new Date(now);
+        start.setUTCHours(0, 0, 0, 0);
+        const end = new Date(start.getTime() + 86_399_999);
+        const weekAgo = new Date(now.getTime() - 7 * 86_400_000);
+        await Promise.all([
+          pool.query(statements.memberships, [me.userId]),
+          pool.query(statements.stats, [
+            "open",
+            "open",
+            now.toISOString(),
+            "open",
+            start.toISOString(),
+            end.toISOString(),
+            "completed",
+            weekAgo.toISOString(),
+            me.userId,
+            me.userId,
+            me.userId,
+          ]),
+          pool.query(statements.activity, [me.userId, 21]),
+        ]);
+      };
+    case "create":
+      return async (i) => {
+        const input = createInput(i);
+        const me = await authenticate(pool, sessions, pickUser(users, i).token);
+        const workspace = first(
+          await pool.query<{ id: string }>(statements.personalWorkspace, [me.userId]),
+          "workspace",
+        );
+        const { role } = first(
+          await pool.query<{ role: string }>(statements.role, [workspace.id, me.userId]),
+          "role",
+        );
+        if (role === "viewer") throw new BaselineError("viewer cannot create");
+        await transaction(pool, async (client) => {
+          const now = new Date();
+          const row = first(
+            await client.query<TaskRow>(statements.insertTask, [
+              uuidv7(),
+              workspace.id,
+              null,
+              null,
+              me.userId,
+              null,
+              input.title,
+              input.description,
+              input.priority,
+              textArray(input.tags),
+              input.dueAt,
+              false,
+              null,
+              now.getTime(),
+              now.toISOString(),
+              now.toISOString(),
+            ]),
+            "insert",
+          );
+          await client.query(statements.insertActivity, [
+            uuidv7(),
+            workspace.id,
+            "user",
+            me.userId,
+            "task.created",
+            "task",
+            row.id,
+            row.title,
+            JSON.stringify({ ...input, status: "open", categoryId: null }),
+            now.toISOString(),
+          ]);
+        });
+      };
+    case "update":
+      return async (i) => {
+        const input = updateInput(i);
+        const { user, taskId } = pickTask(users, i);
+        const me = await authenticate(pool, sessions, user.token);
+        const current = first(
+          await pool.query<TaskRow & { role: string }>(statements.visibleTask, [me.userId, taskId]),
+          "task",
+        );
+        await transaction(pool, async (client) => {
+          const now = new Date();
+          const row = first(
+            await client.query<TaskRow>(statements.updateTask, [
+              input.title,
+              input.priority,
+              now.toISOString(),
+              taskId,
+              current.version,
+            ]),
+            "update (version changed underneath)",
+          );
+          await client.query(statements.insertActivity, [
+            uuidv7(),
+            row.workspace_id,
+            "user",
+            me.userId,
+            "task.updated",
+            "task",
+            row.id,
+            row.title,
+            JSON.stringify({ title: { from: current.title, to: input.title } }),
+            now.toISOString(),
+          ]);
+        });
+      };
+  }
+}
+
+export type BaselineResult = {
+  perSecond: number;
+  ops: number;
+  elapsedMs: number;
+  latency: LatencySummary;
+  /** Every latency in ms (kept out of the JSON report). */
+  samples: Float64Array;
+  errors: number;
+  failures: string[];
+};
+
+/** Several baseline runs as one. */
+export function mergeBaselines(parts: readonly BaselineResult[]): BaselineResult {
+  const samples = concatSamples(parts.map((part) => part.samples));
+  const elapsedMs = parts.reduce((sum, part) => sum + part.elapsedMs, 0);
+  return {
+    perSecond: samples.length / (elapsedMs / 1000),
+    ops: samples.length,
+    elapsedMs,
+    latency: summarize(samples),
+    samples,
+    errors: parts.reduce((sum, part) => sum + part.errors, 0),
+    failures: parts.flatMap((part) => part.failures).slice(0, 5),
+  };
+}
+
+/**
+ * Closed loop like autocannon's: `concurrency` workers, each starting its
+ * next operation when the previous one finishes, for `seconds`.
+ */
+export async function runBaseline(
+  op: BaselineOp,
+  options: { concurrency: number; seconds: number; offset: number },
+): Promise<BaselineResult> {
+  const latencies: number[] = [];
+  const failures: string[] = [];
+  let errors = 0;
+  let counter = options.offset;
+  const started = performance.now();
+  const deadline = started + options.seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const begin = performance.now();
+      try {
+        await op(counter++);
+        latencies.push(performance.now() - begin);
+      } catch (error) {
+        errors++;
+        if (failures.length < 5)
+          failures.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  const elapsedMs = performance.now() - started;
+  return {
+    perSecond: latencies.length / (elapsedMs / 1000),
+    ops: latencies.length,
+    elapsedMs,
+    latency: summarize(latencies),
+    samples: Float64Array.from(latencies),
+    errors,
+    failures,
+  };
+}

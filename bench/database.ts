@@ -1,0 +1,57 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { type DatabaseHandle, openDatabase } from "../src/platform/db/pool.ts";
+
+export type BenchDatabase = {
+  database: DatabaseHandle;
+  /** The throwaway Postgres database, null for PGlite. */
+  name: string | null;
+  version: string;
+  dispose: () => Promise<void>;
+};
+
+/**
+ * PGlite in memory, or a fresh `taskpilot_bench_<random>` database on the
+ * given Postgres server that `dispose` drops again.
+ */
+export async function openBenchDatabase(options: {
+  db: "pglite" | "postgres";
+  databaseUrl: string;
+  poolSize: number;
+}): Promise<BenchDatabase> {
+  if (options.db === "pglite") {
+    const database = await openDatabase({ dataDir: "memory://" });
+    const version = await database.pool.query<{ version: string }>("select version()");
+    return {
+      database,
+      name: null,
+      version: `PGlite 0.5 in memory (${version.rows[0]?.version ?? "unknown"}), one connection`,
+      dispose: () => database.close(),
+    };
+  }
+  const admin = new pg.Client({ connectionString: options.databaseUrl });
+  await admin.connect();
+  const name = `taskpilot_bench_${randomBytes(4).toString("hex")}`;
+  await admin.query(`create database ${name}`);
+  const url = new URL(options.databaseUrl);
+  url.pathname = `/${name}`;
+  let database: DatabaseHandle;
+  try {
+    database = await openDatabase({ databaseUrl: url.toString(), poolSize: options.poolSize });
+  } catch (error) {
+    await admin.query(`drop database if exists ${name}`);
+    await admin.end();
+    throw error;
+  }
+  const version = await database.pool.query<{ version: string }>("select version()");
+  return {
+    database,
+    name,
+    version: `${version.rows[0]?.version ?? "unknown"}, pool ${options.poolSize}`,
+    dispose: async () => {
+      await database.close();
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}

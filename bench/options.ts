@@ -1,0 +1,149 @@
+import { parseArgs } from "node:util";
+import { type ScenarioName, scenarioNames } from "./scenarios.ts";
+
+export type DatabaseKind = "pglite" | "postgres";
+
+export type BenchOptions = {
+  db: DatabaseKind;
+  databaseUrl: string;
+  users: number;
+  tasks: number;
+  /** Seconds each measured run lasts (API and baseline alike). */
+  duration: number;
+  /** Seconds of unmeasured load before each API run (JIT, caches, plans). */
+  warmup: number;
+  /** The measured time is split into this many alternating API / raw-SQL slices. */
+  rounds: number;
+  connections: number;
+  poolSize: number;
+  scenarios: ScenarioName[];
+  /** Scenarios that get the second pass at half of their measured peak. */
+  halfRate: ScenarioName[];
+  seed: number;
+  outDir: string;
+  /** Write a V8 CPU profile of the server for every API run. */
+  profile: boolean;
+  /** The app's session cache TTL (its `sessionCacheTtlMs`); the baseline mirrors it. */
+  sessionCacheMs: number;
+  /** An earlier result JSON to compare latencies with (e.g. 1M tasks against 100k). */
+  compare: string | undefined;
+};
+
+const usage = `Usage: npm run bench -- [options]
+
+  --db pglite|postgres   database to run against (BENCH_DB, default postgres)
+  --database-url URL     postgres server; a fresh database is created on it and
+                         dropped at the end (BENCH_DATABASE_URL,
+                         default postgres://postgres@127.0.0.1:5432/test)
+  --users N              seeded users (BENCH_USERS, default 1000)
+  --tasks N              seeded tasks (BENCH_TASKS, default 100000)
+  --duration S           seconds per measured run (BENCH_DURATION, default 10)
+  --warmup S             unmeasured seconds before each API run (BENCH_WARMUP, default 2)
+  --rounds N             split each measured run into N slices, alternating API and
+                         raw SQL, to spread background noise (BENCH_ROUNDS, default 2)
+  --connections N        concurrent HTTP connections and SQL workers (BENCH_CONNECTIONS, default 10)
+  --pool N               database pool size (BENCH_POOL_SIZE, default 10; PGlite is always 1)
+  --scenarios LIST       comma list of ${scenarioNames.join(",")} (BENCH_SCENARIOS, default all)
+  --half-rate LIST       scenarios re-run at half their peak (BENCH_HALF_RATE, default list,get)
+  --seed N               random seed for the data (BENCH_SEED, default 42)
+  --out DIR              results directory (BENCH_OUT, default bench/results)
+  --profile              also run each scenario once under the V8 profiler and
+                         summarise where the server's CPU goes (BENCH_PROFILE=1)
+  --session-cache-ms N   the app's bearer-session cache TTL, mirrored by the baseline
+                         (BENCH_SESSION_CACHE_MS, default 5000 like the app; 0 turns it off)
+  --compare FILE         an earlier results .json to compare p95 latencies with
+`;
+
+export class UsageError extends Error {}
+
+function integer(name: string, raw: string, min: number): number {
+  const value = Number(raw.replaceAll("_", ""));
+  if (!Number.isInteger(value) || value < min) {
+    throw new UsageError(`--${name} must be an integer >= ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+function scenarioList(name: string, raw: string): ScenarioName[] {
+  if (raw.trim() === "" || raw === "none") return [];
+  const items = raw.split(",").map((item) => item.trim());
+  const known = new Set<string>(scenarioNames);
+  for (const item of items) {
+    if (!known.has(item)) {
+      throw new UsageError(`--${name}: unknown scenario "${item}" (${scenarioNames.join(", ")})`);
+    }
+  }
+  return scenarioNames.filter((scenario) => items.includes(scenario));
+}
+
+export function parseOptions(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): BenchOptions | "help" {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      db: { type: "string" },
+      "database-url": { type: "string" },
+      users: { type: "string" },
+      tasks: { type: "string" },
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      rounds: { type: "string" },
+      connections: { type: "string" },
+      pool: { type: "string" },
+      scenarios: { type: "string" },
+      "half-rate": { type: "string" },
+      seed: { type: "string" },
+      out: { type: "string" },
+      profile: { type: "boolean" },
+      compare: { type: "string" },
+      "session-cache-ms": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  const pick = (flag: string | undefined, variable: string, fallback: string) =>
+    flag ?? (env[variable] || fallback);
+  const db = pick(values.db, "BENCH_DB", "postgres");
+  if (db !== "pglite" && db !== "postgres") {
+    throw new UsageError(`--db must be pglite or postgres, got "${db}"`);
+  }
+  const options: BenchOptions = {
+    db,
+    databaseUrl: pick(
+      values["database-url"],
+      "BENCH_DATABASE_URL",
+      "postgres://postgres@127.0.0.1:5432/test",
+    ),
+    users: integer("users", pick(values.users, "BENCH_USERS", "1000"), 1),
+    tasks: integer("tasks", pick(values.tasks, "BENCH_TASKS", "100000"), 1),
+    duration: integer("duration", pick(values.duration, "BENCH_DURATION", "10"), 1),
+    warmup: integer("warmup", pick(values.warmup, "BENCH_WARMUP", "2"), 0),
+    rounds: integer("rounds", pick(values.rounds, "BENCH_ROUNDS", "2"), 1),
+    connections: integer("connections", pick(values.connections, "BENCH_CONNECTIONS", "10"), 1),
+    poolSize: integer("pool", pick(values.pool, "BENCH_POOL_SIZE", "10"), 1),
+    scenarios: scenarioList(
+      "scenarios",
+      pick(values.scenarios, "BENCH_SCENARIOS", scenarioNames.join(",")),
+    ),
+    halfRate: scenarioList("half-rate", pick(values["half-rate"], "BENCH_HALF_RATE", "list,get")),
+    seed: integer("seed", pick(values.seed, "BENCH_SEED", "42"), 0),
+    outDir: pick(values.out, "BENCH_OUT", "bench/results"),
+    profile: values.profile ?? env.BENCH_PROFILE === "1",
+    sessionCacheMs: integer(
+      "session-cache-ms",
+      pick(values["session-cache-ms"], "BENCH_SESSION_CACHE_MS", "5000"),
+      0,
+    ),
+    compare: values.compare ?? (env.BENCH_COMPARE || undefined),
+  };
+  if (options.scenarios.length === 0) throw new UsageError("--scenarios selects nothing");
+  if (options.tasks < options.users) {
+    throw new UsageError("--tasks must be at least --users (every user needs a task)");
+  }
+  return options;
+}
+
+export { usage };

@@ -1,0 +1,544 @@
+/**
+ * `npm run bench`: seeds a fresh database, starts the real server on
+ * loopback in this process, drives each scenario with autocannon from a
+ * worker thread, runs the same SQL straight through `pg` as a baseline, and
+ * writes bench/results/<date>-<db>-<users>u-<tasks>t.{json,md}.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import type { ServerResponse } from "node:http";
+import os from "node:os";
+import { join } from "node:path";
+import type pg from "pg";
+import { buildApp } from "../src/app.ts";
+import { runMigrations } from "../src/platform/db/migrate.ts";
+import {
+  type BaselineResult,
+  BaselineSessionCache,
+  baselineOp,
+  mergeBaselines,
+  runBaseline,
+  statements,
+} from "./baseline.ts";
+import { openBenchDatabase } from "./database.ts";
+import { type LoadJob, type LoadResult, mergeLoads, runLoad } from "./load.ts";
+import { type BenchOptions, parseOptions, UsageError, usage } from "./options.ts";
+import { canMeasurePgCpu, startPgCpu } from "./pgcpu.ts";
+import { type ProfileSummary, startProfile } from "./profile.ts";
+import {
+  type BenchReport,
+  checkTargets,
+  compareWith,
+  describeMachine,
+  mergeThreadUse,
+  type ScenarioResult,
+  type ThreadUse,
+  writeReport,
+} from "./report.ts";
+import {
+  httpCall,
+  type LoadUser,
+  type ScenarioName,
+  scenarioLabels,
+  scenarioShortLabels,
+  usersFor,
+} from "./scenarios.ts";
+import { seedDatabase } from "./seed.ts";
+import { round } from "./stats.ts";
+import {
+  captureStatements,
+  countStatements,
+  type StatementCounts,
+  sameStatements,
+} from "./trace.ts";
+
+const started = performance.now();
+function log(message: string): void {
+  const seconds = ((performance.now() - started) / 1000).toFixed(1).padStart(6);
+  console.log(`[${seconds}s] ${message}`);
+}
+
+/**
+ * How busy the main thread was (the server during API runs, the pg client
+ * during baseline runs) and its busy time per request.
+ */
+function threadMeter(pool: pg.Pool | null) {
+  const before = performance.eventLoopUtilization();
+  const cpuBefore = process.threadCpuUsage();
+  const pgMeter = pool ? startPgCpu(pool) : null;
+  return {
+    async stop(operations: number): Promise<ThreadUse> {
+      const used = performance.eventLoopUtilization(before);
+      const cpu = process.threadCpuUsage(cpuBefore);
+      const pgCpuMs = pgMeter ? ((await (await pgMeter).stop()) ?? null) : null;
+      return mergeThreadUse([
+        {
+          utilization: 0,
+          msPerOp: 0,
+          cpuMsPerOp: 0,
+          activeMs: used.active,
+          cpuMs: (cpu.user + cpu.system) / 1000,
+          elapsedMs: used.idle + used.active,
+          operations,
+          pgCpuMs,
+          pgCpuMsPerOp: null,
+        },
+      ]);
+    },
+  };
+}
+
+function addCounts(into: StatementCounts, from: StatementCounts): void {
+  into.total += from.total;
+  into.watched += from.watched;
+}
+
+/** The commit the server code came from, and whether src had local changes. */
+function sourceVersion(): string {
+  try {
+    const git = (...args: string[]) => execFileSync("git", args, { encoding: "utf8" }).trim();
+    const commit = git("rev-parse", "--short", "HEAD");
+    const changed = git("status", "--porcelain", "--", "src").split("\n").filter(Boolean).length;
+    return changed > 0 ? `${commit} + ${changed} uncommitted changes in src/` : commit;
+  } catch {
+    return "unknown (not a git checkout)";
+  }
+}
+
+function commandLine(options: BenchOptions): string {
+  const parts = [
+    "npm run bench --",
+    `--db ${options.db}`,
+    `--users ${options.users}`,
+    `--tasks ${options.tasks}`,
+    `--duration ${options.duration}`,
+    `--connections ${options.connections}`,
+  ];
+  if (options.db === "postgres" && options.poolSize !== 10)
+    parts.push(`--pool ${options.poolSize}`);
+  if (options.warmup !== 2) parts.push(`--warmup ${options.warmup}`);
+  if (options.rounds !== 2) parts.push(`--rounds ${options.rounds}`);
+  if (options.scenarios.length !== 5) parts.push(`--scenarios ${options.scenarios.join(",")}`);
+  if (options.halfRate.join(",") !== "list,get") {
+    parts.push(`--half-rate ${options.halfRate.join(",") || "none"}`);
+  }
+  if (options.seed !== 42) parts.push(`--seed ${options.seed}`);
+  if (options.profile) parts.push("--profile");
+  if (options.sessionCacheMs !== 5000) parts.push(`--session-cache-ms ${options.sessionCacheMs}`);
+  if (options.compare) parts.push(`--compare ${options.compare}`);
+  return parts.join(" ");
+}
+
+function describeFailures(what: string, result: LoadResult): string[] {
+  if (result.non2xx === 0 && result.errors === 0 && result.timeouts === 0) return [];
+  return [
+    `${what}: ${result.non2xx} non-2xx (${JSON.stringify(result.statusCounts)}), ` +
+      `${result.errors} errors, ${result.timeouts} timeouts. First: ${result.failures.join(" | ")}`,
+  ];
+}
+
+function line(label: string, perSecond: number, latency: LoadResult["latency"]): string {
+  return (
+    `${label.padEnd(22)} ${round(perSecond, 0).toString().padStart(7)}/s  ` +
+    `p50 ${latency.p50.toFixed(2).padStart(6)}  p95 ${latency.p95.toFixed(2).padStart(6)}  ` +
+    `p99 ${latency.p99.toFixed(2).padStart(6)} ms`
+  );
+}
+
+async function main(): Promise<number> {
+  const parsed = parseOptions(process.argv.slice(2), process.env);
+  if (parsed === "help") {
+    console.log(usage);
+    return 0;
+  }
+  const options = parsed;
+  const startedAt = new Date().toISOString();
+  // The server code is loaded now; others may change src while we run.
+  const sourceAtStart = sourceVersion();
+  log(`Taskpilot bench: ${commandLine(options)}`);
+  // The machine is shared: sample the load average so the report says how busy it was.
+  const loadSamples: number[] = [];
+  const loadSampler = setInterval(() => loadSamples.push(os.loadavg()[0] ?? 0), 5_000);
+  loadSampler.unref();
+  log(
+    `load average now ${os
+      .loadavg()
+      .map((value) => value.toFixed(2))
+      .join(" ")}`,
+  );
+  const bench = await openBenchDatabase(options);
+  const failures: string[] = [];
+  const notes: string[] = [];
+  let closeApp = async () => {};
+  const interrupt = () => {
+    log("interrupted: cleaning up");
+    void closeApp()
+      .then(() => bench.dispose())
+      .finally(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupt);
+  try {
+    log(`database: ${bench.version}${bench.name ? ` (fresh database ${bench.name})` : ""}`);
+    await runMigrations(bench.database.pool);
+    log(`seeding ${options.users} users and ${options.tasks} tasks`);
+    const seed = await seedDatabase(
+      bench.database.pool,
+      { users: options.users, tasks: options.tasks, seed: options.seed },
+      log,
+    );
+    log(`seeded in ${(seed.ms / 1000).toFixed(1)} s`);
+    const users: LoadUser[] = seed.users.map((user) => ({
+      token: user.token,
+      taskIds: user.taskIds,
+    }));
+
+    const app = await buildApp({
+      database: bench.database,
+      authSecret: randomBytes(32).toString("base64url"),
+      publicUrl: "http://127.0.0.1",
+      logLevel: "silent",
+      authRateLimit: false,
+      sessionCacheTtlMs: options.sessionCacheMs,
+    });
+    const sessions = new BaselineSessionCache(options.sessionCacheMs);
+    closeApp = () => app.close();
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    const address = app.server.address();
+    if (address === null || typeof address === "string") throw new Error("no TCP address");
+    const url = `http://127.0.0.1:${address.port}`;
+    log(`server listening on ${url}`);
+    // autocannon stops on time and drops its connections, but the server
+    // finishes what it already accepted (PGlite may have a long queue), so
+    // wait for that before the next measurement or trace starts.
+    let inFlight = 0;
+    app.server.on("request", (_request, response: ServerResponse) => {
+      inFlight++;
+      response.once("close", () => {
+        inFlight--;
+      });
+    });
+    // Postgres backends' CPU per request, when Postgres runs on this machine.
+    const pgCpuPool =
+      options.db === "postgres" && (await canMeasurePgCpu(bench.database.pool))
+        ? bench.database.pool
+        : null;
+    if (options.db === "postgres" && !pgCpuPool) {
+      notes.push(
+        "Postgres CPU per request is not measured: its processes are not visible in /proc.",
+      );
+    }
+    // A request whose client hung up counts as closed while its handler may
+    // still be running, so also wait for the pool to stay idle for a while.
+    const pool = bench.database.pool;
+    const drained = async () => {
+      const deadline = performance.now() + 120_000;
+      let idleSince = performance.now();
+      for (;;) {
+        const now = performance.now();
+        const busy = inFlight > 0 || pool.waitingCount > 0 || pool.totalCount > pool.idleCount;
+        if (busy) idleSince = now;
+        else if (now - idleSince >= 100) return;
+        if (now > deadline) throw new Error("the server was still busy 2 min after a run ended");
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+
+    // The bearer plugin must accept a raw session token before we measure anything.
+    const probeUser = seed.users[0];
+    if (!probeUser) throw new Error("no users seeded");
+    const probe = await fetch(`${url}/v1/me`, {
+      headers: { authorization: `Bearer ${probeUser.token}` },
+    });
+    const probeBody = (await probe.json()) as { id?: string; email?: string };
+    if (probe.status !== 200 || probeBody.id !== probeUser.id) {
+      throw new Error(
+        `bearer session token rejected: GET /v1/me answered ${probe.status} ${JSON.stringify(probeBody)}`,
+      );
+    }
+    log(`bearer token check: GET /v1/me -> 200 as ${probeBody.email}`);
+
+    let offset = 0;
+    const nextOffset = () => {
+      offset += 10_000_000;
+      return offset;
+    };
+    /** One load run; also reports how busy the server thread was (before draining). */
+    const loadWithThread = async (
+      scenario: ScenarioName,
+      seconds: number,
+      mode: LoadJob["mode"],
+      count = false,
+    ): Promise<[LoadResult, ThreadUse, StatementCounts]> => {
+      const meter = threadMeter(pgCpuPool);
+      const counter = count ? countStatements(statements.session) : null;
+      const result = await runLoad({
+        url,
+        scenario,
+        users,
+        seconds,
+        connections: options.connections,
+        offset: nextOffset(),
+        mode,
+      });
+      const counts = counter?.stop() ?? { total: 0, watched: 0 };
+      const thread = await meter.stop(result.ok);
+      await drained();
+      return [result, thread, counts];
+    };
+    const load = async (scenario: ScenarioName, seconds: number, mode: LoadJob["mode"]) =>
+      (await loadWithThread(scenario, seconds, mode))[0];
+
+    const results: ScenarioResult[] = [];
+    for (const scenario of options.scenarios) {
+      const title = scenarioShortLabels[scenario];
+      log(`--- ${scenarioLabels[scenario]}`);
+      const op = baselineOp(bench.database.pool, sessions, scenario, users);
+      const scenarioUsers = usersFor(scenario, users);
+      const n = scenarioUsers.length;
+      const apiRequest = async (i: number) => {
+        const { user, call } = httpCall(scenario, scenarioUsers, i);
+        const response = await fetch(`${url}${call.path}`, {
+          method: call.method,
+          headers: {
+            authorization: `Bearer ${user.token}`,
+            ...(call.body ? { "content-type": "application/json" } : {}),
+          },
+          ...(call.body ? { body: call.body } : {}),
+        });
+        const text = await response.text();
+        if (!response.ok) throw new Error(`${title} answered ${response.status}: ${text}`);
+      };
+
+      // Same SQL? Trace one API request and one baseline operation in the
+      // steady state: the same user made a request just before (i and i + n
+      // pick the same user), so a session cache, if any, knows the token.
+      const traceAt = nextOffset();
+      await apiRequest(traceAt);
+      const apiTexts = await captureStatements(() => apiRequest(traceAt + n));
+      await op(traceAt + 2 * n);
+      const baselineTexts = await captureStatements(() => op(traceAt + 3 * n));
+      const identical = sameStatements(apiTexts, baselineTexts);
+      if (!identical) {
+        const message =
+          `${title}: the API sent ${apiTexts.length} statements for a request, the baseline ` +
+          `${baselineTexts.length}, and the texts differ; update bench/baseline.ts`;
+        log(`WARNING ${message}`);
+        notes.push(message);
+      }
+      log(`SQL per request: ${apiTexts.length} statements (baseline identical: ${identical})`);
+
+      // Warm both sides up, then alternate API and raw-SQL slices so a burst
+      // of background load on this shared machine hits both about equally.
+      if (options.warmup > 0) {
+        await load(scenario, options.warmup, { kind: "closed" });
+        await runBaseline(op, {
+          concurrency: options.connections,
+          seconds: options.warmup,
+          offset: nextOffset(),
+        });
+      }
+      const slice = options.duration / options.rounds;
+      const apiParts: LoadResult[] = [];
+      const serverParts: ThreadUse[] = [];
+      const baselineParts: BaselineResult[] = [];
+      const clientParts: ThreadUse[] = [];
+      const apiCounts: StatementCounts = { total: 0, watched: 0 };
+      const baselineCounts: StatementCounts = { total: 0, watched: 0 };
+      for (let round = 0; round < options.rounds; round++) {
+        const [part, thread, counts] = await loadWithThread(
+          scenario,
+          slice,
+          { kind: "closed" },
+          true,
+        );
+        apiParts.push(part);
+        serverParts.push(thread);
+        addCounts(apiCounts, counts);
+        const meter = threadMeter(pgCpuPool);
+        const counter = countStatements(statements.session);
+        const sqlPart = await runBaseline(op, {
+          concurrency: options.connections,
+          seconds: slice,
+          offset: nextOffset(),
+        });
+        addCounts(baselineCounts, counter.stop());
+        baselineParts.push(sqlPart);
+        clientParts.push(await meter.stop(sqlPart.ops));
+      }
+      const api = mergeLoads(apiParts);
+      const serverThread = mergeThreadUse(serverParts);
+      const baseline = mergeBaselines(baselineParts);
+      const baselineThread = mergeThreadUse(clientParts);
+      failures.push(...describeFailures(`${title} (peak)`, api));
+      if (baseline.errors > 0) {
+        failures.push(
+          `${title} (raw SQL): ${baseline.errors} errors. First: ${baseline.failures.join(" | ")}`,
+        );
+      }
+      log(
+        `${line("API", api.perSecond, api.latency)}  (server thread: ${serverThread.cpuMsPerOp.toFixed(3)} ms CPU/req, ${Math.round(serverThread.utilization * 100)}% busy)`,
+      );
+      log(
+        `${line("raw SQL", baseline.perSecond, baseline.latency)}  (client thread: ${baselineThread.cpuMsPerOp.toFixed(3)} ms CPU/op, ${Math.round(baselineThread.utilization * 100)}% busy)`,
+      );
+
+      let profile: ProfileSummary | undefined;
+      if (options.profile) {
+        const stop = await startProfile();
+        await load(scenario, options.duration, { kind: "closed" });
+        const file = join(
+          options.outDir,
+          `${startedAt.slice(0, 10)}-${options.db}-${options.users}u-${options.tasks}t-${scenario}.cpuprofile`,
+        );
+        profile = await stop(file);
+        log(
+          `profile: ${profile.byPackage
+            .slice(0, 6)
+            .map((entry) => `${entry.name} ${entry.percent}%`)
+            .join(", ")}`,
+        );
+      }
+      const efficiency = api.perSecond / baseline.perSecond;
+      log(`efficiency ${efficiency.toFixed(2)}`);
+
+      const result: ScenarioResult = {
+        name: scenario,
+        label: scenarioLabels[scenario],
+        api,
+        baseline,
+        efficiency,
+        serverThread,
+        baselineThread,
+        statements: {
+          api: apiTexts.length,
+          baseline: baselineTexts.length,
+          identical,
+          apiTexts,
+          baselineTexts,
+          duringRun: {
+            apiPerRequest: round(apiCounts.total / Math.max(1, api.ok), 3),
+            baselinePerOp: round(baselineCounts.total / Math.max(1, baseline.ops), 3),
+            apiSessionLookupsPerRequest: round(apiCounts.watched / Math.max(1, api.ok), 3),
+            baselineSessionLookupsPerOp: round(
+              baselineCounts.watched / Math.max(1, baseline.ops),
+              3,
+            ),
+          },
+        },
+        ...(profile ? { profile } : {}),
+      };
+
+      if (options.halfRate.includes(scenario)) {
+        const rate = Math.max(1, Math.floor(api.perSecond / 2));
+        const paced = await load(scenario, options.duration, { kind: "paced", rate });
+        failures.push(...describeFailures(`${title} (half rate, paced)`, paced));
+        log(
+          `${line(`half rate ${rate}/s paced`, paced.perSecond, paced.latency)}  (send lag p95 ${paced.sendLag?.p95.toFixed(2) ?? "?"} ms)`,
+        );
+        const bursty = await load(scenario, options.duration, { kind: "autocannon-rate", rate });
+        failures.push(...describeFailures(`${title} (half rate, autocannon)`, bursty));
+        log(line(`half rate autocannon`, bursty.perSecond, bursty.latency));
+        result.halfRate = { peak: api.perSecond, rate, paced, autocannon: bursty };
+      }
+      results.push(result);
+    }
+
+    await app.close();
+    closeApp = async () => {};
+
+    const sourceAtEnd = sourceVersion();
+    if (sourceAtEnd !== sourceAtStart) {
+      notes.push(
+        `src changed while the bench ran (now ${sourceAtEnd}); the numbers are for ${sourceAtStart}, which was loaded at the start.`,
+      );
+    }
+    notes.push(
+      "Server and load generator share one process: Fastify runs on the main thread, autocannon " +
+        "in a worker thread; the raw-SQL baseline runs on the main thread. Postgres runs on the " +
+        "same machine, so all of them compete for the same cores. Compare numbers within one run.",
+    );
+    if (options.db === "pglite") {
+      notes.push(
+        "PGlite executes one statement at a time, so concurrency only queues; the 10 ms target is " +
+          "meant for real Postgres.",
+      );
+    }
+    const draft = {
+      title: `Taskpilot benchmark: ${options.db}, ${options.users.toLocaleString("en-US")} users, ${options.tasks.toLocaleString("en-US")} tasks`,
+      command: commandLine(options),
+      source: sourceAtStart,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      parameters: {
+        ...Object.fromEntries(Object.entries(options).filter(([key]) => key !== "databaseUrl")),
+        databaseName: bench.name,
+      } as BenchReport["parameters"],
+      machine: {
+        ...describeMachine(bench.version),
+        loadAverage1m: {
+          min: round(Math.min(...loadSamples), 2),
+          mean: round(
+            loadSamples.reduce((sum, value) => sum + value, 0) / Math.max(1, loadSamples.length),
+            2,
+          ),
+          max: round(Math.max(...loadSamples), 2),
+        },
+      },
+      seed: { ms: seed.ms, rows: seed.rows, steps: seed.steps },
+      scenarios: results,
+      failures,
+      notes,
+      ...(options.compare ? { comparison: compareWith(options.compare, results) } : {}),
+    };
+    const report: BenchReport = { ...draft, targets: checkTargets(draft) };
+    const files = writeReport(report, options.outDir);
+
+    console.log("");
+    console.log(
+      "| Scenario | API req/s | p50 | p95 | p99 | Raw SQL ops/s | p50 | p95 | p99 | Efficiency |",
+    );
+    console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (const s of results) {
+      const a = s.api.latency;
+      const b = s.baseline.latency;
+      console.log(
+        `| ${scenarioShortLabels[s.name]} | ${Math.round(s.api.perSecond)} | ${a.p50.toFixed(2)} | ${a.p95.toFixed(2)} | ${a.p99.toFixed(2)} | ` +
+          `${Math.round(s.baseline.perSecond)} | ${b.p50.toFixed(2)} | ${b.p95.toFixed(2)} | ${b.p99.toFixed(2)} | ${s.efficiency.toFixed(2)} |`,
+      );
+    }
+    console.log("");
+    for (const check of report.targets) {
+      console.log(
+        `${check.met ? "met    " : "NOT MET"}  ${check.target}: ${check.scenario} ${check.value}`,
+      );
+    }
+    console.log("");
+    log(`wrote ${files.md} and ${files.json}`);
+    if (failures.length > 0) {
+      console.error("\nBENCH FAILED: some requests did not answer 2xx");
+      for (const failure of failures) console.error(`  - ${failure}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    process.removeListener("SIGINT", interrupt);
+    clearInterval(loadSampler);
+    await closeApp();
+    await bench.dispose();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n\n${usage}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exitCode = 1;
+  },
+);

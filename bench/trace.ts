@@ -1,0 +1,62 @@
+import pg from "pg";
+
+type Queryable = { query: (...args: unknown[]) => unknown };
+
+function statementText(query: unknown): string {
+  if (typeof query === "string") return query;
+  if (query && typeof query === "object" && "text" in query && typeof query.text === "string") {
+    return query.text;
+  }
+  return "<unknown>";
+}
+
+/**
+ * Every statement any pg client (Postgres or the PGlite bridge) sends while
+ * `work` runs. Nothing else may use the database meanwhile.
+ */
+export async function captureStatements(work: () => Promise<void>): Promise<string[]> {
+  const proto = pg.Client.prototype as unknown as Queryable;
+  const original = proto.query;
+  const seen: string[] = [];
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    seen.push(statementText(args[0]).replace(/\s+/g, " ").trim().toLowerCase());
+    return original.apply(this, args);
+  };
+  try {
+    await work();
+  } finally {
+    proto.query = original;
+  }
+  return seen;
+}
+
+/** Same statements, ignoring order (the profile's queries run in parallel). */
+export function sameStatements(a: readonly string[], b: readonly string[]): boolean {
+  const left = [...a].sort();
+  const right = [...b].sort();
+  return left.length === right.length && left.every((statement, i) => statement === right[i]);
+}
+
+export type StatementCounts = { total: number; watched: number };
+
+/**
+ * Counts the statements sent from now until `stop`, and how many of them are
+ * exactly `watch`. Kept to a counter and one string comparison because it
+ * stays on during measured runs (the API and the baseline both pay it).
+ */
+export function countStatements(watch: string): { stop: () => StatementCounts } {
+  const proto = pg.Client.prototype as unknown as Queryable;
+  const original = proto.query;
+  const counts: StatementCounts = { total: 0, watched: 0 };
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    counts.total++;
+    if (statementText(args[0]) === watch) counts.watched++;
+    return original.apply(this, args);
+  };
+  return {
+    stop() {
+      proto.query = original;
+      return counts;
+    },
+  };
+}
