@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { signUp, useTestApp } from "../../../test/harness.ts";
 import { expectProblem, type Problem } from "../../../test/tasks-helpers.ts";
-import { DomainError, errorCodes } from "./errors.ts";
+import { DomainError } from "./errors.ts";
 import { toDomainError } from "./problem.ts";
 
 const secret = "select password_hash from secret_table where token = 'hunter2'";
