@@ -127,7 +127,8 @@ describe("category lifecycle", () => {
     );
     expect(answers.map((answer) => answer.statusCode).sort()).toEqual([200, 409]);
     const loser = answers.find((answer) => answer.statusCode === 409);
-    expect(fieldPaths(loser?.json<Problem>() ?? { code: "", status: 0 })).toEqual(["name"]);
+    if (!loser) throw new Error("no 409 answer");
+    expect(fieldPaths(loser.json<Problem>())).toEqual(["name"]);
   });
 
   it("records created, updated and deleted events in the owner's activity", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { signUp, type TestUser, useTestApp } from "../../../test/harness.ts";
+import { createTask } from "../../../test/tasks-helpers.ts";
 import type { Activity } from "../activity/contracts.ts";
 import type { Task } from "../tasks/contracts.ts";
 import type { Profile } from "./contracts.ts";
@@ -19,15 +20,8 @@ async function patchMe(user: TestUser, payload: Record<string, unknown>) {
   return t.app.inject({ method: "PATCH", url: "/v1/me", headers: user.headers, payload });
 }
 
-async function newTask(user: TestUser, payload: Record<string, unknown>): Promise<Task> {
-  const response = await t.app.inject({
-    method: "POST",
-    url: "/v1/tasks",
-    headers: user.headers,
-    payload,
-  });
-  expect(response.statusCode).toBe(201);
-  return response.json<Task>();
+function newTask(user: TestUser, payload: Record<string, unknown>): Promise<Task> {
+  return createTask(t.app, user, payload);
 }
 
 async function act(user: TestUser, method: "POST" | "DELETE", url: string) {
