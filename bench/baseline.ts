@@ -41,22 +41,25 @@ const taskColumns = [
   "next_occurrence_id",
   "position",
   "version",
-  "search",
   "deleted_at",
   "created_at",
   "updated_at",
 ];
 const bare = taskColumns.map((column) => `"${column}"`).join(", ");
 const qualified = taskColumns.map((column) => `"tasks"."${column}"`).join(", ");
-const listSelect = `select ${bare} from "tasks" where ("tasks"."workspace_id" in (select "member"."organization_id" from "member" where "member"."user_id" = $1) and "tasks"."deleted_at" is null and "tasks"."status" = $2`;
+const pageColumns = taskColumns.map((column) => `"page"."${column}"`).join(", ");
+const memberColumns = `"member"."id", "member"."organization_id", "member"."user_id", "member"."role", "member"."created_at"`;
+/** The list statement: one page per workspace (lateral), merged. `n` is the first limit's parameter. */
+const listPage = (filters: string, n: number) =>
+  `select ${memberColumns}, ${pageColumns} from "member" cross join lateral (select ${bare} from "tasks" where ("tasks"."workspace_id" = "member"."organization_id" and "tasks"."deleted_at" is null and "tasks"."status" = $1${filters}) order by "tasks"."due_at" asc nulls last, "tasks"."id" asc limit $${n}) "page" where "member"."user_id" = $${n + 1} order by "page"."due_at" asc nulls last, "page"."id" asc limit $${n + 2}`;
 
 /** Statement texts exactly as Drizzle and better-auth's Drizzle adapter render them. */
 export const statements = {
   session: `select "id", "expires_at", "token", "ip_address", "user_agent", "user_id", "created_at", "updated_at" from "session" where "session"."token" = $1`,
   user: `select "id", "name", "email", "email_verified", "image", "timezone", "created_at", "updated_at" from "user" where "user"."id" = $1`,
   cachedUser: `select "id", "name", "email", "timezone" from "user" where "user"."id" = $1`,
-  list: `${listSelect}) order by "tasks"."due_at" asc nulls last, "tasks"."id" asc limit $3`,
-  listByPriority: `${listSelect} and "tasks"."priority" in ($3, $4)) order by "tasks"."due_at" asc nulls last, "tasks"."id" asc limit $5`,
+  list: listPage("", 2),
+  listByPriority: listPage(` and "tasks"."priority" in ($2, $3)`, 4),
   visibleTask: `select ${qualified}, "member"."role" from "tasks" inner join "member" on ("member"."organization_id" = "tasks"."workspace_id" and "member"."user_id" = $1) where ("tasks"."id" = $2 and "tasks"."deleted_at" is null)`,
   personalWorkspace: `select "id" from "organization" where "organization"."personal_owner_id" = $1`,
   role: `select "role" from "member" where ("member"."organization_id" = $1 and "member"."user_id" = $2)`,
@@ -165,13 +168,14 @@ export function baselineOp(
         const me = await authenticate(pool, sessions, pickUser(users, i).token);
         if (listUsesPriority(i)) {
           await pool.query(statements.listByPriority, [
-            me.userId,
             "open",
             ...listPriorityFilter,
             51,
+            me.userId,
+            51,
           ]);
         } else {
-          await pool.query(statements.list, [me.userId, "open", 51]);
+          await pool.query(statements.list, ["open", 51, me.userId, 51]);
         }
       };
     case "get":
