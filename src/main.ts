@@ -1,22 +1,9 @@
-import { buildApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
-import { runMigrations } from "./platform/db/migrate.ts";
-import { openDatabase } from "./platform/db/pool.ts";
+import { startFromConfig } from "./server.ts";
 
 async function main() {
   const config = loadConfig();
-  const database = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    poolSize: config.databasePoolSize,
-  });
-  await runMigrations(database.pool);
-  const app = await buildApp({
-    database,
-    authSecret: config.authSecret,
-    publicUrl: config.publicUrl,
-    logLevel: config.logLevel,
-  });
+  const { app, database } = await startFromConfig(config);
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;

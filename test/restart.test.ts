@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type App, buildApp } from "../src/app.ts";
+import type { App } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import type { Category } from "../src/modules/categories/contracts.ts";
 import type { Task } from "../src/modules/tasks/contracts.ts";
-import { runMigrations } from "../src/platform/db/migrate.ts";
-import { type DatabaseHandle, openDatabase } from "../src/platform/db/pool.ts";
+import type { DatabaseHandle } from "../src/platform/db/pool.ts";
+import { startFromConfig } from "../src/server.ts";
 import { signUp } from "./harness.ts";
 import { tempDir } from "./server-process.ts";
 
@@ -18,15 +18,7 @@ afterEach(async () => {
 /** Starts the app the way main.ts does, on the embedded database in `dataDir`. */
 async function start(dataDir: string): Promise<Running> {
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: "silent" });
-  const database = await openDatabase({ dataDir: config.dataDir });
-  await runMigrations(database.pool);
-  const app = await buildApp({
-    database,
-    authSecret: config.authSecret,
-    publicUrl: config.publicUrl,
-    logLevel: config.logLevel,
-    authRateLimit: false,
-  });
+  const { app, database } = await startFromConfig(config, { authRateLimit: false });
   await app.ready();
   let stopped = false;
   const stop = async () => {

@@ -7,8 +7,9 @@ try {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await runMigrations(database.pool);
   await database.close();
-  console.log(`Migrations applied (${database.kind}).`);
+  process.stdout.write(`Migrations applied (${database.kind}).\n`);
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
+  const message = error instanceof ConfigError ? error.message : String(error);
+  process.stderr.write(`${message}\n`);
   process.exit(1);
 }

@@ -1,10 +1,8 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { actingUser } from "../../platform/auth/actor.ts";
 import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
 import { activityPageSchema, activityQuerySchema } from "../activity/contracts.ts";
-import { listActorActivity } from "../activity/service.ts";
 import { profileQuerySchema, profileSchema, updateProfileSchema } from "./contracts.ts";
-import { getProfile, updateProfile } from "./service.ts";
+import { getProfile, listMyActivity, updateProfile } from "./service.ts";
 
 const tags = ["Profile"];
 
@@ -40,9 +38,6 @@ export const profileRoutes: FastifyPluginAsyncZod = async (app) => {
       querystring: activityQuerySchema,
       response: { 200: activityPageSchema, ...problemResponses() },
     },
-    handler: (request) => {
-      const ctx = ctxOf(request);
-      return listActorActivity(ctx, actingUser(ctx.actor).userId, request.query);
-    },
+    handler: (request) => listMyActivity(ctxOf(request), request.query),
   });
 };

@@ -43,6 +43,14 @@ export async function getProfile(
   };
 }
 
+/** What the acting user did, newest first. */
+export function listMyActivity(
+  ctx: Context,
+  query: { limit: number; cursor?: string | undefined },
+) {
+  return listActorActivity(ctx, actingUser(ctx.actor).userId, query);
+}
+
 export async function updateProfile(ctx: Context, input: UpdateProfileInput): Promise<Profile> {
   const me = actingUser(ctx.actor);
   await withTransaction(ctx.db, async (tx) => {

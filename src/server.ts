@@ -1,0 +1,22 @@
+import { type AppDeps, buildApp } from "./app.ts";
+import type { Config } from "./config.ts";
+import { runMigrations } from "./platform/db/migrate.ts";
+import { openDatabase } from "./platform/db/pool.ts";
+
+/** Opens the configured database, brings it up to date and builds the app on it. */
+export async function startFromConfig(config: Config, overrides: Partial<AppDeps> = {}) {
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+  });
+  await runMigrations(database.pool);
+  const app = await buildApp({
+    database,
+    authSecret: config.authSecret,
+    publicUrl: config.publicUrl,
+    logLevel: config.logLevel,
+    ...overrides,
+  });
+  return { app, database };
+}
