@@ -16,6 +16,7 @@ import { createAuth } from "./platform/auth/auth.ts";
 import { requireActor } from "./platform/auth/hook.ts";
 import { registerAuthRoutes } from "./platform/auth/routes.ts";
 import { SessionCache } from "./platform/auth/session-cache.ts";
+import type { Redis } from "./platform/cache/redis.ts";
 import type { DatabaseHandle } from "./platform/db/pool.ts";
 import { registerHealthRoutes } from "./platform/http/health.ts";
 import { frameworkErrorHandler, registerProblemHandlers } from "./platform/http/problem.ts";
@@ -31,6 +32,12 @@ export type AppDeps = {
   sessionCacheTtlMs?: number;
   /** The clock every verb reads; tests pass a fixed one. */
   now?: () => Date;
+  /**
+   * Shared state across instances (rate-limit counters, caches) when
+   * REDIS_URL is set; without it that state lives in this process. The
+   * caller owns the connection and closes it after the app.
+   */
+  redis?: Redis;
 };
 
 export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -3,7 +3,7 @@ import { startFromConfig } from "./server.ts";
 
 async function main() {
   const config = loadConfig();
-  const { app, database } = await startFromConfig(config);
+  const { app, database, redis } = await startFromConfig(config);
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -14,9 +14,10 @@ async function main() {
       app.log.error("in-flight requests did not finish within 15 s; exiting anyway");
       process.exit(1);
     }, 15_000).unref();
-    // Stop accepting, let in-flight requests finish, then close the pool.
+    // Stop accepting, let in-flight requests finish, then close the pool and Redis.
     await app.close();
     await database.close();
+    await redis?.quit();
     app.log.info("stopped");
     process.exit(0);
   };

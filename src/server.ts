@@ -1,5 +1,6 @@
 import { type AppDeps, buildApp } from "./app.ts";
 import type { Config } from "./config.ts";
+import { connectRedis } from "./platform/cache/redis.ts";
 import { runMigrations } from "./platform/db/migrate.ts";
 import { openDatabase } from "./platform/db/pool.ts";
 
@@ -11,12 +12,14 @@ export async function startFromConfig(config: Config, overrides: Partial<AppDeps
     poolSize: config.databasePoolSize,
   });
   await runMigrations(database.pool);
+  const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
   const app = await buildApp({
     database,
     authSecret: config.authSecret,
     publicUrl: config.publicUrl,
     logLevel: config.logLevel,
+    redis,
     ...overrides,
   });
-  return { app, database };
+  return { app, database, redis };
 }

@@ -19,6 +19,7 @@ const etagOf = (category: { id: string; taskCount: number }, version: number) =>
 
 export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get("/v1/categories", {
+    config: { scope: "tasks:read" },
     schema: {
       tags,
       security,
@@ -30,6 +31,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.post("/v1/categories", {
+    config: { scope: "tasks:write" },
     schema: {
       tags,
       security,
@@ -49,6 +51,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get("/v1/categories/:id", {
+    config: { scope: "tasks:read" },
     schema: {
       tags,
       security,
@@ -71,6 +74,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.patch("/v1/categories/:id", {
+    config: { scope: "tasks:write" },
     schema: {
       tags,
       security,
@@ -92,6 +96,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.delete("/v1/categories/:id", {
+    config: { scope: "tasks:write" },
     schema: {
       tags,
       security,

@@ -8,6 +8,7 @@ const tags = ["Profile"];
 
 export const profileRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get("/v1/me", {
+    config: { scope: "tasks:read" },
     schema: {
       tags,
       security,
@@ -19,6 +20,7 @@ export const profileRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.patch("/v1/me", {
+    config: { scope: "session" },
     schema: {
       tags,
       security,
@@ -31,6 +33,7 @@ export const profileRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get("/v1/me/activity", {
+    config: { scope: "tasks:read" },
     schema: {
       tags,
       security,

@@ -21,6 +21,7 @@ const etagOf = (task: { version: number }) => formatEtag(task.version);
 
 export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get("/v1/tasks", {
+    config: { scope: "tasks:read" },
     schema: {
       tags,
       security,
@@ -33,6 +34,7 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.post("/v1/tasks", {
+    config: { scope: "tasks:write" },
     schema: {
       tags,
       security,
@@ -60,6 +62,7 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.post("/v1/tasks/quick", {
+    config: { scope: "tasks:write" },
     schema: {
       tags,
       security,
@@ -80,6 +83,7 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get("/v1/tasks/:id", {
+    config: { scope: "tasks:read" },
     schema: {
       tags,
       security,
@@ -100,6 +104,7 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.patch("/v1/tasks/:id", {
+    config: { scope: "tasks:write" },
     schema: {
       tags,
       security,
@@ -126,6 +131,7 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.delete("/v1/tasks/:id", {
+    config: { scope: "tasks:write" },
     schema: {
       tags,
       security,
@@ -148,6 +154,7 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
     verb: (ctx: Context, id: string, expected?: number | "any") => Promise<Task>,
   ) =>
     app.post(path, {
+      config: { scope: "tasks:write" },
       schema: {
         tags,
         security,
@@ -175,6 +182,7 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   app.get("/v1/tasks/:id/activity", {
+    config: { scope: "tasks:read" },
     schema: {
       tags,
       security,
