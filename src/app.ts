@@ -9,6 +9,7 @@ import {
 } from "fastify-type-provider-zod";
 import { v7 as uuidv7 } from "uuid";
 import { categoryRoutes } from "./modules/categories/routes.ts";
+import { compatRoutes } from "./modules/compat/routes.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
 import { taskRoutes } from "./modules/tasks/routes.ts";
 import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
@@ -139,6 +140,7 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(taskRoutes);
     await v1.register(categoryRoutes);
     await v1.register(profileRoutes);
+    await v1.register(compatRoutes);
   });
   return Object.assign(app, { auth });
 }

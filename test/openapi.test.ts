@@ -53,6 +53,13 @@ const knownRoutes = [
   "GET /v1/me",
   "PATCH /v1/me",
   "GET /v1/me/activity",
+  "GET /api/{user_id}/tasks",
+  "POST /api/{user_id}/tasks",
+  "GET /api/{user_id}/tasks/{id}",
+  "PUT /api/{user_id}/tasks/{id}",
+  "DELETE /api/{user_id}/tasks/{id}",
+  "PATCH /api/{user_id}/tasks/{id}/complete",
+  "POST /api/{user_id}/chat",
 ];
 
 /** Routes that may stay out of the document: the document itself, the docs UI, auth passthrough. */
