@@ -88,6 +88,20 @@ describe("signing in with an OpenID provider", () => {
     const [created] = await usersWithEmail(t, identity.email);
     expect(created?.emailVerified).toBe(false);
   });
+
+  it("names the user after the email when the provider sends no name, and cuts long names to 100", async () => {
+    const unnamed = newIdentity(t, { name: "" });
+    const unnamedBrowser = new Browser();
+    await signInThroughProvider(t, unnamedBrowser, unnamed.sub);
+    expect((await profileOf(t, unnamedBrowser)).body.name).toBe(unnamed.email.split("@")[0]);
+
+    const verbose = newIdentity(t, { name: "N".repeat(150) });
+    const verboseBrowser = new Browser();
+    expect((await signInThroughProvider(t, verboseBrowser, verbose.sub)).pathname).toBe(
+      signedInPath,
+    );
+    expect((await profileOf(t, verboseBrowser)).body.name).toBe("N".repeat(100));
+  });
 });
 
 describe("linking to an existing Taskpilot user (by verified email only)", () => {
