@@ -15,6 +15,7 @@ import { taskRoutes } from "./modules/tasks/routes.ts";
 import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
 import { createAuth } from "./platform/auth/auth.ts";
 import { requireActor } from "./platform/auth/hook.ts";
+import type { OAuthProviders } from "./platform/auth/oidc.ts";
 import { registerAuthRoutes } from "./platform/auth/routes.ts";
 import { SessionCache } from "./platform/auth/session-cache.ts";
 import type { Redis } from "./platform/cache/redis.ts";
@@ -39,6 +40,8 @@ export type AppDeps = {
    * caller owns the connection and closes it after the app.
    */
   redis?: Redis;
+  /** External sign-in providers (OpenID Connect, GitHub, Google) from config. */
+  oauth?: OAuthProviders;
 };
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
@@ -128,6 +131,7 @@ export async function buildApp(deps: AppDeps) {
     baseUrl: deps.publicUrl,
     rateLimit: deps.authRateLimit ?? true,
     log: app.log,
+    oauth: deps.oauth,
     onUserCreated: async (user) => {
       await createPersonalWorkspace(db, user);
     },

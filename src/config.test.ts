@@ -143,6 +143,100 @@ describe("loadConfig", () => {
   });
 });
 
+describe("loadConfig: external sign-in providers", () => {
+  const oidc = {
+    OIDC_ISSUER: "https://login.example.com/realms/acme",
+    OIDC_CLIENT_ID: "taskpilot",
+    OIDC_CLIENT_SECRET: "s3cret",
+  };
+  const withDataDir = (env: Record<string, string>) => ({ DATA_DIR: scratchDir(), ...env });
+
+  it("configures none by default", () => {
+    expect(loadConfig(withDataDir({})).oauth).toEqual({});
+  });
+
+  it("reads an OpenID provider with defaults for id, name and scopes, and both presets", () => {
+    const config = loadConfig(
+      withDataDir({
+        ...oidc,
+        GITHUB_CLIENT_ID: "gh-id",
+        GITHUB_CLIENT_SECRET: "gh-secret",
+        GOOGLE_CLIENT_ID: "g-id",
+        GOOGLE_CLIENT_SECRET: "g-secret",
+      }),
+    );
+    expect(config.oauth).toEqual({
+      oidc: {
+        providerId: "oidc",
+        name: "OpenID Connect",
+        issuer: oidc.OIDC_ISSUER,
+        clientId: "taskpilot",
+        clientSecret: "s3cret",
+        scopes: ["openid", "email", "profile"],
+      },
+      github: { clientId: "gh-id", clientSecret: "gh-secret" },
+      google: { clientId: "g-id", clientSecret: "g-secret" },
+    });
+  });
+
+  it("takes a provider id, name and scopes, and always asks for openid", () => {
+    const config = loadConfig(
+      withDataDir({
+        ...oidc,
+        OIDC_PROVIDER_ID: "acme-sso",
+        OIDC_PROVIDER_NAME: "Acme SSO",
+        OIDC_SCOPES: "email profile groups",
+      }),
+    );
+    expect(config.oauth.oidc).toMatchObject({
+      providerId: "acme-sso",
+      name: "Acme SSO",
+      scopes: ["openid", "email", "profile", "groups"],
+    });
+  });
+
+  it("accepts a plain http issuer only on the loopback interface", () => {
+    const local = loadConfig(withDataDir({ ...oidc, OIDC_ISSUER: "http://127.0.0.1:8080" }));
+    expect(local.oauth.oidc?.issuer).toBe("http://127.0.0.1:8080");
+    expect(
+      configError(withDataDir({ ...oidc, OIDC_ISSUER: "http://login.example.com" })).message,
+    ).toBe("Invalid configuration: OIDC_ISSUER must be an https URL (http only on localhost)");
+  });
+
+  it.each([
+    [{ OIDC_ISSUER: oidc.OIDC_ISSUER }, "OIDC_CLIENT_ID is required when OIDC_ISSUER is set"],
+    [
+      { OIDC_ISSUER: oidc.OIDC_ISSUER, OIDC_CLIENT_ID: "x" },
+      "OIDC_CLIENT_SECRET is required when OIDC_ISSUER is set",
+    ],
+    [
+      { OIDC_CLIENT_ID: "x", OIDC_CLIENT_SECRET: "y" },
+      "OIDC_ISSUER is required when OIDC_CLIENT_ID is set",
+    ],
+    [{ OIDC_SCOPES: "openid email" }, "OIDC_ISSUER is required when OIDC_SCOPES is set"],
+    [{ GITHUB_CLIENT_ID: "x" }, "GITHUB_CLIENT_SECRET is required when GITHUB_CLIENT_ID is set"],
+    [
+      { GOOGLE_CLIENT_SECRET: "y" },
+      "GOOGLE_CLIENT_ID is required when GOOGLE_CLIENT_SECRET is set",
+    ],
+  ])("stops on a half-configured provider %j, naming the missing variable", (env, message) => {
+    expect(configError(withDataDir(env)).message).toBe(`Invalid configuration: ${message}`);
+  });
+
+  it.each([
+    ["OIDC_ISSUER", "not a url"],
+    ["OIDC_ISSUER", "https://login.example.com/?tenant=1"],
+    ["OIDC_PROVIDER_ID", "Acme SSO"],
+    ["OIDC_PROVIDER_ID", "credential"],
+    ["OIDC_PROVIDER_ID", "github"],
+    ["OIDC_SCOPES", "openid,email"],
+    ["OIDC_CLIENT_SECRET", "   "],
+  ])("rejects %s=%j with a message naming the variable", (variable, value) => {
+    const error = configError(withDataDir({ ...oidc, [variable]: value }));
+    expect(error.message).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
+  });
+});
+
 describe("starting the server", { timeout: processTestTimeoutMs }, () => {
   it("exits non-zero with one readable line naming a bad variable and no stack", async () => {
     const dataDir = scratchDir();

@@ -2,11 +2,48 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
+import { type OAuthProviders, reservedProviderIds } from "./platform/auth/oidc.ts";
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 const port = "must be a port number from 0 to 65535";
 const poolSize = "must be a whole number from 1 to 200";
+
+const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]"]);
+const secret = z.string().trim().min(1, "must not be blank");
+
+/**
+ * An issuer is where id_tokens and keys come from, so plain http is refused
+ * except on the loopback interface (local development and tests).
+ */
+const issuerUrl = z
+  .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+  .refine((value) => {
+    const url = URL.parse(value);
+    return !url || url.protocol === "https:" || loopbackHosts.has(url.hostname);
+  }, "must be an https URL (http only on localhost)")
+  .refine((value) => !/[?#]/.test(value), "must not have a query or fragment");
+
+const providerId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,49}$/, "must be 1-50 lowercase letters, digits or dashes")
+  .refine((value) => !reservedProviderIds.includes(value), {
+    error: `must not be one of ${reservedProviderIds.join(", ")}`,
+  });
+
+/**
+ * Variables that only make sense together: when any one of a group is set,
+ * each `required` one must be too, so a half-configured provider stops the
+ * start instead of failing at the first sign-in.
+ */
+const providerGroups = [
+  {
+    required: ["OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"],
+    optional: ["OIDC_PROVIDER_ID", "OIDC_PROVIDER_NAME", "OIDC_SCOPES"],
+  },
+  { required: ["GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"], optional: [] },
+  { required: ["GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"], optional: [] },
+] as const;
 
 const envSchema = z.object({
   PORT: z.coerce.number({ error: port }).int(port).min(0, port).max(65535, port).default(3000),
@@ -27,6 +64,41 @@ const envSchema = z.object({
     .min(1, poolSize)
     .max(200, poolSize)
     .default(10),
+  OIDC_ISSUER: issuerUrl.optional(),
+  OIDC_CLIENT_ID: secret.optional(),
+  OIDC_CLIENT_SECRET: secret.optional(),
+  OIDC_PROVIDER_ID: providerId.optional(),
+  OIDC_PROVIDER_NAME: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100, "must be at most 100 characters")
+    .optional(),
+  OIDC_SCOPES: z
+    .string()
+    .regex(/^[\w.:/@-]+( [\w.:/@-]+)*$/, "must be scopes separated by single spaces")
+    .optional(),
+  GITHUB_CLIENT_ID: secret.optional(),
+  GITHUB_CLIENT_SECRET: secret.optional(),
+  GOOGLE_CLIENT_ID: secret.optional(),
+  GOOGLE_CLIENT_SECRET: secret.optional(),
+});
+
+/** The schema plus the rules that span variables. */
+const configSchema = envSchema.superRefine((values, ctx) => {
+  for (const group of providerGroups) {
+    const given = [...group.required, ...group.optional].find((name) => values[name] !== undefined);
+    if (!given) continue;
+    for (const name of group.required) {
+      if (values[name] === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message: `is required when ${given} is set`,
+        });
+      }
+    }
+  }
 });
 
 export type Config = {
@@ -39,6 +111,7 @@ export type Config = {
   publicUrl: string;
   authSecret: string;
   logLevel: (typeof logLevels)[number];
+  oauth: OAuthProviders;
 };
 
 export class ConfigError extends Error {}
@@ -51,7 +124,7 @@ type Env = Record<string, string | undefined>;
  */
 export function loadConfig(env: Env = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ""));
-  const parsed = envSchema.safeParse(present);
+  const parsed = configSchema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = issue?.path.join(".") ?? "environment";
@@ -70,7 +143,37 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: publicUrl.replace(/\/+$/, ""),
     authSecret: values.AUTH_SECRET ?? embeddedAuthSecret(values.DATABASE_URL, dataDir),
     logLevel: values.LOG_LEVEL,
+    oauth: oauthProviders(values),
   };
+}
+
+/** The sign-in providers the (already validated) environment configures. */
+function oauthProviders(values: z.infer<typeof envSchema>): OAuthProviders {
+  const providers: OAuthProviders = {};
+  if (values.OIDC_ISSUER && values.OIDC_CLIENT_ID && values.OIDC_CLIENT_SECRET) {
+    const scopes = (values.OIDC_SCOPES ?? "openid email profile").split(" ");
+    providers.oidc = {
+      providerId: values.OIDC_PROVIDER_ID ?? "oidc",
+      name: values.OIDC_PROVIDER_NAME ?? "OpenID Connect",
+      issuer: values.OIDC_ISSUER,
+      clientId: values.OIDC_CLIENT_ID,
+      clientSecret: values.OIDC_CLIENT_SECRET,
+      scopes: [...new Set(["openid", ...scopes])],
+    };
+  }
+  if (values.GITHUB_CLIENT_ID && values.GITHUB_CLIENT_SECRET) {
+    providers.github = {
+      clientId: values.GITHUB_CLIENT_ID,
+      clientSecret: values.GITHUB_CLIENT_SECRET,
+    };
+  }
+  if (values.GOOGLE_CLIENT_ID && values.GOOGLE_CLIENT_SECRET) {
+    providers.google = {
+      clientId: values.GOOGLE_CLIENT_ID,
+      clientSecret: values.GOOGLE_CLIENT_SECRET,
+    };
+  }
+  return providers;
 }
 
 function urlHost(host: string): string {

@@ -4,6 +4,7 @@ import { bearer } from "better-auth/plugins/bearer";
 import type { FastifyBaseLogger } from "fastify";
 import { v7 as uuidv7 } from "uuid";
 import type { Database } from "../db/pool.ts";
+import { accountOptions, type OAuthProviders, oauthPlugins, socialProviders } from "./oidc.ts";
 import { account, session, user, verification } from "./schema.ts";
 
 /**
@@ -25,6 +26,8 @@ export type AuthOptions = {
   log: Pick<FastifyBaseLogger, "debug" | "info" | "warn" | "error">;
   /** Called once for every new user, e.g. to give them a personal workspace. */
   onUserCreated: (user: { id: string; name: string }) => Promise<void>;
+  /** External sign-in (OpenID Connect, GitHub, Google); none when unset. */
+  oauth?: OAuthProviders;
 };
 
 export function createAuth(options: AuthOptions) {
@@ -44,6 +47,8 @@ export function createAuth(options: AuthOptions) {
       maxPasswordLength: 128,
       autoSignIn: true,
     },
+    socialProviders: socialProviders(options.oauth),
+    account: accountOptions,
     user: {
       additionalFields: {
         timezone: { type: "string", required: false, defaultValue: "UTC", input: false },
@@ -70,7 +75,7 @@ export function createAuth(options: AuthOptions) {
         },
       },
     },
-    plugins: [bearer()],
+    plugins: [bearer(), ...oauthPlugins(options.oauth)],
     telemetry: { enabled: false },
     logger: {
       level: "debug",

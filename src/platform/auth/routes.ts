@@ -5,6 +5,7 @@ import { DomainError, type ErrorCode } from "../http/errors.ts";
 import { sendProblem } from "../http/problem.ts";
 import { problemResponses } from "../http/route-helpers.ts";
 import { type Auth, clientIpHeader } from "./auth.ts";
+import { registerOAuthRoutes } from "./oidc-routes.ts";
 import type { SessionCache } from "./session-cache.ts";
 
 const tags = ["Authentication"];
@@ -118,6 +119,7 @@ export function registerAuthRoutes(
       handler: forward,
     });
   }
+  registerOAuthRoutes(app, forward);
   app.route({
     method: ["GET", "POST"],
     url: "/api/auth/*",
