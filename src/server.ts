@@ -19,6 +19,8 @@ export async function startFromConfig(config: Config, overrides: Partial<AppDeps
     publicUrl: config.publicUrl,
     logLevel: config.logLevel,
     redis,
+    smtpUrl: config.smtpUrl,
+    mailFrom: config.mailFrom,
     ...overrides,
   });
   return { app, database, redis };
