@@ -53,6 +53,19 @@ const knownRoutes = [
   "GET /v1/me",
   "PATCH /v1/me",
   "GET /v1/me/activity",
+  "GET /v1/workspaces",
+  "POST /v1/workspaces",
+  "GET /v1/workspaces/{id}",
+  "PATCH /v1/workspaces/{id}",
+  "DELETE /v1/workspaces/{id}",
+  "POST /v1/workspaces/{id}/transfer",
+  "GET /v1/workspaces/{id}/members",
+  "PATCH /v1/workspaces/{id}/members/{userId}",
+  "DELETE /v1/workspaces/{id}/members/{userId}",
+  "POST /v1/workspaces/{id}/invitations",
+  "GET /v1/workspaces/{id}/invitations",
+  "DELETE /v1/workspaces/{id}/invitations/{invitationId}",
+  "POST /v1/invitations/{id}/accept",
 ];
 
 /** Routes that may stay out of the document: the document itself, the docs UI, auth passthrough. */

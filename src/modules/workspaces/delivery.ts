@@ -42,7 +42,8 @@ export async function deliverInvitation(
       text: [
         `${invitation.inviterName} invited you to the workspace "${invitation.workspaceName}" as ${invitation.role}.`,
         "",
-        `Accept the invitation: ${acceptUrl}`,
+        "Accept the invitation:",
+        acceptUrl,
         "",
         `Sign in with this address (${invitation.email}) to accept. The link expires on ${invitation.expiresAt.toISOString()}.`,
       ].join("\n"),
