@@ -13,6 +13,10 @@ const memberCount =
     Number,
   );
 
+// The acting user's memberships are read here (selectWorkspaces,
+// lockWorkspace) and in service.ts (roleIn, listMemberships): a rule on
+// which workspaces an actor may reach at all belongs in all four.
+
 /** The acting user's view of a workspace they belong to, from one joined row. */
 export function selectWorkspaces(ctx: Context, where: SQL | undefined) {
   const me = actingUser(ctx.actor);

@@ -93,6 +93,21 @@ describe("the last owner", () => {
     ]);
   });
 
+  it("survives two owners leaving at the same moment: one goes, the other stays (409)", async () => {
+    const owner = await signUp(t.app);
+    const second = await signUp(t.app);
+    const workspace = await createWorkspace(t.app, owner);
+    await join(t.app, owner, workspace.id, second, "owner");
+    const leave = (user: TestUser) =>
+      call(t.app, user, "DELETE", `/v1/workspaces/${workspace.id}/members/${user.id}`);
+    const answers = await Promise.all([leave(owner), leave(second)]);
+    expect(answers.map((response) => response.statusCode).sort()).toEqual([204, 409]);
+    const stayer = answers[0]?.statusCode === 409 ? owner : second;
+    expect((await listMembers(t.app, stayer, workspace.id)).map((entry) => entry.role)).toEqual([
+      "owner",
+    ]);
+  });
+
   it("an owner may remove another owner", async () => {
     const owner = await signUp(t.app);
     const coOwner = await signUp(t.app);
@@ -145,6 +160,10 @@ describe("acting on other people's roles", () => {
     await invite(t.app, admin, workspace.id, "m@example.com", "member");
     await invite(t.app, admin, workspace.id, "v@example.com", "viewer");
     const forAdmin = await invite(t.app, owner, workspace.id, "a@example.com", "admin");
+    const member = await signUp(t.app);
+    await join(t.app, owner, workspace.id, member, "member");
+    expectProblem(await call(t.app, member, "GET", url), 403, "forbidden");
+    expect((await call(t.app, admin, "GET", url)).statusCode).toBe(200);
     const revoke = `${url}/${forAdmin.id}`;
     expectProblem(await call(t.app, admin, "DELETE", revoke), 403, "forbidden");
     expect((await call(t.app, owner, "DELETE", revoke)).statusCode).toBe(204);
