@@ -12,6 +12,7 @@ import { categoryRoutes } from "./modules/categories/routes.ts";
 import { compatRoutes } from "./modules/compat/routes.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
 import { taskRoutes } from "./modules/tasks/routes.ts";
+import { workspaceRoutes } from "./modules/workspaces/routes.ts";
 import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
 import { createAuth } from "./platform/auth/auth.ts";
 import { requireActor } from "./platform/auth/hook.ts";
@@ -22,6 +23,7 @@ import type { Redis } from "./platform/cache/redis.ts";
 import type { DatabaseHandle } from "./platform/db/pool.ts";
 import { registerHealthRoutes } from "./platform/http/health.ts";
 import { frameworkErrorHandler, registerProblemHandlers } from "./platform/http/problem.ts";
+import { createSmtpMailer } from "./platform/mail/mailer.ts";
 import { loggerOptions } from "./platform/observability/logger.ts";
 
 export type AppDeps = {
@@ -42,6 +44,10 @@ export type AppDeps = {
   redis?: Redis;
   /** External sign-in providers (OpenID Connect, GitHub, Google) from config. */
   oauth?: OAuthProviders;
+  /** Invitations are mailed through this SMTP server when set; otherwise their links are logged. */
+  smtpUrl?: string;
+  /** The From of that mail; defaults to no-reply at the public URL's host. */
+  mailFrom?: string;
 };
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
@@ -137,6 +143,13 @@ export async function buildApp(deps: AppDeps) {
     },
   });
   registerHealthRoutes(app, deps.database.pool);
+  const mailer = deps.smtpUrl
+    ? createSmtpMailer({
+        url: deps.smtpUrl,
+        from: deps.mailFrom ?? `Taskpilot <no-reply@${new URL(deps.publicUrl).hostname}>`,
+      })
+    : undefined;
+  app.addHook("onClose", async () => mailer?.close());
   const sessions = new SessionCache({ ttlMs: deps.sessionCacheTtlMs ?? 5_000 });
   registerAuthRoutes(app, { auth, baseUrl: deps.publicUrl, sessions });
   await app.register(async (v1) => {
@@ -145,6 +158,7 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(categoryRoutes);
     await v1.register(profileRoutes);
     await v1.register(compatRoutes);
+    await v1.register(workspaceRoutes, { invitations: { publicUrl: deps.publicUrl, mailer } });
   });
   return Object.assign(app, { auth });
 }

@@ -96,6 +96,8 @@ describe("loadConfig", () => {
       REDIS_URL: "rediss://cache:6380",
       PUBLIC_URL: "https://tasks.example.com/",
       AUTH_SECRET: strongSecret,
+      SMTP_URL: "smtps://mailer:secret@smtp.example.com:465",
+      MAIL_FROM: "Tasks <tasks@example.com>",
       LOG_LEVEL: "warn",
     });
     expect(config).toMatchObject({
@@ -105,8 +107,15 @@ describe("loadConfig", () => {
       databasePoolSize: 25,
       redisUrl: "rediss://cache:6380",
       publicUrl: "https://tasks.example.com",
+      smtpUrl: "smtps://mailer:secret@smtp.example.com:465",
+      mailFrom: "Tasks <tasks@example.com>",
       logLevel: "warn",
     });
+  });
+
+  it("sends no mail without SMTP_URL", () => {
+    const config = loadConfig({ DATA_DIR: scratchDir() });
+    expect(config.smtpUrl).toBeUndefined();
   });
 
   it("derives a reachable PUBLIC_URL for a wildcard or IPv6 host", () => {
@@ -135,6 +144,7 @@ describe("loadConfig", () => {
     ["AUTH_SECRET", "too-short"],
     ["PUBLIC_URL", "ftp://example.com"],
     ["REDIS_URL", "http://cache"],
+    ["SMTP_URL", "http://mail.example.com"],
     ["DATABASE_POOL_SIZE", "0"],
   ])("rejects %s=%s with a message naming the variable", (variable, value) => {
     const error = configError({ DATA_DIR: scratchDir(), [variable]: value });

@@ -57,6 +57,8 @@ const envSchema = z.object({
     .optional(),
   PUBLIC_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL" }).optional(),
+  MAIL_FROM: z.string().min(3).max(200).optional(),
   LOG_LEVEL: z.enum(logLevels, { error: `must be one of ${logLevels.join(", ")}` }).default("info"),
   DATABASE_POOL_SIZE: z.coerce
     .number({ error: poolSize })
@@ -110,6 +112,10 @@ export type Config = {
   redisUrl: string | undefined;
   publicUrl: string;
   authSecret: string;
+  /** Invitation mail goes out through this SMTP server when set; otherwise links are logged. */
+  smtpUrl: string | undefined;
+  /** From of that mail; the app defaults it to no-reply at PUBLIC_URL's host. */
+  mailFrom: string | undefined;
   logLevel: (typeof logLevels)[number];
   oauth: OAuthProviders;
 };
@@ -142,6 +148,8 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: values.REDIS_URL,
     publicUrl: publicUrl.replace(/\/+$/, ""),
     authSecret: values.AUTH_SECRET ?? embeddedAuthSecret(values.DATABASE_URL, dataDir),
+    smtpUrl: values.SMTP_URL,
+    mailFrom: values.MAIL_FROM,
     logLevel: values.LOG_LEVEL,
     oauth: oauthProviders(values),
   };

@@ -20,6 +20,8 @@ export async function startFromConfig(config: Config, overrides: Partial<AppDeps
     logLevel: config.logLevel,
     redis,
     oauth: config.oauth,
+    smtpUrl: config.smtpUrl,
+    mailFrom: config.mailFrom,
     ...overrides,
   });
   return { app, database, redis };

@@ -63,6 +63,19 @@ const knownRoutes = [
   "DELETE /api/{user_id}/tasks/{id}",
   "PATCH /api/{user_id}/tasks/{id}/complete",
   "POST /api/{user_id}/chat",
+  "GET /v1/workspaces",
+  "POST /v1/workspaces",
+  "GET /v1/workspaces/{id}",
+  "PATCH /v1/workspaces/{id}",
+  "DELETE /v1/workspaces/{id}",
+  "POST /v1/workspaces/{id}/transfer",
+  "GET /v1/workspaces/{id}/members",
+  "PATCH /v1/workspaces/{id}/members/{userId}",
+  "DELETE /v1/workspaces/{id}/members/{userId}",
+  "POST /v1/workspaces/{id}/invitations",
+  "GET /v1/workspaces/{id}/invitations",
+  "DELETE /v1/workspaces/{id}/invitations/{invitationId}",
+  "POST /v1/invitations/{id}/accept",
 ];
 
 /** Routes that may stay out of the document: the document itself, the docs UI, auth passthrough. */

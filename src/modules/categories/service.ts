@@ -8,8 +8,9 @@ import { conflict, notFound, preconditionFailed } from "../../platform/http/erro
 import { decodeCursor, numberKey, type Page, toPage } from "../../platform/http/pagination.ts";
 import { diffChanges, recordActivity } from "../activity/service.ts";
 import { countLiveTasksByCategory, uncategoriseTasks } from "../tasks/service.ts";
+import { assertAllowed } from "../workspaces/permissions.ts";
 import { member } from "../workspaces/schema.ts";
-import { assertCanWrite, personalWorkspaceId, roleIn } from "../workspaces/service.ts";
+import { personalWorkspaceId, roleIn } from "../workspaces/service.ts";
 import type {
   Category,
   CreateCategoryInput,
@@ -119,7 +120,7 @@ export async function listCategories(
 
 export async function createCategory(ctx: Context, input: CreateCategoryInput): Promise<Category> {
   const workspaceId = input.workspaceId ?? (await personalWorkspaceId(ctx));
-  assertCanWrite(await roleIn(ctx, workspaceId));
+  assertAllowed(await roleIn(ctx, workspaceId), "category.manage");
   return withTransaction(ctx.db, async (tx) => {
     const now = ctx.now();
     const [row] = await tx
@@ -153,7 +154,7 @@ export async function updateCategory(
   expectedVersion?: number | "any",
 ): Promise<Category> {
   const current = await findVisible(ctx, id);
-  assertCanWrite(await roleIn(ctx, current.workspaceId));
+  assertAllowed(await roleIn(ctx, current.workspaceId), "category.manage");
   if (typeof expectedVersion === "number" && expectedVersion !== current.version) {
     throw preconditionFailed();
   }
@@ -191,7 +192,7 @@ export async function deleteCategory(
   expectedVersion?: number | "any",
 ): Promise<void> {
   const current = await findVisible(ctx, id);
-  assertCanWrite(await roleIn(ctx, current.workspaceId));
+  assertAllowed(await roleIn(ctx, current.workspaceId), "category.manage");
   if (typeof expectedVersion === "number" && expectedVersion !== current.version) {
     throw preconditionFailed();
   }

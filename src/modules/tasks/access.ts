@@ -2,6 +2,7 @@ import { and, eq, getTableColumns, inArray, isNull, sql } from "drizzle-orm";
 import { actingUser } from "../../platform/auth/actor.ts";
 import type { Context } from "../../platform/context.ts";
 import { DomainError, notFound } from "../../platform/http/errors.ts";
+import { allows } from "../workspaces/permissions.ts";
 import { member, type WorkspaceRole } from "../workspaces/schema.ts";
 import { tasks } from "./schema.ts";
 
@@ -53,17 +54,19 @@ export async function findVisibleTask(
 }
 
 /**
- * Viewers read; members change tasks they created or are assigned to; admins
- * and owners change any task in their workspace.
+ * The task rules of the permission matrix (workspaces/permissions.ts): a
+ * role with `task.change_any` changes every task of its workspace; one with
+ * `task.change_own` only the tasks its user created or is assigned to.
  */
 export function assertCanChangeTask(ctx: Context, role: WorkspaceRole, row: TaskRow): void {
   const me = actingUser(ctx.actor);
-  if (role === "owner" || role === "admin") return;
-  if (role === "member" && (row.createdBy === me.userId || row.assigneeId === me.userId)) return;
+  if (allows(role, "task.change_any")) return;
+  const own = row.createdBy === me.userId || row.assigneeId === me.userId;
+  if (own && allows(role, "task.change_own")) return;
   throw new DomainError(
     "forbidden",
-    role === "viewer"
-      ? "Viewers cannot change tasks"
-      : "Members can change only tasks they created or are assigned to",
+    allows(role, "task.change_own")
+      ? "Members can change only tasks they created or are assigned to"
+      : "Viewers cannot change tasks",
   );
 }

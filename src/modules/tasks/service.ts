@@ -6,7 +6,8 @@ import { withTransaction } from "../../platform/db/transaction.ts";
 import { preconditionFailed } from "../../platform/http/errors.ts";
 import { diffChanges, listEntityActivity, recordActivity } from "../activity/service.ts";
 import { listCategoryNames } from "../categories/service.ts";
-import { assertCanWrite, personalWorkspaceId, roleIn } from "../workspaces/service.ts";
+import { assertAllowed } from "../workspaces/permissions.ts";
+import { personalWorkspaceId, roleIn } from "../workspaces/service.ts";
 import { assertCanChangeTask, findVisibleTask, type TaskRow, taskColumns } from "./access.ts";
 import { completeInTransaction, reopenInTransaction } from "./completion.ts";
 import type { CreateTaskInput, Task, UpdateTaskInput } from "./contracts.ts";
@@ -32,7 +33,7 @@ export async function getTask(ctx: Context, id: string): Promise<Task> {
 export async function createTask(ctx: Context, input: CreateTaskInput): Promise<Task> {
   const me = actingUser(ctx.actor);
   const workspaceId = input.workspaceId ?? (await personalWorkspaceId(ctx));
-  assertCanWrite(await roleIn(ctx, workspaceId));
+  assertAllowed(await roleIn(ctx, workspaceId), "task.create");
   await checkReferences(ctx, workspaceId, input);
   const schedule = resolveSchedule(ctx, me.timezone, input);
   return withTransaction(ctx.db, async (tx) => {
@@ -250,6 +251,23 @@ export async function uncategoriseTasks(ctx: Context, categoryId: string): Promi
     .update(tasks)
     .set({ categoryId: null, updatedAt: ctx.now(), version: sql`${tasks.version} + 1` })
     .where(eq(tasks.categoryId, categoryId))
+    .returning({ id: tasks.id });
+  return rows.length;
+}
+
+/**
+ * Unassigns a user from every task of a workspace (they left, were removed or
+ * became a viewer: only members above viewer may be assigned); returns how many.
+ */
+export async function unassignTasks(
+  ctx: Context,
+  workspaceId: string,
+  userId: string,
+): Promise<number> {
+  const rows = await ctx.db
+    .update(tasks)
+    .set({ assigneeId: null, updatedAt: ctx.now(), version: sql`${tasks.version} + 1` })
+    .where(and(eq(tasks.workspaceId, workspaceId), eq(tasks.assigneeId, userId)))
     .returning({ id: tasks.id });
   return rows.length;
 }

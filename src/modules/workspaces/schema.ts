@@ -1,9 +1,19 @@
 import { sql } from "drizzle-orm";
-import { check, index, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import {
+  check,
+  index,
+  integer,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { user } from "../../platform/auth/schema.ts";
 
-// Named after better-auth's organization plugin tables, which the workspace
-// roles work will switch on; `personal_owner_id` marks each user's own space.
+// Named after better-auth's organization plugin tables (ADR 0002), although
+// our own verbs own them; `personal_owner_id` marks each user's own space.
 export const workspace = pgTable(
   "organization",
   {
@@ -15,10 +25,13 @@ export const workspace = pgTable(
     personalOwnerId: uuid("personal_owner_id")
       .unique()
       .references(() => user.id, { onDelete: "cascade" }),
+    version: integer("version").notNull().default(1),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
     check("organization_name_length", sql`char_length(btrim(${table.name})) between 1 and 100`),
+    check("organization_version_positive", sql`${table.version} > 0`),
   ],
 );
 
@@ -42,5 +55,52 @@ export const member = pgTable(
     unique("member_organization_user_unique").on(table.organizationId, table.userId),
     index("member_user_id_idx").on(table.userId),
     check("member_role_valid", sql`${table.role} in ('owner', 'admin', 'member', 'viewer')`),
+  ],
+);
+
+/** Roles an invitation can grant: ownership only ever moves by transfer or role change. */
+export const invitableRoles = ["admin", "member", "viewer"] as const;
+export type InvitableRole = (typeof invitableRoles)[number];
+
+export const invitationStatuses = ["pending", "accepted", "revoked", "expired"] as const;
+export type InvitationStatus = (typeof invitationStatuses)[number];
+
+/**
+ * better-auth's invitation shape. A pending row past `expires_at` is expired
+ * whether or not its status says so yet: readers compare with the clock, and
+ * a new invitation for the same address marks the old one expired.
+ */
+export const invitation = pgTable(
+  "invitation",
+  {
+    id: uuid("id").primaryKey(),
+    organizationId: uuid("organization_id")
+      .notNull()
+      .references(() => workspace.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    role: text("role", { enum: invitableRoles }).notNull(),
+    status: text("status", { enum: invitationStatuses }).notNull().default("pending"),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    inviterId: uuid("inviter_id")
+      .notNull()
+      .references(() => user.id, { onDelete: "cascade" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    // One open invitation per address and workspace.
+    uniqueIndex("invitation_pending_email_unique")
+      .on(table.organizationId, table.email)
+      .where(sql`${table.status} = 'pending'`),
+    index("invitation_organization_created_idx").on(
+      table.organizationId,
+      table.createdAt,
+      table.id,
+    ),
+    check("invitation_email_lowercase", sql`${table.email} = lower(${table.email})`),
+    check("invitation_role_valid", sql`${table.role} in ('admin', 'member', 'viewer')`),
+    check(
+      "invitation_status_valid",
+      sql`${table.status} in ('pending', 'accepted', 'revoked', 'expired')`,
+    ),
   ],
 );

@@ -1,10 +1,24 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, gt, or, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { actingUser } from "../../platform/auth/actor.ts";
-import type { Context } from "../../platform/context.ts";
-import type { Executor } from "../../platform/db/transaction.ts";
+import { type Context, inTransaction } from "../../platform/context.ts";
+import { type Executor, withTransaction } from "../../platform/db/transaction.ts";
 import { DomainError, notFound } from "../../platform/http/errors.ts";
+import { decodeCursor, instantKey, type Page, toPage } from "../../platform/http/pagination.ts";
+import { recordActivity } from "../activity/service.ts";
+import {
+  assertShared,
+  checkVersion,
+  findWorkspace,
+  lockWorkspace,
+  selectWorkspaces,
+  toWorkspace,
+} from "./access.ts";
+import type { PageQuery, Workspace } from "./contracts.ts";
+import { allows, assertAllowed } from "./permissions.ts";
 import { member, type WorkspaceRole, workspace } from "./schema.ts";
+
+type ExpectedVersion = number | "any" | undefined;
 
 export type Membership = { id: string; name: string; role: WorkspaceRole };
 
@@ -73,19 +87,120 @@ export async function roleIn(ctx: Context, workspaceId: string): Promise<Workspa
   return found.role;
 }
 
-/** True when `userId` may be assigned tasks in the workspace: a member above viewer. */
+/**
+ * True when `userId` may be assigned tasks in the workspace: a member whose
+ * role may work on their own tasks (so not a viewer).
+ */
 export async function isAssignable(ctx: Context, workspaceId: string, userId: string) {
   const [found] = await ctx.db
     .select({ role: member.role })
     .from(member)
     .where(and(eq(member.organizationId, workspaceId), eq(member.userId, userId)));
-  return found !== undefined && found.role !== "viewer";
+  return found !== undefined && allows(found.role, "task.change_own");
 }
 
-export function canWrite(role: WorkspaceRole): boolean {
-  return role !== "viewer";
+/** Workspaces the acting user belongs to, oldest first. */
+export async function listWorkspaces(ctx: Context, query: PageQuery): Promise<Page<Workspace>> {
+  const cursor = decodeCursor(query.cursor, "createdAt");
+  const after = cursor ? { createdAt: instantKey(cursor), id: cursor.id } : null;
+  const rows = await selectWorkspaces(
+    ctx,
+    after
+      ? or(
+          gt(workspace.createdAt, after.createdAt),
+          and(eq(workspace.createdAt, after.createdAt), gt(workspace.id, after.id)),
+        )
+      : undefined,
+  )
+    .orderBy(asc(workspace.createdAt), asc(workspace.id))
+    .limit(query.limit + 1);
+  return toPage(rows, query.limit, toWorkspace, ({ row }) => ({
+    sort: "createdAt",
+    key: row.createdAt.toISOString(),
+    id: row.id,
+  }));
 }
 
-export function assertCanWrite(role: WorkspaceRole): void {
-  if (!canWrite(role)) throw new DomainError("forbidden", "Viewers cannot change this workspace");
+/** The workspace plus its version, which the REST adapter needs for ETags. */
+export async function getWorkspaceWithVersion(ctx: Context, id: string) {
+  const found = await findWorkspace(ctx, id);
+  return { workspace: toWorkspace(found), version: found.row.version };
+}
+
+/** A shared workspace; its creator is its owner. */
+export async function createWorkspace(ctx: Context, input: { name: string }): Promise<Workspace> {
+  const me = actingUser(ctx.actor);
+  const id = uuidv7();
+  await withTransaction(ctx.db, async (tx) => {
+    const now = ctx.now();
+    await tx
+      .insert(workspace)
+      .values({ id, name: input.name, slug: `workspace-${id}`, createdAt: now, updatedAt: now });
+    await tx.insert(member).values({
+      id: uuidv7(),
+      organizationId: id,
+      userId: me.userId,
+      role: "owner",
+      createdAt: now,
+    });
+    await recordActivity(inTransaction(ctx, tx), {
+      type: "workspace.created",
+      workspaceId: id,
+      entity: { type: "workspace", id, title: input.name },
+      changes: { name: input.name },
+    });
+  });
+  return toWorkspace(await findWorkspace(ctx, id));
+}
+
+export async function renameWorkspace(
+  ctx: Context,
+  id: string,
+  input: { name: string },
+  expectedVersion?: ExpectedVersion,
+) {
+  await withTransaction(ctx.db, async (tx) => {
+    const txCtx = inTransaction(ctx, tx);
+    const { row, role } = await lockWorkspace(txCtx, id);
+    assertAllowed(role, "workspace.rename");
+    checkVersion(row, expectedVersion);
+    if (row.name === input.name) return;
+    await tx
+      .update(workspace)
+      .set({ name: input.name, version: sql`${workspace.version} + 1`, updatedAt: ctx.now() })
+      .where(eq(workspace.id, id));
+    await recordActivity(txCtx, {
+      type: "workspace.renamed",
+      workspaceId: id,
+      entity: { type: "workspace", id, title: input.name },
+      changes: { name: { from: row.name, to: input.name } },
+    });
+  });
+  return getWorkspaceWithVersion(ctx, id);
+}
+
+/**
+ * Deletes a shared workspace with its members, invitations, tasks,
+ * categories and activity (foreign keys cascade, in this one transaction).
+ * Its own event has no workspace, so the deleter's trail keeps it.
+ */
+export async function deleteWorkspace(
+  ctx: Context,
+  id: string,
+  expectedVersion?: ExpectedVersion,
+): Promise<void> {
+  await withTransaction(ctx.db, async (tx) => {
+    const txCtx = inTransaction(ctx, tx);
+    const { row, role } = await lockWorkspace(txCtx, id);
+    assertAllowed(role, "workspace.delete");
+    assertShared(row, "be deleted");
+    checkVersion(row, expectedVersion);
+    await tx.delete(workspace).where(eq(workspace.id, id));
+    await recordActivity(txCtx, {
+      type: "workspace.deleted",
+      workspaceId: null,
+      entity: { type: "workspace", id, title: row.name },
+      changes: { name: row.name },
+    });
+  });
 }

@@ -1,0 +1,93 @@
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import { actingUser } from "../../platform/auth/actor.ts";
+import type { Context } from "../../platform/context.ts";
+import { conflict, notFound, preconditionFailed } from "../../platform/http/errors.ts";
+import type { Workspace } from "./contracts.ts";
+import { member, type WorkspaceRole, workspace } from "./schema.ts";
+
+export type WorkspaceRow = typeof workspace.$inferSelect;
+
+/** Members of the workspace row in the same statement (aliased: the outer query joins member too). */
+const memberCount =
+  sql<number>`(select count(*) from ${member} m where m.organization_id = ${workspace.id})`.mapWith(
+    Number,
+  );
+
+// The acting user's memberships are read here (selectWorkspaces,
+// lockWorkspace) and in service.ts (roleIn, listMemberships): a rule on
+// which workspaces an actor may reach at all belongs in all four.
+
+/** The acting user's view of a workspace they belong to, from one joined row. */
+export function selectWorkspaces(ctx: Context, where: SQL | undefined) {
+  const me = actingUser(ctx.actor);
+  return ctx.db
+    .select({ row: workspace, role: member.role, memberCount })
+    .from(workspace)
+    .innerJoin(member, and(eq(member.organizationId, workspace.id), eq(member.userId, me.userId)))
+    .where(where);
+}
+
+export function toWorkspace(found: {
+  row: WorkspaceRow;
+  role: WorkspaceRole;
+  memberCount: number;
+}): Workspace {
+  return {
+    id: found.row.id,
+    name: found.row.name,
+    personal: found.row.personalOwnerId !== null,
+    role: found.role,
+    memberCount: found.memberCount,
+    createdAt: found.row.createdAt.toISOString(),
+    updatedAt: found.row.updatedAt.toISOString(),
+  };
+}
+
+/** A workspace the acting user belongs to, as they see it; 404 for everyone else. */
+export async function findWorkspace(ctx: Context, id: string) {
+  const [found] = await selectWorkspaces(ctx, eq(workspace.id, id));
+  if (!found) throw notFound("Workspace");
+  return found;
+}
+
+/**
+ * Locks a workspace the acting user belongs to and reads their role in it.
+ * Every membership change takes this lock first, so two of them in one
+ * workspace run one after the other: "is this the last owner?" and the
+ * caller's own role cannot change underneath a check. Call it inside a
+ * transaction; 404 when the user is not a member.
+ */
+export async function lockWorkspace(
+  ctx: Context,
+  id: string,
+): Promise<{ row: WorkspaceRow; role: WorkspaceRole }> {
+  const me = actingUser(ctx.actor);
+  const [found] = await ctx.db
+    .select({ row: workspace, role: member.role })
+    .from(workspace)
+    .innerJoin(member, and(eq(member.organizationId, workspace.id), eq(member.userId, me.userId)))
+    .where(eq(workspace.id, id))
+    .for("update", { of: workspace });
+  if (!found) throw notFound("Workspace");
+  return found;
+}
+
+/** Personal workspaces belong to one user: no invitations, transfers or deletion. */
+export function assertShared(row: WorkspaceRow, action: string): void {
+  if (row.personalOwnerId !== null) {
+    throw conflict(`A personal workspace cannot ${action}; create a shared workspace instead`);
+  }
+}
+
+export function checkVersion(row: WorkspaceRow, expected: number | "any" | undefined): void {
+  if (typeof expected === "number" && expected !== row.version) throw preconditionFailed();
+}
+
+/** How many owners the workspace has; read under lockWorkspace. */
+export async function countOwners(ctx: Context, workspaceId: string): Promise<number> {
+  const rows = await ctx.db
+    .select({ userId: member.userId })
+    .from(member)
+    .where(and(eq(member.organizationId, workspaceId), eq(member.role, "owner")));
+  return rows.length;
+}
