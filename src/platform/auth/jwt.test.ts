@@ -85,9 +85,15 @@ describe("GET /api/auth/token", () => {
     }
   });
 
-  it("answers 401 without a session", async () => {
+  it("answers 401 without a session, also to a JWT (a token cannot renew itself)", async () => {
     const response = await t.app.inject({ url: "/api/auth/token" });
     expectProblem(response, 401, "unauthenticated");
+    const token = await jwtFor(await signUp(t.app));
+    const renewal = await t.app.inject({
+      url: "/api/auth/token",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expectProblem(renewal, 401, "unauthenticated");
   });
 });
 
