@@ -8,6 +8,8 @@ import {
   validatorCompiler,
 } from "fastify-type-provider-zod";
 import { v7 as uuidv7 } from "uuid";
+import { apiKeyRoutes } from "./modules/api-keys/routes.ts";
+import { apiKeyLookup } from "./modules/api-keys/service.ts";
 import { categoryRoutes } from "./modules/categories/routes.ts";
 import { compatRoutes } from "./modules/compat/routes.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
@@ -15,7 +17,8 @@ import { taskRoutes } from "./modules/tasks/routes.ts";
 import { workspaceRoutes } from "./modules/workspaces/routes.ts";
 import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
 import { createAuth } from "./platform/auth/auth.ts";
-import { requireActor } from "./platform/auth/hook.ts";
+import { requireActor, requireRouteScopes } from "./platform/auth/hook.ts";
+import { JwtVerifier } from "./platform/auth/jwt.ts";
 import type { OAuthProviders } from "./platform/auth/oidc.ts";
 import { registerAuthRoutes } from "./platform/auth/routes.ts";
 import { SessionCache } from "./platform/auth/session-cache.ts";
@@ -103,6 +106,7 @@ export async function buildApp(deps: AppDeps) {
     return payload;
   });
   registerProblemHandlers(app);
+  requireRouteScopes(app);
 
   await app.register(swagger, {
     openapi: {
@@ -115,8 +119,22 @@ export async function buildApp(deps: AppDeps) {
       servers: [{ url: deps.publicUrl }],
       components: {
         securitySchemes: {
-          bearerAuth: { type: "http", scheme: "bearer", description: "Session token from sign-in" },
+          bearerAuth: {
+            type: "http",
+            scheme: "bearer",
+            description:
+              "A session token from sign-in, or a 15-minute JWT from GET /api/auth/token " +
+              "(EdDSA, verified against GET /api/auth/jwks)",
+          },
           sessionCookie: { type: "apiKey", in: "cookie", name: "better-auth.session_token" },
+          apiKey: {
+            type: "apiKey",
+            in: "header",
+            name: "x-api-key",
+            description:
+              "An API key from POST /v1/api-keys; each route lists the scope it needs. " +
+              "A key without it gets 403.",
+          },
         },
       },
     },
@@ -152,13 +170,28 @@ export async function buildApp(deps: AppDeps) {
   app.addHook("onClose", async () => mailer?.close());
   const sessions = new SessionCache({ ttlMs: deps.sessionCacheTtlMs ?? 5_000 });
   registerAuthRoutes(app, { auth, baseUrl: deps.publicUrl, sessions });
+  const jwts = new JwtVerifier({
+    loadKeys: () => auth.api.getJwks(),
+    issuer: deps.publicUrl,
+    audience: deps.publicUrl,
+    now,
+  });
   await app.register(async (v1) => {
-    requireActor(v1, { auth, db, sessions, now, trustedOrigins: [deps.publicUrl] });
+    requireActor(v1, {
+      auth,
+      db,
+      sessions,
+      jwts,
+      apiKeys: apiKeyLookup(db),
+      now,
+      trustedOrigins: [deps.publicUrl],
+    });
     await v1.register(taskRoutes);
     await v1.register(categoryRoutes);
     await v1.register(profileRoutes);
     await v1.register(compatRoutes);
     await v1.register(workspaceRoutes, { invitations: { publicUrl: deps.publicUrl, mailer } });
+    await v1.register(apiKeyRoutes);
   });
   return Object.assign(app, { auth });
 }

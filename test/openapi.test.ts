@@ -9,7 +9,9 @@ import { useTestApp } from "./harness.ts";
  * encapsulated child). A route added anywhere without documentation fails
  * this file; nothing in src knows about it.
  */
-const registered = vi.hoisted(() => [] as Array<{ method: string; url: string; hidden: boolean }>);
+const registered = vi.hoisted(
+  () => [] as Array<{ method: string; url: string; hidden: boolean; scope?: string }>,
+);
 
 vi.mock("fastify", async (importOriginal) => {
   const actual = await importOriginal<typeof import("fastify")>();
@@ -18,7 +20,8 @@ vi.mock("fastify", async (importOriginal) => {
     app.addHook("onRoute", (route: RouteOptions) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true;
-      for (const method of methods) registered.push({ method, url: route.url, hidden });
+      const scope = route.config?.scope;
+      for (const method of methods) registered.push({ method, url: route.url, hidden, scope });
     });
     return app;
   }) as typeof actual.default;
@@ -38,6 +41,8 @@ const knownRoutes = [
   "POST /api/auth/sign-in/social",
   "POST /api/auth/link-social",
   "GET /api/auth/callback/{providerId}",
+  "GET /api/auth/token",
+  "GET /api/auth/jwks",
   "GET /v1/tasks",
   "POST /v1/tasks",
   "POST /v1/tasks/quick",
@@ -76,6 +81,9 @@ const knownRoutes = [
   "GET /v1/workspaces/{id}/invitations",
   "DELETE /v1/workspaces/{id}/invitations/{invitationId}",
   "POST /v1/invitations/{id}/accept",
+  "GET /v1/api-keys",
+  "POST /v1/api-keys",
+  "DELETE /v1/api-keys/{id}",
 ];
 
 /** Routes that may stay out of the document: the document itself, the docs UI, auth passthrough. */
@@ -172,14 +180,21 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(operation(document, "GET /healthz").responses)).toContain("200");
   });
 
-  it("marks every /v1 route as needing credentials, with its path parameters", async () => {
+  it("marks every /v1 route as needing credentials, with its scope and path parameters", async () => {
     const document = await servedDocument();
     for (const key of routeKeys(false).filter((route) => route.includes(" /v1/"))) {
       const op = operation(document, key);
-      expect(op.security, key).toEqual([{ bearerAuth: [] }, { sessionCookie: [] }]);
+      const scope = registered.find(
+        (route) => `${route.method} ${toOpenApiPath(route.url)}` === key,
+      )?.scope;
+      const signedIn = [{ bearerAuth: [] }, { sessionCookie: [] }];
+      expect(scope, key).toBeDefined();
+      expect(op.security, key).toEqual(
+        scope === "session" ? signedIn : [...signedIn, { apiKey: [scope] }],
+      );
       expect(problemStatuses(op), key).toContain(401);
-      // Unsafe methods can be refused (403) for a cookie from a foreign Origin.
-      if (!key.startsWith("GET ")) expect(problemStatuses(op), key).toContain(403);
+      // 403: an API key without the scope, or a cookie from a foreign Origin.
+      expect(problemStatuses(op), key).toContain(403);
       const pathParams = [...key.matchAll(/\{(\w+)\}/g)].map((match) => match[1]);
       const documented = (op.parameters ?? []).filter((p) => p.in === "path").map((p) => p.name);
       expect(documented.sort(), key).toEqual(pathParams.sort());

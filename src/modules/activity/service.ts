@@ -1,5 +1,6 @@
 import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
+import { workspaceRestriction } from "../../platform/auth/actor.ts";
 import { user } from "../../platform/auth/schema.ts";
 import type { Context } from "../../platform/context.ts";
 import type { Executor } from "../../platform/db/transaction.ts";
@@ -24,7 +25,7 @@ export async function recordActivity(ctx: Context, input: ActivityInput): Promis
     id: uuidv7(),
     workspaceId: input.workspaceId,
     actorType: actor.type,
-    actorId: actor.type === "user" ? actor.userId : null,
+    actorId: actor.type === "system" ? null : actor.userId,
     type: input.type,
     entityType: input.entity.type,
     entityId: input.entity.id,
@@ -52,9 +53,17 @@ export function diffChanges<T extends Record<string, unknown>>(
 
 type ActivityPageQuery = { limit: number; cursor?: string | undefined };
 
-/** What the acting user did, newest first. */
+/** What the acting user did, newest first (in its one workspace for a bound API key). */
 export function listActorActivity(ctx: Context, userId: string, query: ActivityPageQuery) {
-  return listActivity(ctx.db, eq(activityEvents.actorId, userId), query);
+  const only = workspaceRestriction(ctx.actor);
+  return listActivity(
+    ctx.db,
+    and(
+      eq(activityEvents.actorId, userId),
+      only ? eq(activityEvents.workspaceId, only) : undefined,
+    ),
+    query,
+  );
 }
 
 /** What happened to one entity, newest first. The caller checks access to it. */

@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
-import { actingUser } from "../../platform/auth/actor.ts";
+import { type Actor, workspaceRestriction } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { isUniqueViolation } from "../../platform/db/errors.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
@@ -8,6 +8,7 @@ import { conflict, notFound, preconditionFailed } from "../../platform/http/erro
 import { decodeCursor, numberKey, type Page, toPage } from "../../platform/http/pagination.ts";
 import { diffChanges, recordActivity } from "../activity/service.ts";
 import { countLiveTasksByCategory, uncategoriseTasks } from "../tasks/service.ts";
+import { visibleWorkspaceIds } from "../workspaces/membership.ts";
 import { assertAllowed } from "../workspaces/permissions.ts";
 import { member } from "../workspaces/schema.ts";
 import { personalWorkspaceId, roleIn } from "../workspaces/service.ts";
@@ -34,31 +35,26 @@ function toCategory(row: CategoryRow, taskCount: number): Category {
   };
 }
 
-function visibleTo(userId: string) {
-  return inArray(
-    categories.workspaceId,
-    sql`(select ${member.organizationId} from ${member} where ${member.userId} = ${userId})`,
-  );
+function visibleTo(actor: Actor) {
+  return inArray(categories.workspaceId, visibleWorkspaceIds(actor));
 }
 
 /** A category the acting user can see, with its row; 404 otherwise. */
 async function findVisible(ctx: Context, id: string): Promise<CategoryRow> {
-  const me = actingUser(ctx.actor);
   const [row] = await ctx.db
     .select()
     .from(categories)
-    .where(and(eq(categories.id, id), visibleTo(me.userId)));
+    .where(and(eq(categories.id, id), visibleTo(ctx.actor)));
   if (!row) throw notFound("Category");
   return row;
 }
 
 /** The workspace of a category the acting user can see, or null when there is none. */
 export async function visibleCategoryWorkspace(ctx: Context, id: string): Promise<string | null> {
-  const me = actingUser(ctx.actor);
   const [row] = await ctx.db
     .select({ workspaceId: categories.workspaceId })
     .from(categories)
-    .where(and(eq(categories.id, id), visibleTo(me.userId)));
+    .where(and(eq(categories.id, id), visibleTo(ctx.actor)));
   return row?.workspaceId ?? null;
 }
 
@@ -85,7 +81,6 @@ export async function listCategories(
   ctx: Context,
   query: ListCategoriesQuery,
 ): Promise<Page<Category>> {
-  const me = actingUser(ctx.actor);
   if (query.workspaceId) await roleIn(ctx, query.workspaceId);
   const cursor = decodeCursor(query.cursor, "position");
   const after = cursor ? { position: numberKey(cursor), id: cursor.id } : null;
@@ -94,7 +89,7 @@ export async function listCategories(
     .from(categories)
     .where(
       and(
-        visibleTo(me.userId),
+        visibleTo(ctx.actor),
         query.workspaceId ? eq(categories.workspaceId, query.workspaceId) : undefined,
         after
           ? or(
@@ -119,7 +114,8 @@ export async function listCategories(
 }
 
 export async function createCategory(ctx: Context, input: CreateCategoryInput): Promise<Category> {
-  const workspaceId = input.workspaceId ?? (await personalWorkspaceId(ctx));
+  const workspaceId =
+    input.workspaceId ?? workspaceRestriction(ctx.actor) ?? (await personalWorkspaceId(ctx));
   assertAllowed(await roleIn(ctx, workspaceId), "category.manage");
   return withTransaction(ctx.db, async (tx) => {
     const now = ctx.now();

@@ -1,7 +1,8 @@
 import { and, eq, getTableColumns, inArray, isNull, sql } from "drizzle-orm";
-import { actingUser } from "../../platform/auth/actor.ts";
+import { type Actor, actingUser } from "../../platform/auth/actor.ts";
 import type { Context } from "../../platform/context.ts";
 import { DomainError, notFound } from "../../platform/http/errors.ts";
+import { membershipsOf, visibleWorkspaceIds } from "../workspaces/membership.ts";
 import { allows } from "../workspaces/permissions.ts";
 import { member, type WorkspaceRole } from "../workspaces/schema.ts";
 import { tasks } from "./schema.ts";
@@ -17,12 +18,9 @@ export const taskColumns = (() => {
 
 export type TaskRow = Omit<typeof tasks.$inferSelect, "search">;
 
-/** Tasks in workspaces the user belongs to; everything else does not exist for them. */
-export function visibleTo(userId: string) {
-  return inArray(
-    tasks.workspaceId,
-    sql`(select ${member.organizationId} from ${member} where ${member.userId} = ${userId})`,
-  );
+/** Tasks in workspaces the actor may see; everything else does not exist for them. */
+export function visibleTo(actor: Actor) {
+  return inArray(tasks.workspaceId, visibleWorkspaceIds(actor));
 }
 
 /**
@@ -34,14 +32,10 @@ export async function findVisibleTask(
   id: string,
   options: { deleted?: boolean; forUpdate?: boolean } = {},
 ): Promise<{ row: TaskRow; role: WorkspaceRole }> {
-  const me = actingUser(ctx.actor);
   const query = ctx.db
     .select({ row: taskColumns, role: member.role })
     .from(tasks)
-    .innerJoin(
-      member,
-      and(eq(member.organizationId, tasks.workspaceId), eq(member.userId, me.userId)),
-    )
+    .innerJoin(member, and(eq(member.organizationId, tasks.workspaceId), membershipsOf(ctx.actor)))
     .where(
       and(
         eq(tasks.id, id),

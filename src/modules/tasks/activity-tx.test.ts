@@ -24,7 +24,14 @@ const t = useTestApp({ now: "2026-03-01T12:00:00Z" });
 
 function contextFor(user: TestUser): Context {
   return {
-    actor: { type: "user", userId: user.id, name: "Test User", email: user.email, timezone: "UTC" },
+    actor: {
+      type: "user",
+      via: "session",
+      userId: user.id,
+      name: "Test User",
+      email: user.email,
+      timezone: "UTC",
+    },
     db: t.database.db,
     requestId: "activity-tx-test",
     now: t.clock.now,

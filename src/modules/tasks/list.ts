@@ -20,6 +20,7 @@ import { actingUser } from "../../platform/auth/actor.ts";
 import type { Context } from "../../platform/context.ts";
 import { validationFailed } from "../../platform/http/errors.ts";
 import { decodeCursor, type Page, toPage } from "../../platform/http/pagination.ts";
+import { membershipsOf } from "../workspaces/membership.ts";
 import { member } from "../workspaces/schema.ts";
 import { roleIn } from "../workspaces/service.ts";
 import { type TaskRow, taskColumns } from "./access.ts";
@@ -153,7 +154,7 @@ export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Pa
     .crossJoinLateral(page)
     .where(
       and(
-        eq(member.userId, me.userId),
+        membershipsOf(ctx.actor),
         query.workspaceId ? eq(member.organizationId, query.workspaceId) : undefined,
       ),
     )

@@ -1,6 +1,6 @@
 import { and, count, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
-import { actingUser } from "../../platform/auth/actor.ts";
+import { actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
 import { preconditionFailed } from "../../platform/http/errors.ts";
@@ -32,7 +32,8 @@ export async function getTask(ctx: Context, id: string): Promise<Task> {
 
 export async function createTask(ctx: Context, input: CreateTaskInput): Promise<Task> {
   const me = actingUser(ctx.actor);
-  const workspaceId = input.workspaceId ?? (await personalWorkspaceId(ctx));
+  const workspaceId =
+    input.workspaceId ?? workspaceRestriction(ctx.actor) ?? (await personalWorkspaceId(ctx));
   assertAllowed(await roleIn(ctx, workspaceId), "task.create");
   await checkReferences(ctx, workspaceId, input);
   const schedule = resolveSchedule(ctx, me.timezone, input);
@@ -76,7 +77,8 @@ export async function quickAddTask(
   input: { text: string; workspaceId?: string | undefined },
 ): Promise<Task> {
   const me = actingUser(ctx.actor);
-  const workspaceId = input.workspaceId ?? (await personalWorkspaceId(ctx));
+  const workspaceId =
+    input.workspaceId ?? workspaceRestriction(ctx.actor) ?? (await personalWorkspaceId(ctx));
   await roleIn(ctx, workspaceId);
   const parsed = parseQuickAdd(input.text, {
     now: ctx.now(),

@@ -31,7 +31,7 @@ export async function taskStats(
     .from(tasks)
     .where(
       and(
-        visibleTo(me.userId),
+        visibleTo(ctx.actor),
         isNull(tasks.deletedAt),
         or(
           eq(tasks.assigneeId, me.userId),

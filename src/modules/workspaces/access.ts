@@ -1,8 +1,8 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
-import { actingUser } from "../../platform/auth/actor.ts";
 import type { Context } from "../../platform/context.ts";
 import { conflict, notFound, preconditionFailed } from "../../platform/http/errors.ts";
 import type { Workspace } from "./contracts.ts";
+import { membershipsOf } from "./membership.ts";
 import { member, type WorkspaceRole, workspace } from "./schema.ts";
 
 export type WorkspaceRow = typeof workspace.$inferSelect;
@@ -14,16 +14,15 @@ const memberCount =
   );
 
 // The acting user's memberships are read here (selectWorkspaces,
-// lockWorkspace) and in service.ts (roleIn, listMemberships): a rule on
-// which workspaces an actor may reach at all belongs in all four.
+// lockWorkspace) and in service.ts (roleIn, listMemberships), all through
+// membershipsOf, so a workspace-bound API key reaches only its workspace.
 
 /** The acting user's view of a workspace they belong to, from one joined row. */
 export function selectWorkspaces(ctx: Context, where: SQL | undefined) {
-  const me = actingUser(ctx.actor);
   return ctx.db
     .select({ row: workspace, role: member.role, memberCount })
     .from(workspace)
-    .innerJoin(member, and(eq(member.organizationId, workspace.id), eq(member.userId, me.userId)))
+    .innerJoin(member, and(eq(member.organizationId, workspace.id), membershipsOf(ctx.actor)))
     .where(where);
 }
 
@@ -61,11 +60,10 @@ export async function lockWorkspace(
   ctx: Context,
   id: string,
 ): Promise<{ row: WorkspaceRow; role: WorkspaceRole }> {
-  const me = actingUser(ctx.actor);
   const [found] = await ctx.db
     .select({ row: workspace, role: member.role })
     .from(workspace)
-    .innerJoin(member, and(eq(member.organizationId, workspace.id), eq(member.userId, me.userId)))
+    .innerJoin(member, and(eq(member.organizationId, workspace.id), membershipsOf(ctx.actor)))
     .where(eq(workspace.id, id))
     .for("update", { of: workspace });
   if (!found) throw notFound("Workspace");

@@ -15,6 +15,7 @@ import {
   toWorkspace,
 } from "./access.ts";
 import type { PageQuery, Workspace } from "./contracts.ts";
+import { membershipsOf } from "./membership.ts";
 import { allows, assertAllowed } from "./permissions.ts";
 import { member, type WorkspaceRole, workspace } from "./schema.ts";
 
@@ -67,22 +68,20 @@ export async function personalWorkspaceId(ctx: Context): Promise<string> {
 }
 
 export async function listMemberships(ctx: Context): Promise<Membership[]> {
-  const me = actingUser(ctx.actor);
   return ctx.db
     .select({ id: workspace.id, name: workspace.name, role: member.role })
     .from(member)
     .innerJoin(workspace, eq(workspace.id, member.organizationId))
-    .where(eq(member.userId, me.userId))
+    .where(membershipsOf(ctx.actor))
     .orderBy(asc(workspace.createdAt), asc(workspace.id));
 }
 
 /** The acting user's role in a workspace; a workspace they are not in does not exist for them. */
 export async function roleIn(ctx: Context, workspaceId: string): Promise<WorkspaceRole> {
-  const me = actingUser(ctx.actor);
   const [found] = await ctx.db
     .select({ role: member.role })
     .from(member)
-    .where(and(eq(member.organizationId, workspaceId), eq(member.userId, me.userId)));
+    .where(and(eq(member.organizationId, workspaceId), membershipsOf(ctx.actor)));
   if (!found) throw notFound("Workspace");
   return found.role;
 }

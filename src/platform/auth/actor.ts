@@ -1,31 +1,180 @@
 import { eq } from "drizzle-orm";
 import type { FastifyRequest } from "fastify";
+import { z } from "zod";
 import type { Executor } from "../db/transaction.ts";
 import { DomainError } from "../http/errors.ts";
 import type { Auth } from "./auth.ts";
+import { type JwtVerifier, looksLikeJwt } from "./jwt.ts";
 import { user } from "./schema.ts";
+import type { Scope } from "./scopes.ts";
 import { credentialOf, type SessionCache } from "./session-cache.ts";
 
-export type UserActor = {
-  type: "user";
+/** The person on whose behalf an actor acts. */
+export type ActingUser = {
   userId: string;
   name: string;
   email: string;
   timezone: string;
 };
 
+/** A signed-in user: a session (cookie or bearer token) or a JWT from /api/auth/token. */
+export type UserActor = ActingUser & { type: "user"; via: "session" | "jwt" };
+
+/**
+ * An API key acting for its owner, limited to its scopes and, when bound,
+ * to one workspace (see `workspaceRestriction`).
+ */
+export type ApiKeyActor = ActingUser & {
+  type: "apiKey";
+  keyId: string;
+  scopes: Scope[];
+  workspaceId: string | null;
+};
+
 export type SystemActor = { type: "system"; name: string };
 
 /**
- * Who is acting. API keys and agents join this union with the identity and
- * assistant work; verbs switch on `type` and must handle every member.
+ * Who is acting. Agents join this union with the assistant work; verbs
+ * switch on `type` and must handle every member.
  */
-export type Actor = UserActor | SystemActor;
+export type Actor = UserActor | ApiKeyActor | SystemActor;
 
 /** The user on whose behalf an actor acts, or a Forbidden error for system work. */
-export function actingUser(actor: Actor): UserActor {
-  if (actor.type === "user") return actor;
+export function actingUser(actor: Actor): ActingUser {
+  if (actor.type === "user" || actor.type === "apiKey") return actor;
   throw new DomainError("forbidden", "This action needs a user");
+}
+
+/**
+ * The one workspace an actor is confined to (a workspace-bound API key), or
+ * null when it sees every workspace its user belongs to. Every membership
+ * lookup applies it, so a bound key cannot see past its workspace.
+ */
+export function workspaceRestriction(actor: Actor): string | null {
+  return actor.type === "apiKey" ? actor.workspaceId : null;
+}
+
+/** What a valid API key grants; the api-keys module looks keys up. */
+export type ApiKeyGrant = {
+  keyId: string;
+  userId: string;
+  scopes: Scope[];
+  workspaceId: string | null;
+};
+
+/** Finds the key a request presented: null when it is unknown, expired or revoked. */
+export type ApiKeyLookup = (presented: string, now: Date) => Promise<ApiKeyGrant | null>;
+
+export type ActorDeps = {
+  auth: Auth;
+  db: Executor;
+  sessions: SessionCache;
+  jwts: JwtVerifier;
+  apiKeys: ApiKeyLookup;
+  now: () => Date;
+};
+
+/**
+ * The one place a request becomes an actor. Credentials are tried in a fixed
+ * order: `x-api-key`, then `Authorization: Bearer` (a JWT by its shape, else
+ * a session token), then the session cookie. The first credential present
+ * decides: if it is invalid the answer is null (401), never a fall-back to a
+ * later one, so a stale key cannot quietly run as the browser's session.
+ */
+export async function resolveActor(
+  deps: ActorDeps,
+  request: FastifyRequest,
+): Promise<Actor | null> {
+  const { headers } = request;
+  const apiKey = headers["x-api-key"];
+  if (apiKey !== undefined) {
+    return typeof apiKey === "string" ? actorForApiKey(deps, apiKey) : null;
+  }
+  if (headers.authorization !== undefined) {
+    const token = bearerToken(headers.authorization);
+    if (token === null) return null;
+    if (looksLikeJwt(token)) return actorForJwt(deps, token);
+    return actorForSession(deps, request, `Bearer ${token}`);
+  }
+  const cookie = credentialOf({ cookie: headers.cookie });
+  return cookie === null ? null : actorForSession(deps, request, cookie);
+}
+
+/** True when a request carries any credential, valid or not. */
+export function hasCredentials(request: FastifyRequest): boolean {
+  const { headers } = request;
+  return (
+    headers["x-api-key"] !== undefined ||
+    headers.authorization !== undefined ||
+    credentialOf({ cookie: headers.cookie }) !== null
+  );
+}
+
+function bearerToken(authorization: string): string | null {
+  const match = /^bearer\s+(\S+)\s*$/i.exec(authorization);
+  return match?.[1] ?? null;
+}
+
+const userId = z.uuid();
+
+/**
+ * Reads the user an actor acts for. Every credential kind passes through
+ * here, so account-wide blocks belong here: the admin work adds the `banned`
+ * check on this row (that also stops the user's API keys and JWTs).
+ */
+async function findActingUser(db: Executor, id: string): Promise<ActingUser | null> {
+  if (!userId.safeParse(id).success) return null;
+  const [row] = await db
+    .select({ userId: user.id, name: user.name, email: user.email, timezone: user.timezone })
+    .from(user)
+    .where(eq(user.id, id));
+  return row ?? null;
+}
+
+async function actorForApiKey(deps: ActorDeps, presented: string): Promise<Actor | null> {
+  const grant = await deps.apiKeys(presented, deps.now());
+  if (!grant) return null;
+  const owner = await findActingUser(deps.db, grant.userId);
+  if (!owner) return null;
+  return {
+    type: "apiKey",
+    ...owner,
+    keyId: grant.keyId,
+    scopes: grant.scopes,
+    workspaceId: grant.workspaceId,
+  };
+}
+
+async function actorForJwt(deps: ActorDeps, token: string): Promise<Actor | null> {
+  const claims = await deps.jwts.verify(token);
+  if (!claims) return null;
+  const owner = await findActingUser(deps.db, claims.sub);
+  return owner ? { type: "user", via: "jwt", ...owner } : null;
+}
+
+/**
+ * A session token (bearer) or session cookie, checked by better-auth or
+ * recognised from the session cache. better-auth sees only this credential:
+ * a bearer request's cookies are dropped, because its bearer plugin falls
+ * back to the cookie when the token is bad.
+ */
+async function actorForSession(
+  deps: ActorDeps,
+  request: FastifyRequest,
+  credential: string,
+): Promise<Actor | null> {
+  const now = Date.now();
+  let sessionUserId = deps.sessions.get(credential, now);
+  if (!sessionUserId) {
+    const headers = toHeaders(request);
+    if (credential.startsWith("Bearer ")) headers.delete("cookie");
+    const found = await deps.auth.api.getSession({ headers });
+    if (!found) return null;
+    deps.sessions.remember(credential, found.user.id, found.session.expiresAt.getTime(), now);
+    sessionUserId = found.user.id;
+  }
+  const owner = await findActingUser(deps.db, sessionUserId);
+  return owner ? { type: "user", via: "session", ...owner } : null;
 }
 
 function toHeaders(request: FastifyRequest): Headers {
@@ -35,43 +184,4 @@ function toHeaders(request: FastifyRequest): Headers {
     headers.set(name, Array.isArray(value) ? value.join(", ") : value);
   }
   return headers;
-}
-
-/**
- * The one place a request becomes an actor: a session cookie or a bearer
- * session token, checked by better-auth (or recognised from the session
- * cache). Returns null when no valid credentials came with the request.
- */
-export async function resolveActor(
-  deps: { auth: Auth; db: Executor; sessions: SessionCache },
-  request: FastifyRequest,
-): Promise<Actor | null> {
-  const credential = credentialOf(request.headers);
-  if (credential === null) return null;
-  const now = Date.now();
-  const cachedUserId = deps.sessions.get(credential, now);
-  if (cachedUserId) {
-    const [row] = await deps.db
-      .select({ id: user.id, name: user.name, email: user.email, timezone: user.timezone })
-      .from(user)
-      .where(eq(user.id, cachedUserId));
-    if (row)
-      return {
-        type: "user",
-        userId: row.id,
-        name: row.name,
-        email: row.email,
-        timezone: row.timezone,
-      };
-  }
-  const found = await deps.auth.api.getSession({ headers: toHeaders(request) });
-  if (!found) return null;
-  deps.sessions.remember(credential, found.user.id, found.session.expiresAt.getTime(), now);
-  return {
-    type: "user",
-    userId: found.user.id,
-    name: found.user.name,
-    email: found.user.email,
-    timezone: (found.user as { timezone?: string }).timezone ?? "UTC",
-  };
 }

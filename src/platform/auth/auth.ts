@@ -1,11 +1,13 @@
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import { bearer } from "better-auth/plugins/bearer";
+import { jwt } from "better-auth/plugins/jwt";
 import type { FastifyBaseLogger } from "fastify";
 import { v7 as uuidv7 } from "uuid";
 import type { Database } from "../db/pool.ts";
+import { jwtPluginOptions } from "./jwt.ts";
 import { accountOptions, type OAuthProviders, oauthPlugins, socialProviders } from "./oidc.ts";
-import { account, session, user, verification } from "./schema.ts";
+import { account, jwks, session, user, verification } from "./schema.ts";
 
 /**
  * The header that carries the client address from our Fastify front to
@@ -39,7 +41,7 @@ export function createAuth(options: AuthOptions) {
     trustedOrigins: options.trustedOrigins ?? [options.baseUrl],
     database: drizzleAdapter(options.db, {
       provider: "pg",
-      schema: { user, session, account, verification },
+      schema: { user, session, account, verification, jwks },
     }),
     emailAndPassword: {
       enabled: true,
@@ -75,7 +77,9 @@ export function createAuth(options: AuthOptions) {
         },
       },
     },
-    plugins: [bearer(), ...oauthPlugins(options.oauth)],
+    // bearer: a session token as `Authorization: Bearer`; jwt: short-lived
+    // tokens for services (/api/auth/token, /api/auth/jwks).
+    plugins: [bearer(), jwt(jwtPluginOptions(options.baseUrl)), ...oauthPlugins(options.oauth)],
     telemetry: { enabled: false },
     logger: {
       level: "debug",

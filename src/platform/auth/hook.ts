@@ -1,9 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { Executor } from "../db/transaction.ts";
+import type { FastifyInstance, FastifyRequest, RouteOptions } from "fastify";
 import { DomainError } from "../http/errors.ts";
-import { resolveActor } from "./actor.ts";
-import type { Auth } from "./auth.ts";
-import type { SessionCache } from "./session-cache.ts";
+import { problemResponse } from "../http/route-helpers.ts";
+import { type Actor, type ActorDeps, hasCredentials, resolveActor } from "./actor.ts";
+import type { RouteScope } from "./scopes.ts";
 
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -15,40 +14,86 @@ const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
  */
 function assertTrustedOrigin(request: FastifyRequest, trustedOrigins: string[]): void {
   if (safeMethods.has(request.method) || request.headers.authorization) return;
-  if (!request.headers.cookie) return;
+  if (request.headers["x-api-key"] !== undefined || !request.headers.cookie) return;
   const origin = request.headers.origin;
   if (origin === undefined || trustedOrigins.includes(origin)) return;
   throw new DomainError("forbidden", `Requests from ${origin} may not use the session cookie`);
 }
 
 /**
- * Requires credentials on every route of the plugin it is called in, and
- * builds the verb context once per request.
+ * Sessions and JWTs act with all of their user's rights; an API key only
+ * with the scopes it was given, and never on "session" routes (managing
+ * keys, sessions, the profile).
+ */
+function assertScope(actor: Actor, scope: RouteScope): void {
+  if (actor.type !== "apiKey") return;
+  if (scope === "session") {
+    throw new DomainError("forbidden", "API keys cannot call this route; sign in instead");
+  }
+  if (!actor.scopes.includes(scope)) {
+    throw new DomainError("forbidden", `This API key lacks the "${scope}" scope`);
+  }
+}
+
+/** How a route can be called, for the OpenAPI document: API keys only with the route's scope. */
+function securityFor(scope: RouteScope): Array<Record<string, string[]>> {
+  const signedIn: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { sessionCookie: [] }];
+  return scope === "session" ? signedIn : [...signedIn, { apiKey: [scope] }];
+}
+
+/**
+ * Every /v1 route must say which scope it needs: one without is a start-up
+ * error, so no route can escape the scope matrix. The route's documented
+ * security and its 403 (a key without the scope) follow from that scope.
+ * Call on the root instance, so routes registered anywhere are checked.
+ */
+export function requireRouteScopes(app: FastifyInstance): void {
+  app.addHook("onRoute", (route: RouteOptions) => {
+    if (route.url !== "/v1" && !route.url.startsWith("/v1/")) return;
+    const scope = route.config?.scope;
+    if (!scope) {
+      throw new Error(`${String(route.method)} ${route.url} declares no config.scope`);
+    }
+    if (!route.schema) return;
+    const schema = route.schema as { security?: unknown; response?: Record<string, unknown> };
+    schema.security = securityFor(scope);
+    schema.response = { ...schema.response, 403: schema.response?.[403] ?? problemResponse };
+  });
+}
+
+/**
+ * Requires credentials and the route's scope (see `requireRouteScopes`) on
+ * every route of the plugin it is called in, and builds the verb context once
+ * per request.
  */
 export function requireActor(
   app: FastifyInstance,
-  deps: {
-    auth: Auth;
-    db: Executor;
-    sessions: SessionCache;
-    now: () => Date;
-    trustedOrigins: string[];
-  },
+  deps: ActorDeps & { trustedOrigins: string[] },
 ): void {
   app.addHook("onRequest", async (request) => {
     const actor = await resolveActor(deps, request);
     if (!actor) {
-      throw new DomainError("unauthenticated", "Sign in or send a bearer token", {
-        headers: { "www-authenticate": 'Bearer realm="taskpilot"' },
+      // RFC 6750: a credential that was sent but rejected is an invalid_token.
+      const challenge = hasCredentials(request)
+        ? 'Bearer realm="taskpilot", error="invalid_token"'
+        : 'Bearer realm="taskpilot"';
+      throw new DomainError("unauthenticated", "Sign in, or send a valid token or API key", {
+        headers: { "www-authenticate": challenge },
       });
     }
     assertTrustedOrigin(request, deps.trustedOrigins);
+    // requireRouteScope guarantees a scope; "session" would fail closed anyway.
+    assertScope(actor, request.routeOptions.config.scope ?? "session");
     request.ctx = {
       actor,
       db: deps.db,
       requestId: String(request.id),
       now: deps.now,
-      log: request.log.child({ userId: actor.type === "user" ? actor.userId : actor.type }),
+      log: request.log.child(
+        actor.type === "apiKey"
+          ? { userId: actor.userId, apiKeyId: actor.keyId }
+          : { userId: actor.type === "user" ? actor.userId : actor.type },
+      ),
     };
   });
 }

@@ -78,6 +78,26 @@ const documented = [
       .object({ session: z.record(z.string(), z.unknown()), user: authUserSchema })
       .nullable(),
   },
+  {
+    method: "GET" as const,
+    url: "/api/auth/token",
+    summary: "A 15-minute JWT for the current session (EdDSA; send it as a Bearer token)",
+    body: undefined,
+    response: z.object({ token: z.string() }).meta({ id: "JwtToken" }),
+  },
+  {
+    method: "GET" as const,
+    url: "/api/auth/jwks",
+    summary: "The public keys that verify our JWTs (JWKS)",
+    body: undefined,
+    response: z
+      .object({
+        keys: z.array(
+          z.looseObject({ kid: z.string(), kty: z.string(), alg: z.string(), crv: z.string() }),
+        ),
+      })
+      .meta({ id: "Jwks" }),
+  },
 ];
 
 const statusCodes: Record<number, ErrorCode> = {

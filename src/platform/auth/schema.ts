@@ -74,3 +74,15 @@ export const verification = pgTable(
   },
   (table) => [index("verification_identifier_idx").on(table.identifier)],
 );
+
+// Signing keys of better-auth's jwt plugin. The private key is stored
+// encrypted with the auth secret; the public half is served at /api/auth/jwks.
+export const jwks = pgTable("jwks", {
+  id: uuid("id").primaryKey(),
+  publicKey: text("public_key").notNull(),
+  privateKey: text("private_key").notNull(),
+  alg: text("alg"),
+  crv: text("crv"),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
+  expiresAt: timestamp("expires_at", { withTimezone: true }),
+});
