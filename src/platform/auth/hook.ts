@@ -43,15 +43,16 @@ function securityFor(scope: RouteScope): Array<Record<string, string[]>> {
 
 /**
  * Every /v1 route must say which scope it needs: one without is a start-up
- * error, so no route can escape the scope matrix. The route's documented
- * security and its 403 (a key without the scope) follow from that scope.
+ * error, so no route can escape the scope matrix. The documented security
+ * and 403 (a key without the scope) of every route with a scope, /v1 or not
+ * (the hackathon surface), follow from that scope.
  * Call on the root instance, so routes registered anywhere are checked.
  */
 export function requireRouteScopes(app: FastifyInstance): void {
   app.addHook("onRoute", (route: RouteOptions) => {
-    if (route.url !== "/v1" && !route.url.startsWith("/v1/")) return;
     const scope = route.config?.scope;
     if (!scope) {
+      if (route.url !== "/v1" && !route.url.startsWith("/v1/")) return;
       throw new Error(`${String(route.method)} ${route.url} declares no config.scope`);
     }
     if (!route.schema) return;
