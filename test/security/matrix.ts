@@ -39,6 +39,13 @@ const onCategory =
     payload: payload?.(world),
   });
 
+const inFresh =
+  (suffix: (world: World) => string, payload?: (world: World) => unknown) =>
+  async (world: World): Promise<SuiteRequest> => ({
+    url: `/v1/workspaces/${await world.freshWorkspace()}${suffix(world)}`,
+    payload: payload?.(world),
+  });
+
 export const routeMatrix: Record<string, RouteRule> = {
   "GET /v1/tasks": {
     minRole: "viewer",
@@ -122,5 +129,91 @@ export const routeMatrix: Record<string, RouteRule> = {
     minRole: "self",
     scope: "tasks:read",
     build: async () => ({ url: "/v1/me/activity" }),
+  },
+
+  "GET /v1/workspaces": {
+    minRole: "self",
+    scope: "tasks:read",
+    build: async () => ({ url: "/v1/workspaces" }),
+  },
+  "POST /v1/workspaces": {
+    minRole: "self",
+    scope: "workspaces:admin",
+    build: async () => ({ url: "/v1/workspaces", payload: { name: "Made in the suite" } }),
+  },
+  "GET /v1/workspaces/{id}": {
+    minRole: "viewer",
+    scope: "tasks:read",
+    build: async (world) => ({ url: `/v1/workspaces/${world.workspaceId}` }),
+  },
+  "PATCH /v1/workspaces/{id}": {
+    minRole: "admin",
+    scope: "workspaces:admin",
+    build: inFresh(
+      () => "",
+      () => ({ name: "Renamed" }),
+    ),
+  },
+  "DELETE /v1/workspaces/{id}": {
+    minRole: "owner",
+    scope: "workspaces:admin",
+    build: inFresh(() => ""),
+  },
+  "POST /v1/workspaces/{id}/transfer": {
+    minRole: "owner",
+    scope: "workspaces:admin",
+    build: inFresh(
+      () => "/transfer",
+      (world) => ({ userId: world.users.member.id }),
+    ),
+  },
+  "GET /v1/workspaces/{id}/members": {
+    minRole: "viewer",
+    scope: "tasks:read",
+    build: async (world) => ({ url: `/v1/workspaces/${world.workspaceId}/members` }),
+  },
+  "PATCH /v1/workspaces/{id}/members/{userId}": {
+    minRole: "owner",
+    scope: "workspaces:admin",
+    build: inFresh(
+      (world) => `/members/${world.users.member.id}`,
+      () => ({ role: "viewer" }),
+    ),
+  },
+  "DELETE /v1/workspaces/{id}/members/{userId}": {
+    minRole: "admin",
+    scope: "workspaces:admin",
+    // The viewer, not the member: a member removing themself is leaving, which anyone may.
+    build: inFresh((world) => `/members/${world.users.viewer.id}`),
+  },
+  "POST /v1/workspaces/{id}/invitations": {
+    minRole: "admin",
+    scope: "workspaces:admin",
+    build: inFresh(
+      () => "/invitations",
+      () => ({ email: `invitee-${crypto.randomUUID()}@example.com`, role: "member" }),
+    ),
+  },
+  "GET /v1/workspaces/{id}/invitations": {
+    minRole: "admin",
+    scope: "tasks:read",
+    build: async (world) => ({ url: `/v1/workspaces/${world.workspaceId}/invitations` }),
+  },
+  "DELETE /v1/workspaces/{id}/invitations/{invitationId}": {
+    minRole: "admin",
+    scope: "workspaces:admin",
+    build: async (world) => {
+      const invitation = await world.invitation();
+      return { url: `/v1/workspaces/${invitation.workspaceId}/invitations/${invitation.id}` };
+    },
+  },
+  "POST /v1/invitations/{id}/accept": {
+    // Only the invitee can accept; the suite's "any signed-in user" is the outsider.
+    minRole: "self",
+    scope: "session",
+    build: async (world) => {
+      const invitation = await world.invitation(world.users.outsider.email);
+      return { url: `/v1/invitations/${invitation.id}/accept` };
+    },
   },
 };

@@ -14,7 +14,12 @@ import { type Category, createCategory, createTask, type Task } from "../tasks-h
  */
 export type World = {
   app: App;
+  /** The shared workspace that task and category requests use. */
   workspaceId: string;
+  /** A new workspace with the same cast, for requests that change or end one. */
+  freshWorkspace: () => Promise<string>;
+  /** A pending invitation, made by the owner in a fresh workspace. */
+  invitation: (email?: string) => Promise<{ workspaceId: string; id: string }>;
   users: Record<WorkspaceRole | "outsider", TestUser>;
   task: () => Promise<Task>;
   completedTask: () => Promise<Task>;
@@ -48,12 +53,14 @@ export async function buildWorld(app: App, database: DatabaseHandle): Promise<Wo
     viewer: await signUp(app, "Viewer"),
     outsider: await signUp(app, "Outsider"),
   };
-  const workspaceId = await sharedWorkspace(database, [
-    [users.owner, "owner"],
-    [users.admin, "admin"],
-    [users.member, "member"],
-    [users.viewer, "viewer"],
-  ]);
+  const freshWorkspace = () =>
+    sharedWorkspace(database, [
+      [users.owner, "owner"],
+      [users.admin, "admin"],
+      [users.member, "member"],
+      [users.viewer, "viewer"],
+    ]);
+  const workspaceId = await freshWorkspace();
   const owner = users.owner;
   const task = () => createTask(app, owner, { title: "Owner's task", workspaceId });
   const act = async (path: string, method: "POST" | "DELETE", expected: number) => {
@@ -63,6 +70,18 @@ export async function buildWorld(app: App, database: DatabaseHandle): Promise<Wo
   return {
     app,
     workspaceId,
+    freshWorkspace,
+    invitation: async (email = `invitee-${uuidv7()}@example.com`) => {
+      const id = await freshWorkspace();
+      const response = await app.inject({
+        method: "POST",
+        url: `/v1/workspaces/${id}/invitations`,
+        headers: owner.headers,
+        payload: { email, role: "member" },
+      });
+      expect(response.statusCode, response.body).toBe(201);
+      return { workspaceId: id, id: response.json<{ id: string }>().id };
+    },
     users,
     task,
     completedTask: async () => {
