@@ -1,3 +1,4 @@
+import { createApiKey } from "../../src/modules/api-keys/test-helpers.ts";
 import type { WorkspaceRole } from "../../src/modules/workspaces/schema.ts";
 import type { RouteScope } from "../../src/platform/auth/scopes.ts";
 import type { World } from "./world.ts";
@@ -214,6 +215,26 @@ export const routeMatrix: Record<string, RouteRule> = {
     build: async (world) => {
       const invitation = await world.invitation(world.users.outsider.email);
       return { url: `/v1/invitations/${invitation.id}/accept` };
+    },
+  },
+
+  "GET /v1/api-keys": {
+    minRole: "self",
+    scope: "session",
+    build: async () => ({ url: "/v1/api-keys" }),
+  },
+  "POST /v1/api-keys": {
+    minRole: "self",
+    scope: "session",
+    build: async () => ({ url: "/v1/api-keys", payload: { name: "CI", scopes: ["tasks:read"] } }),
+  },
+  "DELETE /v1/api-keys/{id}": {
+    // The outsider's own key: the suite's "any signed-in user" is the outsider.
+    minRole: "self",
+    scope: "session",
+    build: async (world) => {
+      const key = await createApiKey(world.app, world.users.outsider, { scopes: ["tasks:read"] });
+      return { url: `/v1/api-keys/${key.id}` };
     },
   },
 };

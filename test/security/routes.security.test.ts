@@ -53,6 +53,17 @@ it("covers every /v1 operation of the OpenAPI document, and nothing else", async
   expect(Object.keys(routeMatrix).sort()).toEqual(documentedOperations(response.json()));
 });
 
+it("documents, for every operation, the API-key scope this table expects", async () => {
+  const document = (await t.app.inject({ method: "GET", url: "/openapi.json" })).json<{
+    paths: Record<string, Record<string, { security?: Array<Record<string, string[]>> }>>;
+  }>();
+  for (const { key, method, path, rule } of routes) {
+    const security = document.paths[path]?.[method.toLowerCase()]?.security ?? [];
+    const keyScopes = security.find((entry) => "apiKey" in entry)?.apiKey;
+    expect(keyScopes, key).toEqual(rule.scope === "session" ? undefined : [rule.scope]);
+  }
+});
+
 // Tests are registered only where they apply, so none is ever skipped.
 for (const { key, method, rule } of routes) {
   describe(key, () => {
