@@ -157,12 +157,17 @@ export async function taskActivity(app: App, user: TestUser, id: string): Promis
 }
 
 /** POST /v1/categories, expecting 201. */
-export async function createCategory(app: App, user: TestUser, name: string): Promise<Category> {
+export async function createCategory(
+  app: App,
+  user: TestUser,
+  name: string,
+  workspaceId?: string,
+): Promise<Category> {
   const response = await app.inject({
     method: "POST",
     url: "/v1/categories",
     headers: user.headers,
-    payload: { name },
+    payload: { name, workspaceId },
   });
   expect(response.statusCode, response.body).toBe(201);
   return response.json<Category>();

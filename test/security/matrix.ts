@@ -1,0 +1,240 @@
+import { createApiKey } from "../../src/modules/api-keys/test-helpers.ts";
+import type { WorkspaceRole } from "../../src/modules/workspaces/schema.ts";
+import type { RouteScope } from "../../src/platform/auth/scopes.ts";
+import type { World } from "./world.ts";
+
+export type SuiteRequest = { url: string; payload?: unknown };
+
+/**
+ * One row per `/v1` operation of the OpenAPI document: who may call it and
+ * how to build a request that should succeed for them. The suite fails when
+ * the document and this table disagree, so a new route cannot ship without
+ * its access rules being tested.
+ */
+export type RouteRule = {
+  /**
+   * The lowest workspace role that may do this to a resource the workspace
+   * owner created, or "self" for routes on the caller's own account (no
+   * workspace resource involved).
+   */
+  minRole: WorkspaceRole | "self";
+  /** The API-key scope the route needs ("session": no key may call it). */
+  scope: RouteScope;
+  /** A request against fresh resources of the shared workspace. */
+  build: (world: World) => Promise<SuiteRequest>;
+};
+
+const inWorkspace = (world: World, path: string) => `${path}?workspaceId=${world.workspaceId}`;
+
+const onTask =
+  (make: (world: World) => Promise<{ id: string }>, suffix = "", payload?: unknown) =>
+  async (world: World): Promise<SuiteRequest> => ({
+    url: `/v1/tasks/${(await make(world)).id}${suffix}`,
+    payload,
+  });
+
+const onCategory =
+  (payload?: (world: World) => unknown) =>
+  async (world: World): Promise<SuiteRequest> => ({
+    url: `/v1/categories/${(await world.category()).id}`,
+    payload: payload?.(world),
+  });
+
+const inFresh =
+  (suffix: (world: World) => string, payload?: (world: World) => unknown) =>
+  async (world: World): Promise<SuiteRequest> => ({
+    url: `/v1/workspaces/${await world.freshWorkspace()}${suffix(world)}`,
+    payload: payload?.(world),
+  });
+
+export const routeMatrix: Record<string, RouteRule> = {
+  "GET /v1/tasks": {
+    minRole: "viewer",
+    scope: "tasks:read",
+    build: async (world) => ({ url: inWorkspace(world, "/v1/tasks") }),
+  },
+  "POST /v1/tasks": {
+    minRole: "member",
+    scope: "tasks:write",
+    build: async (world) => ({
+      url: "/v1/tasks",
+      payload: { title: "New task", workspaceId: world.workspaceId },
+    }),
+  },
+  "POST /v1/tasks/quick": {
+    minRole: "member",
+    scope: "tasks:write",
+    build: async (world) => ({
+      url: "/v1/tasks/quick",
+      payload: { text: "Water the plants tomorrow p2", workspaceId: world.workspaceId },
+    }),
+  },
+  "GET /v1/tasks/{id}": { minRole: "viewer", scope: "tasks:read", build: onTask((w) => w.task()) },
+  "PATCH /v1/tasks/{id}": {
+    minRole: "admin",
+    scope: "tasks:write",
+    build: onTask((w) => w.task(), "", { title: "Renamed by someone else" }),
+  },
+  "DELETE /v1/tasks/{id}": {
+    minRole: "admin",
+    scope: "tasks:write",
+    build: onTask((w) => w.task()),
+  },
+  "POST /v1/tasks/{id}/complete": {
+    minRole: "admin",
+    scope: "tasks:write",
+    build: onTask((w) => w.task(), "/complete"),
+  },
+  "POST /v1/tasks/{id}/reopen": {
+    minRole: "admin",
+    scope: "tasks:write",
+    build: onTask((w) => w.completedTask(), "/reopen"),
+  },
+  "POST /v1/tasks/{id}/restore": {
+    minRole: "admin",
+    scope: "tasks:write",
+    build: onTask((w) => w.deletedTask(), "/restore"),
+  },
+  "GET /v1/tasks/{id}/activity": {
+    minRole: "viewer",
+    scope: "tasks:read",
+    build: onTask((w) => w.task(), "/activity"),
+  },
+  "GET /v1/categories": {
+    minRole: "viewer",
+    scope: "tasks:read",
+    build: async (world) => ({ url: inWorkspace(world, "/v1/categories") }),
+  },
+  "POST /v1/categories": {
+    minRole: "admin",
+    scope: "tasks:write",
+    build: async (world) => ({
+      url: "/v1/categories",
+      payload: { name: `Made by a caller ${crypto.randomUUID()}`, workspaceId: world.workspaceId },
+    }),
+  },
+  "GET /v1/categories/{id}": { minRole: "viewer", scope: "tasks:read", build: onCategory() },
+  "PATCH /v1/categories/{id}": {
+    minRole: "admin",
+    scope: "tasks:write",
+    build: onCategory(() => ({ name: `Renamed ${crypto.randomUUID()}` })),
+  },
+  "DELETE /v1/categories/{id}": { minRole: "admin", scope: "tasks:write", build: onCategory() },
+  "GET /v1/me": { minRole: "self", scope: "tasks:read", build: async () => ({ url: "/v1/me" }) },
+  "PATCH /v1/me": {
+    minRole: "self",
+    scope: "session",
+    build: async () => ({ url: "/v1/me", payload: { name: "Renamed myself" } }),
+  },
+  "GET /v1/me/activity": {
+    minRole: "self",
+    scope: "tasks:read",
+    build: async () => ({ url: "/v1/me/activity" }),
+  },
+
+  "GET /v1/workspaces": {
+    minRole: "self",
+    scope: "tasks:read",
+    build: async () => ({ url: "/v1/workspaces" }),
+  },
+  "POST /v1/workspaces": {
+    minRole: "self",
+    scope: "workspaces:admin",
+    build: async () => ({ url: "/v1/workspaces", payload: { name: "Made in the suite" } }),
+  },
+  "GET /v1/workspaces/{id}": {
+    minRole: "viewer",
+    scope: "tasks:read",
+    build: async (world) => ({ url: `/v1/workspaces/${world.workspaceId}` }),
+  },
+  "PATCH /v1/workspaces/{id}": {
+    minRole: "admin",
+    scope: "workspaces:admin",
+    build: inFresh(
+      () => "",
+      () => ({ name: "Renamed" }),
+    ),
+  },
+  "DELETE /v1/workspaces/{id}": {
+    minRole: "owner",
+    scope: "workspaces:admin",
+    build: inFresh(() => ""),
+  },
+  "POST /v1/workspaces/{id}/transfer": {
+    minRole: "owner",
+    scope: "workspaces:admin",
+    build: inFresh(
+      () => "/transfer",
+      (world) => ({ userId: world.users.member.id }),
+    ),
+  },
+  "GET /v1/workspaces/{id}/members": {
+    minRole: "viewer",
+    scope: "tasks:read",
+    build: async (world) => ({ url: `/v1/workspaces/${world.workspaceId}/members` }),
+  },
+  "PATCH /v1/workspaces/{id}/members/{userId}": {
+    minRole: "owner",
+    scope: "workspaces:admin",
+    build: inFresh(
+      (world) => `/members/${world.users.member.id}`,
+      () => ({ role: "viewer" }),
+    ),
+  },
+  "DELETE /v1/workspaces/{id}/members/{userId}": {
+    minRole: "admin",
+    scope: "workspaces:admin",
+    // The viewer, not the member: a member removing themself is leaving, which anyone may.
+    build: inFresh((world) => `/members/${world.users.viewer.id}`),
+  },
+  "POST /v1/workspaces/{id}/invitations": {
+    minRole: "admin",
+    scope: "workspaces:admin",
+    build: inFresh(
+      () => "/invitations",
+      () => ({ email: `invitee-${crypto.randomUUID()}@example.com`, role: "member" }),
+    ),
+  },
+  "GET /v1/workspaces/{id}/invitations": {
+    minRole: "admin",
+    scope: "tasks:read",
+    build: async (world) => ({ url: `/v1/workspaces/${world.workspaceId}/invitations` }),
+  },
+  "DELETE /v1/workspaces/{id}/invitations/{invitationId}": {
+    minRole: "admin",
+    scope: "workspaces:admin",
+    build: async (world) => {
+      const invitation = await world.invitation();
+      return { url: `/v1/workspaces/${invitation.workspaceId}/invitations/${invitation.id}` };
+    },
+  },
+  "POST /v1/invitations/{id}/accept": {
+    // Only the invitee can accept; the suite's "any signed-in user" is the outsider.
+    minRole: "self",
+    scope: "session",
+    build: async (world) => {
+      const invitation = await world.invitation(world.users.outsider.email);
+      return { url: `/v1/invitations/${invitation.id}/accept` };
+    },
+  },
+
+  "GET /v1/api-keys": {
+    minRole: "self",
+    scope: "session",
+    build: async () => ({ url: "/v1/api-keys" }),
+  },
+  "POST /v1/api-keys": {
+    minRole: "self",
+    scope: "session",
+    build: async () => ({ url: "/v1/api-keys", payload: { name: "CI", scopes: ["tasks:read"] } }),
+  },
+  "DELETE /v1/api-keys/{id}": {
+    // The outsider's own key: the suite's "any signed-in user" is the outsider.
+    minRole: "self",
+    scope: "session",
+    build: async (world) => {
+      const key = await createApiKey(world.app, world.users.outsider, { scopes: ["tasks:read"] });
+      return { url: `/v1/api-keys/${key.id}` };
+    },
+  },
+};
