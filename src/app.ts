@@ -8,14 +8,22 @@ import {
   validatorCompiler,
 } from "fastify-type-provider-zod";
 import { v7 as uuidv7 } from "uuid";
+import { adminRoutes } from "./modules/admin/routes.ts";
 import { categoryRoutes } from "./modules/categories/routes.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
 import { taskRoutes } from "./modules/tasks/routes.ts";
 import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
 import { createAuth } from "./platform/auth/auth.ts";
 import { requireActor } from "./platform/auth/hook.ts";
+import {
+  FallbackLimitStore,
+  type LimitStore,
+  MemoryLimitStore,
+  RedisLimitStore,
+} from "./platform/auth/limit-store.ts";
 import { registerAuthRoutes } from "./platform/auth/routes.ts";
 import { SessionCache } from "./platform/auth/session-cache.ts";
+import { SignInLimits } from "./platform/auth/sign-in-limits.ts";
 import type { Redis } from "./platform/cache/redis.ts";
 import type { DatabaseHandle } from "./platform/db/pool.ts";
 import { registerHealthRoutes } from "./platform/http/health.ts";
@@ -121,11 +129,19 @@ export async function buildApp(deps: AppDeps) {
 
   const now = deps.now ?? (() => new Date());
   const db = deps.database.db;
+  const limits: LimitStore = deps.redis
+    ? new FallbackLimitStore({
+        primary: new RedisLimitStore(deps.redis),
+        fallback: new MemoryLimitStore(),
+        log: app.log,
+      })
+    : new MemoryLimitStore();
   const auth = createAuth({
     db,
     secret: deps.authSecret,
     baseUrl: deps.publicUrl,
     rateLimit: deps.authRateLimit ?? true,
+    limits,
     log: app.log,
     onUserCreated: async (user) => {
       await createPersonalWorkspace(db, user);
@@ -133,12 +149,18 @@ export async function buildApp(deps: AppDeps) {
   });
   registerHealthRoutes(app, deps.database.pool);
   const sessions = new SessionCache({ ttlMs: deps.sessionCacheTtlMs ?? 5_000 });
-  registerAuthRoutes(app, { auth, baseUrl: deps.publicUrl, sessions });
+  registerAuthRoutes(app, {
+    auth,
+    baseUrl: deps.publicUrl,
+    sessions,
+    signInLimits: new SignInLimits(limits),
+  });
   await app.register(async (v1) => {
     requireActor(v1, { auth, db, sessions, now, trustedOrigins: [deps.publicUrl] });
     await v1.register(taskRoutes);
     await v1.register(categoryRoutes);
     await v1.register(profileRoutes);
+    await v1.register(adminRoutes);
   });
   return Object.assign(app, { auth });
 }

@@ -1,10 +1,16 @@
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { admin } from "better-auth/plugins/admin";
 import { bearer } from "better-auth/plugins/bearer";
+import { twoFactor as twoFactorPlugin } from "better-auth/plugins/two-factor";
 import type { FastifyBaseLogger } from "fastify";
 import { v7 as uuidv7 } from "uuid";
 import type { Database } from "../db/pool.ts";
-import { account, session, user, verification } from "./schema.ts";
+import { adminAccess } from "./admin-access.ts";
+import type { LimitStore } from "./limit-store.ts";
+import { passwordHashing } from "./password.ts";
+import { account, session, twoFactor, user, verification } from "./schema.ts";
+import { authRateLimitStorage, signInPolicy } from "./sign-in-limits.ts";
 
 /**
  * The header that carries the client address from our Fastify front to
@@ -21,6 +27,8 @@ export type AuthOptions = {
   trustedOrigins?: string[];
   /** better-auth's own sign-in limiter; tests that mint many users turn it off. */
   rateLimit?: boolean;
+  /** Where the per-address limiter counts (Redis or this process). */
+  limits: LimitStore;
   /** better-auth's own messages go to our logger, so level and redaction apply. */
   log: Pick<FastifyBaseLogger, "debug" | "info" | "warn" | "error">;
   /** Called once for every new user, e.g. to give them a personal workspace. */
@@ -36,13 +44,15 @@ export function createAuth(options: AuthOptions) {
     trustedOrigins: options.trustedOrigins ?? [options.baseUrl],
     database: drizzleAdapter(options.db, {
       provider: "pg",
-      schema: { user, session, account, verification },
+      schema: { user, session, account, verification, twoFactor },
     }),
     emailAndPassword: {
       enabled: true,
       minPasswordLength: 8,
       maxPasswordLength: 128,
       autoSignIn: true,
+      password: passwordHashing(options.db, options.log),
+      revokeSessionsOnPasswordReset: true,
     },
     user: {
       additionalFields: {
@@ -58,9 +68,16 @@ export function createAuth(options: AuthOptions) {
       useSecureCookies: options.baseUrl.startsWith("https://"),
       ipAddress: { ipAddressHeaders: [clientIpHeader] },
     },
-    // Request limits for the whole API, auth included, arrive with the API
-    // platform work; until then better-auth's own limiter guards sign-in.
-    rateLimit: { enabled: options.rateLimit ?? true, window: 60, max: 100, storage: "memory" },
+    // Request limits for the whole API arrive with the API platform work;
+    // better-auth's limiter guards its own endpoints per client address, and
+    // our front adds the per-account sign-in limits (sign-in-limits.ts).
+    rateLimit: {
+      enabled: options.rateLimit ?? true,
+      window: 60,
+      max: 100,
+      customRules: { "/sign-in/email": signInPolicy.perAddress },
+      customStorage: authRateLimitStorage(options.limits),
+    },
     databaseHooks: {
       user: {
         create: {
@@ -70,7 +87,7 @@ export function createAuth(options: AuthOptions) {
         },
       },
     },
-    plugins: [bearer()],
+    plugins: [bearer(), admin(adminAccess), twoFactorPlugin({ issuer: "Taskpilot" })],
     telemetry: { enabled: false },
     logger: {
       level: "debug",
