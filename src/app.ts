@@ -8,6 +8,7 @@ import {
   validatorCompiler,
 } from "fastify-type-provider-zod";
 import { v7 as uuidv7 } from "uuid";
+import { adminRoutes } from "./modules/admin/routes.ts";
 import { apiKeyRoutes } from "./modules/api-keys/routes.ts";
 import { apiKeyLookup } from "./modules/api-keys/service.ts";
 import { categoryRoutes } from "./modules/categories/routes.ts";
@@ -19,9 +20,16 @@ import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
 import { createAuth } from "./platform/auth/auth.ts";
 import { requireActor, requireRouteScopes } from "./platform/auth/hook.ts";
 import { JwtVerifier } from "./platform/auth/jwt.ts";
+import {
+  FallbackLimitStore,
+  type LimitStore,
+  MemoryLimitStore,
+  RedisLimitStore,
+} from "./platform/auth/limit-store.ts";
 import type { OAuthProviders } from "./platform/auth/oidc.ts";
 import { registerAuthRoutes } from "./platform/auth/routes.ts";
 import { SessionCache } from "./platform/auth/session-cache.ts";
+import { SignInLimits } from "./platform/auth/sign-in-limits.ts";
 import type { Redis } from "./platform/cache/redis.ts";
 import type { DatabaseHandle } from "./platform/db/pool.ts";
 import { registerHealthRoutes } from "./platform/http/health.ts";
@@ -149,11 +157,19 @@ export async function buildApp(deps: AppDeps) {
 
   const now = deps.now ?? (() => new Date());
   const db = deps.database.db;
+  const limits: LimitStore = deps.redis
+    ? new FallbackLimitStore({
+        primary: new RedisLimitStore(deps.redis),
+        fallback: new MemoryLimitStore(),
+        log: app.log,
+      })
+    : new MemoryLimitStore();
   const auth = createAuth({
     db,
     secret: deps.authSecret,
     baseUrl: deps.publicUrl,
     rateLimit: deps.authRateLimit ?? true,
+    limits,
     log: app.log,
     oauth: deps.oauth,
     onUserCreated: async (user) => {
@@ -169,7 +185,12 @@ export async function buildApp(deps: AppDeps) {
     : undefined;
   app.addHook("onClose", async () => mailer?.close());
   const sessions = new SessionCache({ ttlMs: deps.sessionCacheTtlMs ?? 5_000 });
-  registerAuthRoutes(app, { auth, baseUrl: deps.publicUrl, sessions });
+  registerAuthRoutes(app, {
+    auth,
+    baseUrl: deps.publicUrl,
+    sessions,
+    signInLimits: new SignInLimits(limits),
+  });
   const jwts = new JwtVerifier({
     loadKeys: () => auth.api.getJwks(),
     issuer: deps.publicUrl,
@@ -192,6 +213,7 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(compatRoutes);
     await v1.register(workspaceRoutes, { invitations: { publicUrl: deps.publicUrl, mailer } });
     await v1.register(apiKeyRoutes);
+    await v1.register(adminRoutes);
   });
   return Object.assign(app, { auth });
 }

@@ -62,6 +62,8 @@ export type TestContext = { app: App; database: DatabaseHandle; clock: TestClock
 export type TestAppOptions = {
   now?: string | Date;
   authRateLimit?: boolean;
+  /** The app's public URL; an https one turns on secure cookies. */
+  publicUrl?: string;
   /** Runs after buildApp and before ready, e.g. to add a test-only route. */
   configure?: (app: App) => void | Promise<void>;
 };
@@ -77,7 +79,7 @@ export function useTestApp(options: TestAppOptions = {}) {
     const app = await buildApp({
       database,
       authSecret: "test-secret-test-secret-test-secret-0123",
-      publicUrl: "http://localhost:3000",
+      publicUrl: options.publicUrl ?? "http://localhost:3000",
       logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
       authRateLimit: options.authRateLimit ?? false,
       now: clock.now,

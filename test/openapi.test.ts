@@ -43,6 +43,20 @@ const knownRoutes = [
   "GET /api/auth/callback/{providerId}",
   "GET /api/auth/token",
   "GET /api/auth/jwks",
+  "GET /api/auth/list-sessions",
+  "POST /api/auth/revoke-session",
+  "POST /api/auth/revoke-other-sessions",
+  "POST /api/auth/revoke-sessions",
+  "POST /api/auth/change-password",
+  "POST /api/auth/two-factor/enable",
+  "POST /api/auth/two-factor/verify-totp",
+  "POST /api/auth/two-factor/verify-backup-code",
+  "POST /api/auth/two-factor/generate-backup-codes",
+  "POST /api/auth/two-factor/disable",
+  "GET /api/auth/admin/list-users",
+  "POST /api/auth/admin/ban-user",
+  "POST /api/auth/admin/unban-user",
+  "POST /api/auth/admin/revoke-user-sessions",
   "GET /v1/tasks",
   "POST /v1/tasks",
   "POST /v1/tasks/quick",
@@ -84,6 +98,7 @@ const knownRoutes = [
   "GET /v1/api-keys",
   "POST /v1/api-keys",
   "DELETE /v1/api-keys/{id}",
+  "POST /v1/admin/workspaces/{id}/support-access",
 ];
 
 /** Routes that may stay out of the document: the document itself, the docs UI, auth passthrough. */

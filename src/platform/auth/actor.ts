@@ -119,22 +119,33 @@ const userId = z.uuid();
 
 /**
  * Reads the user an actor acts for. Every credential kind passes through
- * here, so account-wide blocks belong here: the admin work adds the `banned`
- * check on this row (that also stops the user's API keys and JWTs).
+ * here, so account-wide blocks belong here: a banned user's row stops them all.
  */
-async function findActingUser(db: Executor, id: string): Promise<ActingUser | null> {
+async function findActingUser(db: Executor, id: string, now: Date): Promise<ActingUser | null> {
   if (!userId.safeParse(id).success) return null;
   const [row] = await db
-    .select({ userId: user.id, name: user.name, email: user.email, timezone: user.timezone })
+    .select({
+      userId: user.id,
+      name: user.name,
+      email: user.email,
+      timezone: user.timezone,
+      banned: user.banned,
+      banExpires: user.banExpires,
+    })
     .from(user)
     .where(eq(user.id, id));
-  return row ?? null;
+  if (!row) return null;
+  const { banned, banExpires, ...acting } = row;
+  // A ban stops every credential at once: sessions (even cached ones), JWTs
+  // that have not expired yet, and API keys. A ban with an end date lapses then.
+  if (banned && (banExpires === null || banExpires > now)) return null;
+  return acting;
 }
 
 async function actorForApiKey(deps: ActorDeps, presented: string): Promise<Actor | null> {
   const grant = await deps.apiKeys(presented, deps.now());
   if (!grant) return null;
-  const owner = await findActingUser(deps.db, grant.userId);
+  const owner = await findActingUser(deps.db, grant.userId, deps.now());
   if (!owner) return null;
   return {
     type: "apiKey",
@@ -148,7 +159,7 @@ async function actorForApiKey(deps: ActorDeps, presented: string): Promise<Actor
 async function actorForJwt(deps: ActorDeps, token: string): Promise<Actor | null> {
   const claims = await deps.jwts.verify(token);
   if (!claims) return null;
-  const owner = await findActingUser(deps.db, claims.sub);
+  const owner = await findActingUser(deps.db, claims.sub, deps.now());
   return owner ? { type: "user", via: "jwt", ...owner } : null;
 }
 
@@ -173,7 +184,7 @@ async function actorForSession(
     deps.sessions.remember(credential, found.user.id, found.session.expiresAt.getTime(), now);
     sessionUserId = found.user.id;
   }
-  const owner = await findActingUser(deps.db, sessionUserId);
+  const owner = await findActingUser(deps.db, sessionUserId, deps.now());
   return owner ? { type: "user", via: "session", ...owner } : null;
 }
 

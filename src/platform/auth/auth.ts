@@ -1,13 +1,19 @@
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { admin } from "better-auth/plugins/admin";
 import { bearer } from "better-auth/plugins/bearer";
 import { jwt } from "better-auth/plugins/jwt";
+import { twoFactor as twoFactorPlugin } from "better-auth/plugins/two-factor";
 import type { FastifyBaseLogger } from "fastify";
 import { v7 as uuidv7 } from "uuid";
 import type { Database } from "../db/pool.ts";
+import { adminAccess } from "./admin-access.ts";
 import { jwtPluginOptions } from "./jwt.ts";
+import type { LimitStore } from "./limit-store.ts";
 import { accountOptions, type OAuthProviders, oauthPlugins, socialProviders } from "./oidc.ts";
-import { account, jwks, session, user, verification } from "./schema.ts";
+import { passwordHashing } from "./password.ts";
+import { account, jwks, session, twoFactor, user, verification } from "./schema.ts";
+import { authRateLimitStorage, signInPolicy } from "./sign-in-limits.ts";
 
 /**
  * The header that carries the client address from our Fastify front to
@@ -24,6 +30,8 @@ export type AuthOptions = {
   trustedOrigins?: string[];
   /** better-auth's own sign-in limiter; tests that mint many users turn it off. */
   rateLimit?: boolean;
+  /** Where the per-address limiter counts (Redis or this process). */
+  limits: LimitStore;
   /** better-auth's own messages go to our logger, so level and redaction apply. */
   log: Pick<FastifyBaseLogger, "debug" | "info" | "warn" | "error">;
   /** Called once for every new user, e.g. to give them a personal workspace. */
@@ -41,13 +49,15 @@ export function createAuth(options: AuthOptions) {
     trustedOrigins: options.trustedOrigins ?? [options.baseUrl],
     database: drizzleAdapter(options.db, {
       provider: "pg",
-      schema: { user, session, account, verification, jwks },
+      schema: { user, session, account, verification, jwks, twoFactor },
     }),
     emailAndPassword: {
       enabled: true,
       minPasswordLength: 8,
       maxPasswordLength: 128,
       autoSignIn: true,
+      password: passwordHashing(options.db, options.log),
+      revokeSessionsOnPasswordReset: true,
     },
     socialProviders: socialProviders(options.oauth),
     account: accountOptions,
@@ -65,9 +75,16 @@ export function createAuth(options: AuthOptions) {
       useSecureCookies: options.baseUrl.startsWith("https://"),
       ipAddress: { ipAddressHeaders: [clientIpHeader] },
     },
-    // Request limits for the whole API, auth included, arrive with the API
-    // platform work; until then better-auth's own limiter guards sign-in.
-    rateLimit: { enabled: options.rateLimit ?? true, window: 60, max: 100, storage: "memory" },
+    // Request limits for the whole API arrive with the API platform work;
+    // better-auth's limiter guards its own endpoints per client address, and
+    // our front adds the per-account sign-in limits (sign-in-limits.ts).
+    rateLimit: {
+      enabled: options.rateLimit ?? true,
+      window: 60,
+      max: 100,
+      customRules: { "/sign-in/email": signInPolicy.perAddress },
+      customStorage: authRateLimitStorage(options.limits),
+    },
     databaseHooks: {
       user: {
         create: {
@@ -78,8 +95,15 @@ export function createAuth(options: AuthOptions) {
       },
     },
     // bearer: a session token as `Authorization: Bearer`; jwt: short-lived
-    // tokens for services (/api/auth/token, /api/auth/jwks).
-    plugins: [bearer(), jwt(jwtPluginOptions(options.baseUrl)), ...oauthPlugins(options.oauth)],
+    // tokens for services (/api/auth/token, /api/auth/jwks); admin and
+    // two-factor: system admins and TOTP.
+    plugins: [
+      bearer(),
+      jwt(jwtPluginOptions(options.baseUrl)),
+      admin(adminAccess),
+      twoFactorPlugin({ issuer: "Taskpilot" }),
+      ...oauthPlugins(options.oauth),
+    ],
     telemetry: { enabled: false },
     logger: {
       level: "debug",

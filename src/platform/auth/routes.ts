@@ -3,44 +3,33 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { DomainError, type ErrorCode } from "../http/errors.ts";
 import { sendProblem } from "../http/problem.ts";
-import { problemResponses } from "../http/route-helpers.ts";
+import { problemResponses, security } from "../http/route-helpers.ts";
+import { accountRoutes } from "./account-routes.ts";
 import { type Auth, clientIpHeader } from "./auth.ts";
+import {
+  authUserSchema,
+  type DocumentedAuthRoute,
+  email,
+  newPassword,
+  tokenResponse,
+  twoFactorChallenge,
+} from "./contracts.ts";
 import { registerOAuthRoutes } from "./oidc-routes.ts";
 import type { SessionCache } from "./session-cache.ts";
+import type { SignInAttempt, SignInLimits } from "./sign-in-limits.ts";
 
 const tags = ["Authentication"];
-const email = z.email({ error: "must be an email address" }).max(254);
-const password = z
-  .string()
-  .min(8, "must be at least 8 characters")
-  .max(128, "must be at most 128 characters");
-
-const authUserSchema = z
-  .object({
-    id: z.uuid(),
-    name: z.string(),
-    email: z.string(),
-    emailVerified: z.boolean(),
-    image: z.string().nullable().optional(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .meta({ id: "AuthUser" });
-
-const tokenResponse = z
-  .object({ token: z.string().nullable(), user: authUserSchema })
-  .meta({ id: "SignedIn" });
 
 /** Our documented, validated front for the better-auth endpoints clients use most. */
-const documented = [
+const documented: DocumentedAuthRoute[] = [
   {
-    method: "POST" as const,
+    method: "POST",
     url: "/api/auth/sign-up/email",
     summary: "Sign up with email and password",
     body: z.strictObject({
       name: z.string().trim().min(1, "must not be empty").max(100),
       email,
-      password,
+      password: newPassword,
       image: z
         .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
         .max(2000)
@@ -49,31 +38,34 @@ const documented = [
       rememberMe: z.boolean().optional(),
     }),
     response: tokenResponse,
+    errors: ["conflict", "forbidden"],
   },
   {
-    method: "POST" as const,
+    method: "POST",
     url: "/api/auth/sign-in/email",
     summary: "Sign in with email and password",
+    description:
+      "Unknown email and wrong password answer alike (401). Too many failures for one account from one address answer 429 with Retry-After; a banned user gets 403.",
     body: z.strictObject({
       email,
       password: z.string().min(1, "must not be empty").max(128),
       callbackURL: z.string().optional(),
       rememberMe: z.boolean().optional(),
     }),
-    response: tokenResponse,
+    response: z.union([tokenResponse, twoFactorChallenge]),
+    errors: ["forbidden"],
   },
   {
-    method: "POST" as const,
+    method: "POST",
     url: "/api/auth/sign-out",
     summary: "Sign out (ends the session)",
-    body: undefined,
     response: z.object({ success: z.boolean() }),
+    errors: ["forbidden"],
   },
   {
-    method: "GET" as const,
+    method: "GET",
     url: "/api/auth/get-session",
     summary: "The current session and user, or null",
-    body: undefined,
     response: z
       .object({ session: z.record(z.string(), z.unknown()), user: authUserSchema })
       .nullable(),
@@ -98,6 +90,7 @@ const documented = [
       })
       .meta({ id: "Jwks" }),
   },
+  ...accountRoutes,
 ];
 
 const statusCodes: Record<number, ErrorCode> = {
@@ -115,15 +108,20 @@ const statusCodes: Record<number, ErrorCode> = {
  */
 export function registerAuthRoutes(
   app: FastifyInstance,
-  deps: { auth: Auth; baseUrl: string; sessions: SessionCache },
+  deps: { auth: Auth; baseUrl: string; sessions: SessionCache; signInLimits: SignInLimits },
 ): void {
-  const { auth, baseUrl, sessions } = deps;
+  const { auth, baseUrl, sessions, signInLimits } = deps;
+  // Everything a request changes (failure counts, the session cache) is
+  // settled before the answer leaves, so the client's next request sees it.
   const forward = async (request: FastifyRequest, reply: FastifyReply) => {
-    const answered = await forwardToAuth(auth, baseUrl, request, reply);
-    // Sign-out, revocations and password changes end sessions: forget them
-    // all here rather than track which; the cache refills in one request each.
+    const attempt = signInAttemptOf(request);
+    if (attempt) await signInLimits.assertAllowed(attempt);
+    const response = await callAuth(auth, baseUrl, request);
+    if (attempt) await recordSignIn(signInLimits, attempt, response.status);
+    // Sign-out, revocations, bans and password changes end sessions: forget
+    // them all here rather than track which; the cache refills in one request each.
     if (request.method === "POST" && !/\/sign-(in|up)\//.test(request.url)) sessions.clear();
-    return answered;
+    return sendAuthResponse(reply, response);
   };
   const typed = app.withTypeProvider<ZodTypeProvider>();
   for (const route of documented) {
@@ -133,8 +131,14 @@ export function registerAuthRoutes(
       schema: {
         tags,
         summary: route.summary,
+        ...(route.description ? { description: route.description } : {}),
+        ...(route.authenticated ? { security } : {}),
         ...(route.body ? { body: route.body } : {}),
-        response: { 200: route.response, ...problemResponses("conflict", "forbidden") },
+        ...(route.querystring ? { querystring: route.querystring } : {}),
+        response: {
+          200: route.response,
+          ...problemResponses(...(route.errors ?? ["conflict", "forbidden"])),
+        },
       },
       handler: forward,
     });
@@ -148,12 +152,24 @@ export function registerAuthRoutes(
   });
 }
 
-async function forwardToAuth(
-  auth: Auth,
-  baseUrl: string,
-  request: FastifyRequest,
-  reply: FastifyReply,
-) {
+/** The email sign-in a request makes, if it is one (validated by the route's schema). */
+function signInAttemptOf(request: FastifyRequest): SignInAttempt | null {
+  if (request.routeOptions.url !== "/api/auth/sign-in/email") return null;
+  const { email } = request.body as { email: string };
+  return { email, ip: request.ip };
+}
+
+/**
+ * 401 is a wrong password or an unknown email (the same answer, counted the
+ * same); 200 is the right password, with or without a second factor to come.
+ * Anything else (a ban, a limit) says nothing about the password.
+ */
+async function recordSignIn(limits: SignInLimits, attempt: SignInAttempt, status: number) {
+  if (status === 401) await limits.recordFailure(attempt);
+  else if (status === 200) await limits.recordSuccess(attempt);
+}
+
+function callAuth(auth: Auth, baseUrl: string, request: FastifyRequest): Promise<Response> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
@@ -161,13 +177,16 @@ async function forwardToAuth(
   headers.set(clientIpHeader, request.ip);
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   if (hasBody) headers.set("content-type", "application/json");
-  const response = await auth.handler(
-    new Request(new URL(request.url, baseUrl), {
+  return auth.handler(
+    new Request(authUrl(request, baseUrl), {
       method: request.method,
       headers,
       body: hasBody ? JSON.stringify(request.body ?? {}) : undefined,
     }),
   );
+}
+
+async function sendAuthResponse(reply: FastifyReply, response: Response) {
   const text = await response.text();
   if (response.status >= 400) return sendProblem(reply, authError(response, text));
   const cookies = response.headers.getSetCookie();
@@ -175,7 +194,38 @@ async function forwardToAuth(
     if (name !== "set-cookie" && name !== "content-length") reply.header(name, value);
   });
   if (cookies.length > 0) reply.header("set-cookie", cookies);
-  return reply.code(response.status).send(text === "" ? null : text);
+  return reply.code(response.status).send(text === "" ? null : withCurrentToken(response, text));
+}
+
+/**
+ * Confirming TOTP set-up replaces the session, but better-auth answers with
+ * the old (deleted) token in the body; the new one is only in the cookie and
+ * the bearer plugin's set-auth-token header (as the signed cookie value,
+ * `<token>.<signature>`). A body token always names the session the response
+ * established, in the plain form sign-in returns.
+ */
+function withCurrentToken(response: Response, text: string): string {
+  const current = response.headers.get("set-auth-token")?.split(".")[0];
+  if (!current || !text.startsWith("{")) return text;
+  const body = JSON.parse(text) as unknown;
+  if (typeof body !== "object" || body === null || !("token" in body)) return text;
+  if (body.token === null || body.token === current) return text;
+  return JSON.stringify({ ...body, token: current });
+}
+
+/**
+ * The URL better-auth sees. A documented route with a query schema passes on
+ * the validated query (defaults such as `limit` applied), not the raw one.
+ */
+function authUrl(request: FastifyRequest, baseUrl: string): URL {
+  const url = new URL(request.url, baseUrl);
+  if (request.routeOptions.schema?.querystring && request.query) {
+    const query = Object.entries(request.query as Record<string, unknown>)
+      .filter(([, value]) => value !== undefined)
+      .map(([name, value]): [string, string] => [name, String(value)]);
+    url.search = new URLSearchParams(query).toString();
+  }
+  return url;
 }
 
 function authError(response: Response, text: string): DomainError {

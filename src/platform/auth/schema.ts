@@ -1,8 +1,21 @@
 import { sql } from "drizzle-orm";
-import { boolean, check, index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import {
+  boolean,
+  check,
+  index,
+  integer,
+  pgTable,
+  text,
+  timestamp,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 // Tables owned by better-auth. JS property names are the field names
 // better-auth expects; columns are snake_case like the rest of the schema.
+
+/** System-wide roles (better-auth admin plugin); workspace roles live on `member`. */
+export const systemRoles = ["user", "admin"] as const;
+export type SystemRole = (typeof systemRoles)[number];
 
 const timestamps = {
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
@@ -19,10 +32,18 @@ export const user = pgTable(
     image: text("image"),
     timezone: text("timezone").notNull().default("UTC"),
     ...timestamps,
+    // better-auth admin plugin: system role and bans.
+    role: text("role", { enum: systemRoles }).notNull().default("user"),
+    banned: boolean("banned").notNull().default(false),
+    banReason: text("ban_reason"),
+    banExpires: timestamp("ban_expires", { withTimezone: true }),
+    // better-auth two-factor plugin.
+    twoFactorEnabled: boolean("two_factor_enabled").notNull().default(false),
   },
   (table) => [
     check("user_email_lowercase", sql`${table.email} = lower(${table.email})`),
     check("user_name_length", sql`char_length(${table.name}) <= 100`),
+    check("user_role_valid", sql`${table.role} in ('user', 'admin')`),
   ],
 );
 
@@ -38,6 +59,8 @@ export const session = pgTable(
       .notNull()
       .references(() => user.id, { onDelete: "cascade" }),
     ...timestamps,
+    // better-auth admin plugin: the admin acting as this user (impersonation is not granted).
+    impersonatedBy: uuid("impersonated_by").references(() => user.id, { onDelete: "cascade" }),
   },
   (table) => [index("session_user_id_idx").on(table.userId)],
 );
@@ -85,4 +108,18 @@ export const jwks = pgTable("jwks", {
   crv: text("crv"),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
   expiresAt: timestamp("expires_at", { withTimezone: true }),
+});
+
+/** better-auth two-factor plugin: one TOTP secret and backup-code set per user, both encrypted. */
+export const twoFactor = pgTable("two_factor", {
+  id: uuid("id").primaryKey(),
+  secret: text("secret").notNull(),
+  backupCodes: text("backup_codes").notNull(),
+  userId: uuid("user_id")
+    .notNull()
+    .unique()
+    .references(() => user.id, { onDelete: "cascade" }),
+  verified: boolean("verified").notNull().default(true),
+  failedVerificationCount: integer("failed_verification_count").notNull().default(0),
+  lockedUntil: timestamp("locked_until", { withTimezone: true }),
 });

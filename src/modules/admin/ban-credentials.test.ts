@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeAdmin, postAuth } from "../../../test/auth-helpers.ts";
+import { signUp, useTestApp } from "../../../test/harness.ts";
+import { expectProblem } from "../../../test/tasks-helpers.ts";
+import { type App, buildApp } from "../../app.ts";
+import { type DatabaseHandle, openDatabase } from "../../platform/db/pool.ts";
+import { createApiKey, keyHeaders } from "../api-keys/test-helpers.ts";
+
+const first = useTestApp();
+
+/** A second instance on the same database, whose session cache the ban never touches. */
+const second = {} as { app: App; database: DatabaseHandle; ownsDatabase: boolean };
+
+beforeAll(async () => {
+  const url = (first.database as DatabaseHandle & { url?: string }).url;
+  const database = url ? await openDatabase({ databaseUrl: url, poolSize: 2 }) : first.database;
+  const app = await buildApp({
+    database,
+    authSecret: "test-secret-test-secret-test-secret-0123",
+    publicUrl: "http://localhost:3000",
+    logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
+    authRateLimit: false,
+    now: first.clock.now,
+  });
+  await app.ready();
+  Object.assign(second, { app, database, ownsDatabase: url !== undefined });
+});
+
+afterAll(async () => {
+  await second.app?.close();
+  if (second.ownsDatabase) await second.database.close();
+});
+
+describe("a ban", () => {
+  it("stops the user's cached session on another instance, their JWT and their API key at once", async () => {
+    const admin = await signUp(first.app, "Admin");
+    await makeAdmin(first.app, admin, first.database.db);
+    const target = await signUp(first.app, "Target");
+    const key = await createApiKey(first.app, target, { scopes: ["tasks:read"] });
+    const issued = await first.app.inject({ url: "/api/auth/token", headers: target.headers });
+    const jwt = { authorization: `Bearer ${issued.json<{ token: string }>().token}` };
+    const credentials = [target.headers, jwt, keyHeaders(key)];
+    // Every credential works on the second instance, which now caches the session.
+    for (const headers of credentials) {
+      expect((await second.app.inject({ url: "/v1/tasks", headers })).statusCode).toBe(200);
+    }
+
+    const banned = await postAuth(
+      first.app,
+      "admin/ban-user",
+      { userId: target.id },
+      admin.headers,
+    );
+    expect(banned.statusCode, banned.body).toBe(200);
+    for (const headers of credentials) {
+      expectProblem(await second.app.inject({ url: "/v1/tasks", headers }), 401, "unauthenticated");
+    }
+
+    const unbanned = await postAuth(
+      first.app,
+      "admin/unban-user",
+      { userId: target.id },
+      admin.headers,
+    );
+    expect(unbanned.statusCode, unbanned.body).toBe(200);
+    // The ban ended the sessions; the JWT and the key come back with the unban.
+    for (const headers of [jwt, keyHeaders(key)]) {
+      expect((await second.app.inject({ url: "/v1/tasks", headers })).statusCode).toBe(200);
+    }
+  });
+
+  it("with an end date lapses at that time", async () => {
+    const admin = await signUp(first.app, "Admin");
+    await makeAdmin(first.app, admin, first.database.db);
+    const target = await signUp(first.app, "Target");
+    const key = await createApiKey(first.app, target, { scopes: ["tasks:read"] });
+    const banned = await postAuth(
+      first.app,
+      "admin/ban-user",
+      { userId: target.id, banExpiresIn: 3600 },
+      admin.headers,
+    );
+    expect(banned.statusCode, banned.body).toBe(200);
+    const asKey = () => first.app.inject({ url: "/v1/tasks", headers: keyHeaders(key) });
+    expectProblem(await asKey(), 401, "unauthenticated");
+    first.clock.advance(3601 * 1000);
+    expect((await asKey()).statusCode).toBe(200);
+  });
+});
