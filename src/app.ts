@@ -8,6 +8,9 @@ import {
   validatorCompiler,
 } from "fastify-type-provider-zod";
 import { v7 as uuidv7 } from "uuid";
+import { AiGateway } from "./modules/ai/gateway.ts";
+import { aiRoutes } from "./modules/ai/routes.ts";
+import { type AiSettings, offlineAiSettings } from "./modules/ai/settings.ts";
 import { categoryRoutes } from "./modules/categories/routes.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
 import { taskRoutes } from "./modules/tasks/routes.ts";
@@ -38,6 +41,8 @@ export type AppDeps = {
    * caller owns the connection and closes it after the app.
    */
   redis?: Redis;
+  /** Providers, routes, prices and limits of the AI layer; default: offline only. */
+  ai?: AiSettings;
 };
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
@@ -133,12 +138,20 @@ export async function buildApp(deps: AppDeps) {
   });
   registerHealthRoutes(app, deps.database.pool);
   const sessions = new SessionCache({ ttlMs: deps.sessionCacheTtlMs ?? 5_000 });
+  const ai = new AiGateway({
+    settings: deps.ai ?? offlineAiSettings(),
+    db,
+    redis: deps.redis,
+    now,
+    log: app.log,
+  });
   registerAuthRoutes(app, { auth, baseUrl: deps.publicUrl, sessions });
   await app.register(async (v1) => {
     requireActor(v1, { auth, db, sessions, now, trustedOrigins: [deps.publicUrl] });
     await v1.register(taskRoutes);
     await v1.register(categoryRoutes);
     await v1.register(profileRoutes);
+    await v1.register(aiRoutes, { gateway: ai });
   });
-  return Object.assign(app, { auth });
+  return Object.assign(app, { auth, ai });
 }

@@ -19,6 +19,7 @@ export async function startFromConfig(config: Config, overrides: Partial<AppDeps
     publicUrl: config.publicUrl,
     logLevel: config.logLevel,
     redis,
+    ai: config.ai,
     ...overrides,
   });
   return { app, database, redis };
