@@ -19,6 +19,7 @@ export function cleanText(text: string, maxLength: number): string {
 
 const email = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 const cardCandidate = /\b\d(?:[ -]?\d){12,18}\b/g;
+const isoDate = /\d{4}-\d{2}-\d{2}/;
 const phoneCandidate = /(?:\+|\b)\d[\d ().-]{7,18}\d\b/g;
 
 function luhnValid(digits: string): boolean {
@@ -36,7 +37,7 @@ function luhnValid(digits: string): boolean {
 
 /**
  * Replaces e-mail addresses, payment card numbers (Luhn-checked) and phone
- * numbers (9 to 15 digits, so dates and times stay) with placeholders.
+ * numbers (9 to 15 digits, not ISO dates, so dates and times stay) with placeholders.
  */
 export function redactPii(text: string): string {
   return text
@@ -46,6 +47,7 @@ export function redactPii(text: string): string {
       return luhnValid(digits) ? "[card number]" : match;
     })
     .replace(phoneCandidate, (match) => {
+      if (isoDate.test(match)) return match;
       const digits = match.replace(/\D/g, "").length;
       return digits >= 9 && digits <= 15 ? "[phone]" : match;
     });
