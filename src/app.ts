@@ -153,5 +153,5 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(profileRoutes);
     await v1.register(aiRoutes, { gateway: ai });
   });
-  return Object.assign(app, { auth, ai });
+  return Object.assign(app, { auth });
 }

@@ -114,10 +114,6 @@ export class AiGateway {
     this.cache = createAnswerCache({ ...deps.settings.cache, ...deps });
   }
 
-  breakerState(provider: string) {
-    return this.breakers.for(provider).state;
-  }
-
   async run(ctx: Context, request: AiRequest): Promise<AiAnswer> {
     const me = actingUser(ctx.actor);
     const renders = new Map<boolean, RenderedPrompt>();

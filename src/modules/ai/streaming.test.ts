@@ -113,9 +113,15 @@ describe("streaming answers (Accept: text/event-stream)", () => {
         subtasks: [{ title: "Draft the agenda", estimateMinutes: 30 }, { title: "Book a room" }],
       }),
     });
-    const response = await aiPost(t.app, user, "/v1/ai/breakdown", { taskId: task.id }, {
-      stream: true,
-    });
+    const response = await aiPost(
+      t.app,
+      user,
+      "/v1/ai/breakdown",
+      { taskId: task.id },
+      {
+        stream: true,
+      },
+    );
     const events = parseSse(response.body);
     expect(streamedText(events)).toBe("- Draft the agenda (30 min)\n- Book a room\n");
     expect(events.at(-1)).toMatchObject({
