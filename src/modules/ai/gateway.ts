@@ -8,6 +8,7 @@ import { AttemptFailed, type CallOutput, callModel } from "./attempt.ts";
 import { Breakers, type CircuitBreaker } from "./breaker.ts";
 import {
   applicableBudgets,
+  type BudgetTarget,
   budgetExceeded,
   budgetPeriod,
   type Reservation,
@@ -126,11 +127,17 @@ export class AiGateway {
       }
       return prompt;
     };
-    const budgets = await applicableBudgets(ctx.db, {
-      userId: me.userId,
-      workspaceId: request.workspaceId,
-      defaultUserLimitMicros: this.settings.defaultUserBudgetMicros,
-    });
+    // Looked up only when a model needs a reservation: cache hits and free
+    // models skip the query.
+    let budgets: BudgetTarget[] | undefined;
+    const budgetsOf = async () => {
+      budgets ??= await applicableBudgets(ctx.db, {
+        userId: me.userId,
+        workspaceId: request.workspaceId,
+        defaultUserLimitMicros: this.settings.defaultUserBudgetMicros,
+      });
+      return budgets;
+    };
     let lastFailure: Failure | undefined;
     let budgetResetsAt: Date | undefined;
     for (const ref of this.settings.routes[request.feature]) {
@@ -146,7 +153,7 @@ export class AiGateway {
           inputTokens: Math.ceil(estimateTokens(prompt.system + prompt.user) * 1.25),
           outputTokens: request.maxOutputTokens,
         });
-        reservation = await reserve(ctx.db, budgets, maxCost * calls, ctx.now());
+        reservation = await reserve(ctx.db, await budgetsOf(), maxCost * calls, ctx.now());
         if (!reservation) {
           budgetResetsAt = budgetPeriod(ctx.now()).resetsAt;
           if (!this.settings.localWhenOverBudget) throw budgetExceeded(budgetResetsAt, ctx.now());
