@@ -9,6 +9,7 @@
  *   DATABASE_URL  run the ledger on that Postgres (a fresh database) instead of PGlite
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createOpenAI } from "@ai-sdk/openai";
@@ -180,6 +181,8 @@ const result = {
   date: new Date().toISOString(),
   samples,
   machine: describeMachine(database.kind),
+  /** 1-minute load average at the end (2 cores: above 2 means other work was queueing). */
+  loadAverage1m: round(loadavg()[0] ?? 0, 2),
   call: added(call),
   timeToFirstByte: added(stream),
   cacheHit: view(summarize(hits)),
@@ -189,7 +192,7 @@ const result = {
 const md = [
   `# AI layer overhead (${result.date.slice(0, 10)}, ${database.kind})`,
   "",
-  `Machine: ${result.machine.cpu}, ${result.machine.cores} cores, ${result.machine.memoryGiB} GiB, ${result.machine.os}, Node ${result.machine.node}.`,
+  `Machine: ${result.machine.cpu}, ${result.machine.cores} cores, ${result.machine.memoryGiB} GiB, ${result.machine.os}, Node ${result.machine.node}; 1-minute load average at the end: ${result.loadAverage1m}.`,
   `${samples} paired samples after ${warmup} warm-up; the vendor is the loopback fake (test/fake-llm).`,
   "",
   "| measurement | direct p50 | layer p50 | added p50 | direct p95 | layer p95 | added p95 | target |",

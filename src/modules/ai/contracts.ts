@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { listTasksQuerySchema, taskSchema } from "../tasks/contracts.ts";
-import { aiFeatures } from "./settings.ts";
 
 const usageSchema = z
   .object({
@@ -143,8 +142,6 @@ export const budgetBodySchema = z
       .meta({ description: "null removes the limit" }),
   })
   .meta({ id: "AiBudgetUpdate" });
-
-export const featureSchema = z.enum(aiFeatures);
 
 export type SummaryAnswer = z.infer<typeof summarySchema>;
 export type DigestAnswer = z.infer<typeof digestSchema>;
