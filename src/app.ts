@@ -9,6 +9,9 @@ import {
 } from "fastify-type-provider-zod";
 import { v7 as uuidv7 } from "uuid";
 import { adminRoutes } from "./modules/admin/routes.ts";
+import { AiGateway } from "./modules/ai/gateway.ts";
+import { aiRoutes } from "./modules/ai/routes.ts";
+import { type AiSettings, offlineAiSettings } from "./modules/ai/settings.ts";
 import { apiKeyRoutes } from "./modules/api-keys/routes.ts";
 import { apiKeyLookup } from "./modules/api-keys/service.ts";
 import { categoryRoutes } from "./modules/categories/routes.ts";
@@ -59,6 +62,8 @@ export type AppDeps = {
   smtpUrl?: string;
   /** The From of that mail; defaults to no-reply at the public URL's host. */
   mailFrom?: string;
+  /** Providers, routes, prices and limits of the AI layer; default: offline only. */
+  ai?: AiSettings;
 };
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
@@ -185,6 +190,13 @@ export async function buildApp(deps: AppDeps) {
     : undefined;
   app.addHook("onClose", async () => mailer?.close());
   const sessions = new SessionCache({ ttlMs: deps.sessionCacheTtlMs ?? 5_000 });
+  const ai = new AiGateway({
+    settings: deps.ai ?? offlineAiSettings(),
+    db,
+    redis: deps.redis,
+    now,
+    log: app.log,
+  });
   registerAuthRoutes(app, {
     auth,
     baseUrl: deps.publicUrl,
@@ -214,6 +226,7 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(workspaceRoutes, { invitations: { publicUrl: deps.publicUrl, mailer } });
     await v1.register(apiKeyRoutes);
     await v1.register(adminRoutes);
+    await v1.register(aiRoutes, { gateway: ai });
   });
   return Object.assign(app, { auth });
 }

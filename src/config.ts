@@ -2,11 +2,46 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
+import { type AiSettings, aiSettingsFromEnv } from "./modules/ai/settings.ts";
 import { type OAuthProviders, reservedProviderIds } from "./platform/auth/oidc.ts";
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 const port = "must be a port number from 0 to 65535";
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+const whole = (min: number, max: number) => {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return z.coerce.number({ error: message }).int(message).min(min, message).max(max, message);
+};
+const flag = z
+  .enum(["true", "false", "on", "off", "1", "0"], { error: "must be true or false" })
+  .transform((value) => value === "true" || value === "on" || value === "1");
+
+/** The AI layer's variables (README, "AI"); AI_ROUTES and AI_PRICES are checked by the AI module. */
+const aiEnv = {
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: httpUrl.optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: httpUrl.optional(),
+  LOCAL_LLM_BASE_URL: httpUrl.optional(),
+  LOCAL_LLM_MODEL: z.string().min(1).max(200).optional(),
+  LOCAL_LLM_API_KEY: z.string().min(1).optional(),
+  AI_ROUTES: z.string().min(1).optional(),
+  AI_PRICES: z.string().min(1).optional(),
+  AI_TIMEOUT_MS: whole(100, 600_000).optional(),
+  AI_MAX_RETRIES: whole(0, 10).optional(),
+  AI_BREAKER_FAILURES: whole(1, 1000).optional(),
+  AI_BREAKER_COOLDOWN_MS: whole(0, 3_600_000).optional(),
+  AI_CACHE: flag.optional(),
+  AI_CACHE_TTL_SECONDS: whole(1, 365 * 24 * 3600).optional(),
+  AI_LOCAL_WHEN_OVER_BUDGET: flag.optional(),
+  AI_USER_MONTHLY_BUDGET_USD: z.coerce
+    .number({ error: "must be a number of US dollars" })
+    .min(0, "must not be negative")
+    .optional(),
+  AI_REDACT_PII: flag.optional(),
+  AI_LINK_ALLOWLIST: z.string().optional(),
+};
 const poolSize = "must be a whole number from 1 to 200";
 
 const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -84,6 +119,7 @@ const envSchema = z.object({
   GITHUB_CLIENT_SECRET: secret.optional(),
   GOOGLE_CLIENT_ID: secret.optional(),
   GOOGLE_CLIENT_SECRET: secret.optional(),
+  ...aiEnv,
 });
 
 /** The schema plus the rules that span variables. */
@@ -118,6 +154,7 @@ export type Config = {
   mailFrom: string | undefined;
   logLevel: (typeof logLevels)[number];
   oauth: OAuthProviders;
+  ai: AiSettings;
 };
 
 export class ConfigError extends Error {}
@@ -152,7 +189,16 @@ export function loadConfig(env: Env = process.env): Config {
     mailFrom: values.MAIL_FROM,
     logLevel: values.LOG_LEVEL,
     oauth: oauthProviders(values),
+    ai: aiSettings(values, publicUrl),
   };
+}
+
+function aiSettings(values: z.infer<typeof envSchema>, publicUrl: string): AiSettings {
+  try {
+    return aiSettingsFromEnv(values, publicUrl);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: ${(error as Error).message}`);
+  }
 }
 
 /** The sign-in providers the (already validated) environment configures. */

@@ -22,6 +22,7 @@ export async function startFromConfig(config: Config, overrides: Partial<AppDeps
     oauth: config.oauth,
     smtpUrl: config.smtpUrl,
     mailFrom: config.mailFrom,
+    ai: config.ai,
     ...overrides,
   });
   return { app, database, redis };

@@ -14,10 +14,11 @@ export type SuiteRequest = { url: string; payload?: unknown };
 export type RouteRule = {
   /**
    * The lowest workspace role that may do this to a resource the workspace
-   * owner created, or "self" for routes on the caller's own account (no
-   * workspace resource involved).
+   * owner created, "self" for routes on the caller's own account (no
+   * workspace resource involved), or "systemAdmin" for the system admins'
+   * routes (anyone else: 403).
    */
-  minRole: WorkspaceRole | "self";
+  minRole: WorkspaceRole | "self" | "systemAdmin";
   /** The API-key scope the route needs ("session": no key may call it). */
   scope: RouteScope;
   /** A request against fresh resources of the shared workspace. */
@@ -236,5 +237,50 @@ export const routeMatrix: Record<string, RouteRule> = {
       const key = await createApiKey(world.app, world.users.outsider, { scopes: ["tasks:read"] });
       return { url: `/v1/api-keys/${key.id}` };
     },
+  },
+
+  "POST /v1/tasks/{id}/summary": {
+    minRole: "viewer",
+    scope: "ai:use",
+    build: onTask((w) => w.task(), "/summary"),
+  },
+  "POST /v1/ai/digest": {
+    minRole: "self",
+    scope: "ai:use",
+    build: async () => ({ url: "/v1/ai/digest", payload: {} }),
+  },
+  "POST /v1/ai/breakdown": {
+    minRole: "viewer",
+    scope: "ai:use",
+    build: async (world) => ({
+      url: "/v1/ai/breakdown",
+      payload: { taskId: (await world.task()).id },
+    }),
+  },
+  "GET /v1/ai/usage": {
+    minRole: "admin",
+    scope: "ai:use",
+    build: async (world) => ({ url: inWorkspace(world, "/v1/ai/usage") }),
+  },
+  "GET /v1/ai/budget": {
+    minRole: "viewer",
+    scope: "ai:use",
+    build: async (world) => ({ url: inWorkspace(world, "/v1/ai/budget") }),
+  },
+  "PUT /v1/ai/budget": {
+    minRole: "admin",
+    scope: "session",
+    build: async (world) => ({
+      url: "/v1/ai/budget",
+      payload: { scope: "workspace", workspaceId: world.workspaceId, monthlyLimitUsd: 5 },
+    }),
+  },
+  "POST /v1/admin/workspaces/{id}/support-access": {
+    minRole: "systemAdmin",
+    scope: "session",
+    build: async (world) => ({
+      url: `/v1/admin/workspaces/${world.workspaceId}/support-access`,
+      payload: { reason: "Ticket 4711: the owner cannot see their tasks" },
+    }),
   },
 };

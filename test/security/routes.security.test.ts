@@ -72,6 +72,22 @@ for (const { key, method, rule } of routes) {
       expectProblem(response, 401, "unauthenticated");
     });
 
+    if (rule.minRole === "systemAdmin") {
+      it("answers 403 to a user who is not a system admin, even a workspace owner", async () => {
+        const response = await send(method, await rule.build(world), world.users.owner.headers);
+        expectProblem(response, 403, "forbidden");
+      });
+      it("succeeds for a system admin", async () => {
+        const response = await send(
+          method,
+          await rule.build(world),
+          world.users.systemAdmin.headers,
+        );
+        expect(response.statusCode, response.body).toBeLessThan(300);
+      });
+      return;
+    }
+
     if (rule.minRole === "self") {
       it("succeeds for any signed-in user", async () => {
         const response = await send(method, await rule.build(world), world.users.outsider.headers);

@@ -3,6 +3,7 @@ import { expect } from "vitest";
 import type { App } from "../../src/app.ts";
 import { member, type WorkspaceRole, workspace } from "../../src/modules/workspaces/schema.ts";
 import type { DatabaseHandle } from "../../src/platform/db/pool.ts";
+import { makeAdmin } from "../auth-helpers.ts";
 import { signUp, type TestUser } from "../harness.ts";
 import { type Category, createCategory, createTask, type Task } from "../tasks-helpers.ts";
 
@@ -20,7 +21,8 @@ export type World = {
   freshWorkspace: () => Promise<string>;
   /** A pending invitation, made by the owner in a fresh workspace. */
   invitation: (email?: string) => Promise<{ workspaceId: string; id: string }>;
-  users: Record<WorkspaceRole | "outsider", TestUser>;
+  /** Every workspace role, an outsider, and a system admin (in no workspace of the suite). */
+  users: Record<WorkspaceRole | "outsider" | "systemAdmin", TestUser>;
   task: () => Promise<Task>;
   completedTask: () => Promise<Task>;
   deletedTask: () => Promise<Task>;
@@ -52,7 +54,9 @@ export async function buildWorld(app: App, database: DatabaseHandle): Promise<Wo
     member: await signUp(app, "Member"),
     viewer: await signUp(app, "Viewer"),
     outsider: await signUp(app, "Outsider"),
+    systemAdmin: await signUp(app, "System admin"),
   };
+  await makeAdmin(app, users.systemAdmin, database.db);
   const freshWorkspace = () =>
     sharedWorkspace(database, [
       [users.owner, "owner"],

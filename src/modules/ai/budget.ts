@@ -1,0 +1,171 @@
+import { and, eq, or, sql } from "drizzle-orm";
+import { type Executor, withTransaction } from "../../platform/db/transaction.ts";
+import { DomainError } from "../../platform/http/errors.ts";
+import { aiBudgetSpend, aiBudgets, aiUsage, type BudgetScope } from "./schema.ts";
+
+/**
+ * Monthly budgets. A paid call first reserves its maximum cost against every
+ * budget that applies (the user's, the workspace's) with one conditional
+ * UPDATE each, inside one transaction: the row lock queues concurrent
+ * reservations, so together they can never pass the limit. After the call
+ * the reservation is settled with the real cost.
+ */
+
+export type BudgetTarget = { scope: BudgetScope; scopeId: string; limitMicros: number };
+export type Reservation = { targets: BudgetTarget[]; period: string; amountMicros: number };
+
+/** The calendar month (UTC) an instant belongs to, and when the next one starts. */
+export function budgetPeriod(at: Date): { period: string; start: Date; resetsAt: Date } {
+  const start = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
+  const resetsAt = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1));
+  return { period: start.toISOString().slice(0, 10), start, resetsAt };
+}
+
+export function budgetExceeded(resetsAt: Date, now: Date): DomainError {
+  const seconds = Math.max(1, Math.ceil((resetsAt.getTime() - now.getTime()) / 1000));
+  return new DomainError(
+    "budget_exceeded",
+    `The monthly AI budget is used up; it resets at ${resetsAt.toISOString()}`,
+    { headers: { "retry-after": String(seconds), "ai-budget-reset": resetsAt.toISOString() } },
+  );
+}
+
+/** The budgets that apply to a call by `userId` in `workspaceId`. */
+export async function applicableBudgets(
+  db: Executor,
+  input: { userId: string; workspaceId: string | null; defaultUserLimitMicros: number | null },
+): Promise<BudgetTarget[]> {
+  const rows = await db
+    .select({
+      scope: aiBudgets.scope,
+      scopeId: aiBudgets.scopeId,
+      limitMicros: aiBudgets.monthlyLimitMicros,
+    })
+    .from(aiBudgets)
+    .where(
+      or(
+        and(eq(aiBudgets.scope, "user"), eq(aiBudgets.scopeId, input.userId)),
+        input.workspaceId
+          ? and(eq(aiBudgets.scope, "workspace"), eq(aiBudgets.scopeId, input.workspaceId))
+          : undefined,
+      ),
+    );
+  const targets: BudgetTarget[] = rows;
+  if (!rows.some((row) => row.scope === "user") && input.defaultUserLimitMicros !== null) {
+    targets.push({
+      scope: "user",
+      scopeId: input.userId,
+      limitMicros: input.defaultUserLimitMicros,
+    });
+  }
+  // Always user before workspace, so concurrent reservations lock rows in one order.
+  return targets.sort((a, b) => (a.scope < b.scope ? 1 : -1));
+}
+
+/** Creates this month's spend row, starting from what the ledger already holds. */
+async function ensureSpendRow(db: Executor, target: BudgetTarget, at: Date): Promise<string> {
+  const { period, start, resetsAt } = budgetPeriod(at);
+  const owner =
+    target.scope === "user"
+      ? eq(aiUsage.userId, target.scopeId)
+      : eq(aiUsage.workspaceId, target.scopeId);
+  await db.execute(sql`
+    insert into ${aiBudgetSpend} (scope, scope_id, period, spent_micros)
+    select ${target.scope}, ${target.scopeId}, ${period}, coalesce(sum(${aiUsage.costMicros}), 0)
+    from ${aiUsage}
+    where ${owner} and ${aiUsage.createdAt} >= ${start} and ${aiUsage.createdAt} < ${resetsAt}
+    on conflict do nothing`);
+  return period;
+}
+
+/**
+ * Reserves `amountMicros` against every target, or none of them. A zero
+ * amount (a free model) still needs at least one micro-dollar left, so an
+ * exhausted budget can also stop the offline provider when so configured.
+ */
+export async function reserve(
+  db: Executor,
+  targets: BudgetTarget[],
+  amountMicros: number,
+  at: Date,
+): Promise<Reservation | null> {
+  const { period } = budgetPeriod(at);
+  if (targets.length === 0) return { targets, period, amountMicros: 0 };
+  const needed = Math.max(amountMicros, 1);
+  try {
+    await withTransaction(db, async (tx) => {
+      for (const target of targets) {
+        await ensureSpendRow(tx, target, at);
+        const updated = await tx
+          .update(aiBudgetSpend)
+          .set({ reservedMicros: sql`${aiBudgetSpend.reservedMicros} + ${amountMicros}` })
+          .where(
+            and(
+              eq(aiBudgetSpend.scope, target.scope),
+              eq(aiBudgetSpend.scopeId, target.scopeId),
+              eq(aiBudgetSpend.period, period),
+              sql`${aiBudgetSpend.spentMicros} + ${aiBudgetSpend.reservedMicros} + ${needed} <= ${target.limitMicros}`,
+            ),
+          )
+          .returning({ scope: aiBudgetSpend.scope });
+        if (updated.length === 0) throw new BudgetRefused();
+      }
+    });
+  } catch (error) {
+    if (error instanceof BudgetRefused) return null;
+    throw error;
+  }
+  return { targets, period, amountMicros };
+}
+
+class BudgetRefused extends Error {}
+
+/** Replaces a reservation by the real cost. */
+export async function settle(db: Executor, reservation: Reservation, actualMicros: number) {
+  for (const target of reservation.targets) {
+    await db
+      .update(aiBudgetSpend)
+      .set({
+        spentMicros: sql`${aiBudgetSpend.spentMicros} + ${actualMicros}`,
+        reservedMicros: sql`greatest(${aiBudgetSpend.reservedMicros} - ${reservation.amountMicros}, 0)`,
+      })
+      .where(
+        and(
+          eq(aiBudgetSpend.scope, target.scope),
+          eq(aiBudgetSpend.scopeId, target.scopeId),
+          eq(aiBudgetSpend.period, reservation.period),
+        ),
+      );
+  }
+}
+
+/** What a budget target has spent and holds in reservations this month. */
+export async function spendOf(
+  db: Executor,
+  target: { scope: BudgetScope; scopeId: string },
+  at: Date,
+): Promise<{ spentMicros: number; reservedMicros: number }> {
+  const { period, start, resetsAt } = budgetPeriod(at);
+  const [row] = await db
+    .select({ spent: aiBudgetSpend.spentMicros, reserved: aiBudgetSpend.reservedMicros })
+    .from(aiBudgetSpend)
+    .where(
+      and(
+        eq(aiBudgetSpend.scope, target.scope),
+        eq(aiBudgetSpend.scopeId, target.scopeId),
+        eq(aiBudgetSpend.period, period),
+      ),
+    );
+  if (row) return { spentMicros: row.spent, reservedMicros: row.reserved };
+  const owner =
+    target.scope === "user"
+      ? eq(aiUsage.userId, target.scopeId)
+      : eq(aiUsage.workspaceId, target.scopeId);
+  const [sum] = await db
+    .select({ spent: sql<number>`coalesce(sum(${aiUsage.costMicros}), 0)::bigint` })
+    .from(aiUsage)
+    .where(
+      and(owner, sql`${aiUsage.createdAt} >= ${start} and ${aiUsage.createdAt} < ${resetsAt}`),
+    );
+  return { spentMicros: Number(sum?.spent ?? 0), reservedMicros: 0 };
+}

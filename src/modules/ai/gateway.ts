@@ -1,0 +1,399 @@
+import type { FastifyBaseLogger } from "fastify";
+import { actingUser } from "../../platform/auth/actor.ts";
+import type { Redis } from "../../platform/cache/redis.ts";
+import type { Context } from "../../platform/context.ts";
+import type { Executor } from "../../platform/db/transaction.ts";
+import { DomainError } from "../../platform/http/errors.ts";
+import { AttemptFailed, type CallOutput, callModel } from "./attempt.ts";
+import { Breakers, type CircuitBreaker } from "./breaker.ts";
+import {
+  applicableBudgets,
+  type BudgetTarget,
+  budgetExceeded,
+  budgetPeriod,
+  type Reservation,
+  reserve,
+  settle,
+} from "./budget.ts";
+import { type AnswerCache, cacheKey, createAnswerCache } from "./cache.ts";
+import { costMicros, recordUsage } from "./ledger.ts";
+import { estimateTokens } from "./local/model.ts";
+import { type RenderedPrompt, type TemplateId, templates } from "./prompts.ts";
+import { createModelRegistry, type ModelRegistry } from "./providers.ts";
+import { type Failure, retryable, retryDelay } from "./retry.ts";
+import { StreamingSanitizer, sanitizeOutput } from "./safety.ts";
+import { type AiFeature, type AiSettings, type ModelRef, priceOf } from "./settings.ts";
+
+export type AiUsage = { inputTokens: number; outputTokens: number; costMicros: number };
+
+export type AiAnswer = {
+  text: string;
+  provider: string;
+  model: string;
+  cached: boolean;
+  usage: AiUsage;
+  flags: string[];
+  template: { id: TemplateId; version: number };
+};
+
+export type AiRequest = {
+  feature: AiFeature;
+  template: TemplateId;
+  /** Renders the prompt; `external` asks for PII to be redacted. */
+  render: (external: boolean) => RenderedPrompt;
+  /** Identifies the answer for the cache (includes the task's version). */
+  cacheInput: unknown;
+  workspaceId: string | null;
+  maxOutputTokens: number;
+  /** Structured output: problems with the text, empty when valid. One repair call is made. */
+  validate?: (text: string) => string[];
+  repair?: (previousOutput: string, problems: string[]) => (external: boolean) => RenderedPrompt;
+  /** Remove links and images to hosts outside the allowlist (free-text answers). */
+  sanitize: boolean;
+  /** Stream from the provider; deltas go to `onDelta` when given. */
+  stream: boolean;
+  onDelta?: (delta: string) => void;
+  /** Aborted when the client goes away. */
+  signal?: AbortSignal;
+};
+
+export type GatewayDeps = {
+  settings: AiSettings;
+  db: Executor;
+  redis: Redis | undefined;
+  now: () => Date;
+  log: FastifyBaseLogger;
+};
+
+const sleep = (ms: number, signal: AbortSignal | undefined) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+
+const outcomeOf = (failure: Failure) =>
+  failure.kind === "timeout"
+    ? "timeout"
+    : failure.kind === "rate_limited"
+      ? "rate_limited"
+      : failure.kind === "aborted"
+        ? "aborted"
+        : "error";
+
+/** Thrown when a chain member is passed over; the router moves to the next one. */
+class ModelSkipped extends Error {
+  readonly failure: Failure;
+
+  constructor(failure: Failure) {
+    super(failure.message);
+    this.failure = failure;
+  }
+}
+
+/**
+ * The router: for a feature's chain of models, in order, it answers from the
+ * cache, or checks the circuit breaker and the budget and calls the model
+ * with a timeout and jittered retries, falling back to the next model. Every
+ * call and cache hit is written to the ledger. The request fails only when
+ * the whole chain failed: 504 if the last failure was a timeout, else 502.
+ */
+export class AiGateway {
+  readonly settings: AiSettings;
+  private readonly registry: ModelRegistry;
+  private readonly breakers: Breakers;
+  private readonly cache: AnswerCache | undefined;
+  private readonly deps: GatewayDeps;
+
+  constructor(deps: GatewayDeps) {
+    this.deps = deps;
+    this.settings = deps.settings;
+    this.registry = createModelRegistry(deps.settings);
+    this.breakers = new Breakers(deps.settings.breaker, () => deps.now().getTime());
+    this.cache = createAnswerCache({ ...deps.settings.cache, ...deps });
+  }
+
+  async run(ctx: Context, request: AiRequest): Promise<AiAnswer> {
+    const me = actingUser(ctx.actor);
+    const renders = new Map<boolean, RenderedPrompt>();
+    const promptFor = (ref: ModelRef) => {
+      const external = this.registry.isExternal(ref.provider) && this.settings.redactPii;
+      let prompt = renders.get(external);
+      if (!prompt) {
+        prompt = request.render(external);
+        renders.set(external, prompt);
+      }
+      return prompt;
+    };
+    // Looked up only when a model needs a reservation: cache hits and free
+    // models skip the query.
+    let budgets: BudgetTarget[] | undefined;
+    const budgetsOf = async () => {
+      budgets ??= await applicableBudgets(ctx.db, {
+        userId: me.userId,
+        workspaceId: request.workspaceId,
+        defaultUserLimitMicros: this.settings.defaultUserBudgetMicros,
+      });
+      return budgets;
+    };
+    let lastFailure: Failure | undefined;
+    let budgetResetsAt: Date | undefined;
+    for (const ref of this.settings.routes[request.feature]) {
+      const prompt = promptFor(ref);
+      const cached = await this.fromCache(ctx, request, ref, prompt);
+      if (cached) return cached;
+      const price = priceOf(this.settings, ref);
+      const free = price.input === 0 && price.output === 0;
+      let reservation: Reservation | null = null;
+      if (!free || !this.settings.localWhenOverBudget) {
+        const calls = request.validate ? 2 : 1;
+        const maxCost = costMicros(price, {
+          inputTokens: Math.ceil(estimateTokens(prompt.system + prompt.user) * 1.25),
+          outputTokens: request.maxOutputTokens,
+        });
+        reservation = await reserve(ctx.db, await budgetsOf(), maxCost * calls, ctx.now());
+        if (!reservation) {
+          budgetResetsAt = budgetPeriod(ctx.now()).resetsAt;
+          if (!this.settings.localWhenOverBudget) throw budgetExceeded(budgetResetsAt, ctx.now());
+          continue;
+        }
+      }
+      const spent = { micros: 0 };
+      try {
+        return await this.answerWith(ctx, request, ref, prompt, spent);
+      } catch (error) {
+        if (!(error instanceof ModelSkipped)) throw error;
+        lastFailure = error.failure;
+      } finally {
+        if (reservation) await settle(ctx.db, reservation, spent.micros);
+      }
+    }
+    if (budgetResetsAt) throw budgetExceeded(budgetResetsAt, ctx.now());
+    if (lastFailure?.kind === "timeout") {
+      throw new DomainError("upstream_timeout", "No AI provider answered in time; retry later");
+    }
+    throw new DomainError("upstream_error", "No AI provider could answer; retry later");
+  }
+
+  private async fromCache(
+    ctx: Context,
+    request: AiRequest,
+    ref: ModelRef,
+    prompt: RenderedPrompt,
+  ): Promise<AiAnswer | undefined> {
+    if (!this.cache) return undefined;
+    const started = performance.now();
+    const template = { id: request.template, version: templates[request.template].version };
+    const hit = await this.cache.get(cacheKey(ref, template, request.cacheInput));
+    if (!hit) return undefined;
+    if (request.onDelta) {
+      for (const chunk of hit.text.match(/\S+\s*/g) ?? []) request.onDelta(chunk);
+    }
+    await this.ledger(ctx, request, ref, prompt, {
+      usage: { inputTokens: 0, outputTokens: 0, cachedTokens: 0 },
+      costMicros: 0,
+      latencyMs: performance.now() - started,
+      outcome: "cache_hit",
+    });
+    return {
+      text: hit.text,
+      provider: ref.provider,
+      model: ref.model,
+      cached: true,
+      usage: { inputTokens: 0, outputTokens: 0, costMicros: 0 },
+      flags: prompt.flags,
+      template,
+    };
+  }
+
+  /** Calls one model (with retries), validates and repairs its output, caches the answer. */
+  private async answerWith(
+    ctx: Context,
+    request: AiRequest,
+    ref: ModelRef,
+    prompt: RenderedPrompt,
+    spent: { micros: number },
+  ): Promise<AiAnswer> {
+    const first = await this.callWithRetries(ctx, request, ref, prompt, spent);
+    let output = first;
+    let total: CallOutput & { costMicros: number } = first;
+    const problems = request.validate?.(first.text) ?? [];
+    await this.ledger(ctx, request, ref, prompt, {
+      ...first,
+      outcome: problems.length > 0 ? "invalid_output" : "ok",
+    });
+    if (problems.length > 0 && request.repair) {
+      const external = this.registry.isExternal(ref.provider) && this.settings.redactPii;
+      const repairPrompt = request.repair(first.text, problems)(external);
+      const second = await this.callWithRetries(ctx, request, ref, repairPrompt, spent);
+      const remaining = request.validate?.(second.text) ?? [];
+      await this.ledger(ctx, request, ref, repairPrompt, {
+        ...second,
+        outcome: remaining.length > 0 ? "invalid_output" : "ok",
+      });
+      if (remaining.length > 0) {
+        throw new DomainError(
+          "upstream_error",
+          `The model's answer was not valid after one repair: ${remaining.slice(0, 3).join("; ")}`,
+        );
+      }
+      output = second;
+      total = sumUsage(first, second);
+    }
+    const text = request.sanitize
+      ? sanitizeOutput(output.text, this.settings.linkAllowlist)
+      : output.text;
+    if (this.cache) {
+      const template = { id: request.template, version: templates[request.template].version };
+      await this.cache.set(cacheKey(ref, template, request.cacheInput), ref, {
+        text,
+        inputTokens: total.usage.inputTokens,
+        outputTokens: total.usage.outputTokens,
+      });
+    }
+    return {
+      text,
+      provider: ref.provider,
+      model: ref.model,
+      cached: false,
+      usage: {
+        inputTokens: total.usage.inputTokens,
+        outputTokens: total.usage.outputTokens,
+        costMicros: total.costMicros,
+      },
+      flags: prompt.flags,
+      template: { id: request.template, version: templates[request.template].version },
+    };
+  }
+
+  private async callWithRetries(
+    ctx: Context,
+    request: AiRequest,
+    ref: ModelRef,
+    prompt: RenderedPrompt,
+    spent: { micros: number },
+  ): Promise<CallOutput & { costMicros: number; latencyMs: number }> {
+    const breaker: CircuitBreaker | undefined =
+      ref.provider === "local" ? undefined : this.breakers.for(ref.provider);
+    const price = priceOf(this.settings, ref);
+    const sanitizer = request.sanitize
+      ? new StreamingSanitizer(this.settings.linkAllowlist)
+      : undefined;
+    const onDelta =
+      request.onDelta && sanitizer
+        ? (delta: string) => {
+            const safe = sanitizer.push(delta);
+            if (safe) request.onDelta?.(safe);
+          }
+        : request.onDelta;
+    for (let attempt = 1; ; attempt++) {
+      if (breaker && !breaker.tryAcquire()) {
+        throw new ModelSkipped({ kind: "server", message: `${ref.provider} circuit is open` });
+      }
+      const started = performance.now();
+      try {
+        const output = await callModel({
+          model: this.registry.model(ref),
+          prompt,
+          maxOutputTokens: request.maxOutputTokens,
+          timeoutMs: this.settings.timeoutMs,
+          stream: request.stream,
+          signal: request.signal,
+          onDelta,
+        });
+        breaker?.recordSuccess();
+        const rest = sanitizer?.flush();
+        if (rest) request.onDelta?.(rest);
+        const cost = costMicros(price, output.usage);
+        spent.micros += cost;
+        return { ...output, costMicros: cost, latencyMs: performance.now() - started };
+      } catch (error) {
+        if (!(error instanceof AttemptFailed)) throw error;
+        const failure = error.failure;
+        const partial = error.partialText
+          ? costMicros(price, {
+              inputTokens: estimateTokens(prompt.system + prompt.user),
+              outputTokens: estimateTokens(error.partialText),
+            })
+          : 0;
+        spent.micros += partial;
+        await this.ledger(ctx, request, ref, prompt, {
+          usage: {
+            inputTokens: error.partialText ? estimateTokens(prompt.system + prompt.user) : 0,
+            outputTokens: estimateTokens(error.partialText),
+            cachedTokens: 0,
+          },
+          costMicros: partial,
+          latencyMs: performance.now() - started,
+          outcome: outcomeOf(failure),
+        });
+        if (failure.kind === "aborted") {
+          breaker?.release();
+          throw new DomainError("upstream_error", "The client went away");
+        }
+        breaker?.recordFailure();
+        ctx.log.warn(
+          { provider: ref.provider, model: ref.model, attempt, failure },
+          "AI call failed",
+        );
+        if (error.forwarded) {
+          throw new DomainError("upstream_error", "The AI provider failed while streaming");
+        }
+        const delay =
+          retryable(failure) && attempt <= this.settings.maxRetries
+            ? retryDelay(failure, attempt, {
+                baseMs: this.settings.retryBaseMs,
+                capMs: this.settings.retryAfterCapMs,
+              })
+            : null;
+        if (delay === null) throw new ModelSkipped(failure);
+        await sleep(delay, request.signal);
+      }
+    }
+  }
+
+  private async ledger(
+    ctx: Context,
+    request: AiRequest,
+    ref: ModelRef,
+    prompt: RenderedPrompt,
+    call: {
+      usage: CallOutput["usage"];
+      costMicros: number;
+      latencyMs: number;
+      outcome: Parameters<typeof recordUsage>[1]["outcome"];
+    },
+  ) {
+    await recordUsage(this.deps.db, {
+      userId: actingUser(ctx.actor).userId,
+      workspaceId: request.workspaceId,
+      requestId: ctx.requestId,
+      feature: request.feature,
+      ref,
+      template: { id: prompt.templateId, version: prompt.templateVersion },
+      ...call.usage,
+      costMicros: call.costMicros,
+      latencyMs: call.latencyMs,
+      outcome: call.outcome,
+      flags: prompt.flags,
+      at: ctx.now(),
+    });
+  }
+}
+
+function sumUsage(
+  a: CallOutput & { costMicros: number },
+  b: CallOutput & { costMicros: number },
+): CallOutput & { costMicros: number } {
+  return {
+    text: b.text,
+    usage: {
+      inputTokens: a.usage.inputTokens + b.usage.inputTokens,
+      outputTokens: a.usage.outputTokens + b.usage.outputTokens,
+      cachedTokens: a.usage.cachedTokens + b.usage.cachedTokens,
+    },
+    costMicros: a.costMicros + b.costMicros,
+  };
+}

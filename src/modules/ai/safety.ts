@@ -1,0 +1,166 @@
+/**
+ * Input and output safety. Input: length caps, control characters, PII
+ * redaction before text leaves for an external provider, and heuristics
+ * that flag stored text which reads like instructions to the model. Output:
+ * markdown images and links to hosts outside the allowlist are removed.
+ */
+
+// C0 and C1 control characters except tab and newline, plus bidi overrides
+// and zero-width characters that can hide text from a human reviewer.
+const controlCharacters =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/** Strips control characters, normalises newlines and caps the length. */
+export function cleanText(text: string, maxLength: number): string {
+  const cleaned = text.replace(/\r\n?/g, "\n").replace(controlCharacters, "").trim();
+  return cleaned.length > maxLength ? `${cleaned.slice(0, maxLength - 1).trimEnd()}…` : cleaned;
+}
+
+const email = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+const cardCandidate = /\b\d(?:[ -]?\d){12,18}\b/g;
+const isoDate = /\d{4}-\d{2}-\d{2}/;
+const phoneCandidate = /(?:\+|\b)\d[\d ().-]{7,18}\d\b/g;
+
+function luhnValid(digits: string): boolean {
+  let sum = 0;
+  for (let index = 0; index < digits.length; index++) {
+    let digit = Number(digits[digits.length - 1 - index]);
+    if (index % 2 === 1) {
+      digit *= 2;
+      if (digit > 9) digit -= 9;
+    }
+    sum += digit;
+  }
+  return sum % 10 === 0;
+}
+
+/**
+ * Replaces e-mail addresses, payment card numbers (Luhn-checked) and phone
+ * numbers (9 to 15 digits, not ISO dates, so dates and times stay) with placeholders.
+ */
+export function redactPii(text: string): string {
+  return text
+    .replace(email, "[email]")
+    .replace(cardCandidate, (match) => {
+      const digits = match.replace(/\D/g, "");
+      return luhnValid(digits) ? "[card number]" : match;
+    })
+    .replace(phoneCandidate, (match) => {
+      if (isoDate.test(match)) return match;
+      const digits = match.replace(/\D/g, "").length;
+      return digits >= 9 && digits <= 15 ? "[phone]" : match;
+    });
+}
+
+const injectionPatterns = [
+  /\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(instructions?|prompts?|rules|above|previous|system)\b/i,
+  /\b(you are now|act as|pretend to be|new instructions|from now on)\b/i,
+  /\b(system prompt|developer message|jailbreak)\b/i,
+  /<\/?\s*(data|system|assistant|instructions?)\b/i,
+  /^\s*(system|assistant|user)\s*:/im,
+  /\b(reveal|print|show|repeat)\b[^.\n]{0,30}\b(prompt|instructions|secrets?|api key)\b/i,
+];
+
+/** True when stored text reads like an attempt to instruct the model. */
+export function looksLikeInjection(text: string): boolean {
+  return injectionPatterns.some((pattern) => pattern.test(text));
+}
+
+/** Every string in a JSON-like value, transformed. */
+export function mapStrings<T>(value: T, transform: (text: string) => string): T {
+  if (typeof value === "string") return transform(value) as T;
+  if (Array.isArray(value)) return value.map((item) => mapStrings(item, transform)) as T;
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, mapStrings(item, transform)]),
+    ) as T;
+  }
+  return value;
+}
+
+/** True when any string inside the value trips the injection heuristics. */
+export function containsInjection(value: unknown): boolean {
+  let found = false;
+  mapStrings(value, (text) => {
+    if (!found && looksLikeInjection(text)) found = true;
+    return text;
+  });
+  return found;
+}
+
+/**
+ * JSON for a data block: `<`, `>` and `&` are escaped, so stored text can
+ * never close its block or open a new one.
+ */
+export function fencedJson(value: unknown): string {
+  return JSON.stringify(value, null, 1)
+    .replaceAll("<", "\\u003c")
+    .replaceAll(">", "\\u003e")
+    .replaceAll("&", "\\u0026");
+}
+
+function allowedUrl(url: string, allowlist: string[]): boolean {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return false;
+    const host = parsed.hostname.toLowerCase();
+    return allowlist.some((allowed) => host === allowed || host.endsWith(`.${allowed}`));
+  } catch {
+    return false; // relative or malformed: nowhere we vouch for
+  }
+}
+
+const markdownImage = /!\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+"[^"]*")?\s*\)/g;
+const markdownLink = /\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+"[^"]*")?\s*\)/g;
+const htmlImage = /<img\b[^>]*>/gi;
+const autoLink = /<(https?:\/\/[^>\s]+)>/gi;
+
+/** Removes images and links to hosts outside the allowlist; a link keeps its text. */
+export function sanitizeOutput(text: string, allowlist: string[]): string {
+  return text
+    .replace(markdownImage, (match, _alt: string, url: string) =>
+      allowedUrl(url, allowlist) ? match : "",
+    )
+    .replace(markdownLink, (match, label: string, url: string) =>
+      allowedUrl(url, allowlist) ? match : label,
+    )
+    .replace(htmlImage, "")
+    .replace(autoLink, (match, url: string) => (allowedUrl(url, allowlist) ? match : url));
+}
+
+/**
+ * The same filter for a stream: text that might be the start of a link or
+ * image is held back until it is complete (or clearly is not one), so a
+ * link split across chunks is still caught.
+ */
+export class StreamingSanitizer {
+  private pending = "";
+  private readonly allowlist: string[];
+
+  constructor(allowlist: string[]) {
+    this.allowlist = allowlist;
+  }
+
+  push(delta: string): string {
+    const text = this.pending + delta;
+    const cut = this.safeCut(text);
+    this.pending = text.slice(cut);
+    return sanitizeOutput(text.slice(0, cut), this.allowlist);
+  }
+
+  flush(): string {
+    const rest = sanitizeOutput(this.pending, this.allowlist);
+    this.pending = "";
+    return rest;
+  }
+
+  private safeCut(text: string): number {
+    const start = Math.max(text.lastIndexOf("["), text.lastIndexOf("<"));
+    if (start < 0 || text.length - start > 1_000) return text.length;
+    const tail = text.slice(start);
+    const complete = tail.startsWith("<") ? tail.includes(">") : /\]\([^)]*\)|\][^(]/.test(tail);
+    if (complete) return text.length;
+    return start > 0 && text[start - 1] === "!" ? start - 1 : start;
+  }
+}
