@@ -8,6 +8,7 @@ import {
   validatorCompiler,
 } from "fastify-type-provider-zod";
 import { v7 as uuidv7 } from "uuid";
+import { mcpRoutes } from "./modules/assistant/mcp-routes.ts";
 import { categoryRoutes } from "./modules/categories/routes.ts";
 import { compatRoutes } from "./modules/compat/routes.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
@@ -141,6 +142,7 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(categoryRoutes);
     await v1.register(profileRoutes);
     await v1.register(compatRoutes);
+    await v1.register(mcpRoutes);
   });
   return Object.assign(app, { auth });
 }

@@ -60,6 +60,9 @@ const knownRoutes = [
   "DELETE /api/{user_id}/tasks/{id}",
   "PATCH /api/{user_id}/tasks/{id}/complete",
   "POST /api/{user_id}/chat",
+  "POST /mcp",
+  "GET /mcp",
+  "DELETE /mcp",
 ];
 
 /** Routes that may stay out of the document: the document itself, the docs UI, auth passthrough. */
