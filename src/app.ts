@@ -1,6 +1,6 @@
 import swagger from "@fastify/swagger";
 import scalar from "@scalar/fastify-api-reference";
-import Fastify from "fastify";
+import Fastify, { type FastifyLoggerOptions, type FastifyRequest } from "fastify";
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -14,6 +14,7 @@ import { compatRoutes } from "./modules/compat/routes.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
 import { taskRoutes } from "./modules/tasks/routes.ts";
 import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
+import { resolveActor } from "./platform/auth/actor.ts";
 import { createAuth } from "./platform/auth/auth.ts";
 import { requireActor } from "./platform/auth/hook.ts";
 import { registerAuthRoutes } from "./platform/auth/routes.ts";
@@ -40,6 +41,8 @@ export type AppDeps = {
    * caller owns the connection and closes it after the app.
    */
   redis?: Redis;
+  /** Where logs go (default stdout); the stdio MCP server needs stdout for the protocol. */
+  logStream?: NodeJS.WritableStream;
 };
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
@@ -48,7 +51,10 @@ const saneRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(deps: AppDeps) {
   const app = Fastify({
-    logger: loggerOptions(deps.logLevel ?? "info"),
+    logger: {
+      ...(loggerOptions(deps.logLevel ?? "info") as FastifyLoggerOptions),
+      stream: deps.logStream,
+    },
     bodyLimit: 1024 * 1024,
     connectionTimeout: 30_000,
     keepAliveTimeout: 72_000,
@@ -144,5 +150,8 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(compatRoutes);
     await v1.register(mcpRoutes);
   });
-  return Object.assign(app, { auth });
+  /** The actor a set of request headers authenticates, exactly as /v1 and /mcp resolve it. */
+  const resolveCredential = (headers: Record<string, string>) =>
+    resolveActor({ auth, db, sessions }, { headers } as FastifyRequest);
+  return Object.assign(app, { auth, resolveCredential });
 }
