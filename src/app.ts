@@ -14,7 +14,7 @@ import { compatRoutes } from "./modules/compat/routes.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
 import { taskRoutes } from "./modules/tasks/routes.ts";
 import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
-import { resolveActor } from "./platform/auth/actor.ts";
+import { type Actor, resolveActor } from "./platform/auth/actor.ts";
 import { createAuth } from "./platform/auth/auth.ts";
 import { requireActor } from "./platform/auth/hook.ts";
 import { registerAuthRoutes } from "./platform/auth/routes.ts";
@@ -46,6 +46,16 @@ export type AppDeps = {
 };
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /**
+     * The actor a set of request headers authenticates, resolved exactly as
+     * for /v1 and /mcp; for transports without HTTP requests (stdio MCP).
+     */
+    resolveCredential: (headers: Record<string, string>) => Promise<Actor | null>;
+  }
+}
 
 const saneRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -150,8 +160,8 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(compatRoutes);
     await v1.register(mcpRoutes);
   });
-  /** The actor a set of request headers authenticates, exactly as /v1 and /mcp resolve it. */
-  const resolveCredential = (headers: Record<string, string>) =>
-    resolveActor({ auth, db, sessions }, { headers } as FastifyRequest);
-  return Object.assign(app, { auth, resolveCredential });
+  app.decorate("resolveCredential", (headers: Record<string, string>) =>
+    resolveActor({ auth, db, sessions }, { headers } as FastifyRequest),
+  );
+  return Object.assign(app, { auth });
 }
