@@ -9,6 +9,8 @@ import {
 } from "fastify-type-provider-zod";
 import { v7 as uuidv7 } from "uuid";
 import { mcpRoutes } from "./modules/assistant/mcp-routes.ts";
+import { offlineAgent } from "./modules/assistant/offline-agent.ts";
+import { chatRoutes } from "./modules/assistant/routes.ts";
 import { categoryRoutes } from "./modules/categories/routes.ts";
 import { compatRoutes } from "./modules/compat/routes.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
@@ -159,6 +161,8 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(profileRoutes);
     await v1.register(compatRoutes);
     await v1.register(mcpRoutes);
+    // The model-driven agent replaces the offline one here once the AI layer lands.
+    await v1.register(chatRoutes, { agent: offlineAgent });
   });
   app.decorate("resolveCredential", (headers: Record<string, string>) =>
     resolveActor({ auth, db, sessions }, { headers } as FastifyRequest),

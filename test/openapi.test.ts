@@ -63,6 +63,11 @@ const knownRoutes = [
   "POST /mcp",
   "GET /mcp",
   "DELETE /mcp",
+  "POST /v1/chat",
+  "POST /v1/chat/approvals/{id}",
+  "GET /v1/conversations",
+  "GET /v1/conversations/{id}/messages",
+  "DELETE /v1/conversations/{id}",
 ];
 
 /** Routes that may stay out of the document: the document itself, the docs UI, auth passthrough. */

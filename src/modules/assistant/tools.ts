@@ -156,6 +156,7 @@ export const listTasks = defineTool({
     priority: z.array(z.enum(taskPriorities)).min(1).optional().describe("Any of these priorities"),
     categoryId: z.uuid().optional(),
     tag: z.string().trim().min(1).max(50).optional(),
+    q: z.string().trim().min(1).max(200).optional().describe("Words in the title or description"),
     dueBefore: isoDateTime.optional(),
     dueAfter: isoDateTime.optional(),
     overdue: z.boolean().optional().describe("true: only open tasks past their due date"),
@@ -170,6 +171,19 @@ export const listTasks = defineTool({
   async run(ctx, query) {
     const page = await tasks.listTasks(ctx, query);
     return { tasks: page.data, nextCursor: page.nextCursor };
+  },
+});
+
+export const getTask = defineTool({
+  name: "get_task",
+  title: "Get a task",
+  description: "One task by its id, with every field.",
+  scope: "tasks:read",
+  effect: "read",
+  input: z.strictObject({ id }),
+  output: taskResult,
+  async run(ctx, input) {
+    return { task: await tasks.getTask(ctx, input.id) };
   },
 });
 
@@ -315,6 +329,7 @@ export const getProfileTool = defineTool({
 export const allTools: readonly Tool[] = [
   addTask,
   listTasks,
+  getTask,
   searchTasks,
   updateTask,
   completeTask,
