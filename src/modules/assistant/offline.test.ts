@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Awaiting, type Intent, parseMessage, toQuickAddText } from "./offline.ts";
+import { type Awaiting, type Intent, parseMessage } from "./offline.ts";
+import { toQuickAddText } from "./offline-quick-add.ts";
 
 const now = new Date("2026-03-11T09:00:00Z"); // a Wednesday
 const parse = (message: string, awaiting: Awaiting = null) =>
