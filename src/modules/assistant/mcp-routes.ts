@@ -20,7 +20,7 @@ const jsonRpcMessage = z
 const description =
   "Model Context Protocol, Streamable HTTP transport (stateless: no Mcp-Session-Id). " +
   "POST one JSON-RPC message with `Accept: application/json, text/event-stream`; the answer " +
-  "is JSON. Tools: add_task, list_tasks, search_tasks, update_task, complete_task, " +
+  "is JSON. Tools: add_task, list_tasks, get_task, search_tasks, update_task, complete_task, " +
   "reopen_task, delete_task, list_categories, get_profile. Authenticated like /v1; every " +
   "tool runs as the caller, and a failed tool call is an MCP tool error (isError) carrying " +
   "the problem fields.";
