@@ -1,6 +1,6 @@
 import swagger from "@fastify/swagger";
 import scalar from "@scalar/fastify-api-reference";
-import Fastify from "fastify";
+import Fastify, { type FastifyLoggerOptions, type FastifyRequest } from "fastify";
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -14,12 +14,16 @@ import { aiRoutes } from "./modules/ai/routes.ts";
 import { type AiSettings, offlineAiSettings } from "./modules/ai/settings.ts";
 import { apiKeyRoutes } from "./modules/api-keys/routes.ts";
 import { apiKeyLookup } from "./modules/api-keys/service.ts";
+import { mcpRoutes } from "./modules/assistant/mcp-routes.ts";
+import { offlineAgent } from "./modules/assistant/offline-agent.ts";
+import { chatRoutes } from "./modules/assistant/routes.ts";
 import { categoryRoutes } from "./modules/categories/routes.ts";
 import { compatRoutes } from "./modules/compat/routes.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
 import { taskRoutes } from "./modules/tasks/routes.ts";
 import { workspaceRoutes } from "./modules/workspaces/routes.ts";
 import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
+import { type Actor, resolveActor } from "./platform/auth/actor.ts";
 import { createAuth } from "./platform/auth/auth.ts";
 import { requireActor, requireRouteScopes } from "./platform/auth/hook.ts";
 import { JwtVerifier } from "./platform/auth/jwt.ts";
@@ -64,15 +68,30 @@ export type AppDeps = {
   mailFrom?: string;
   /** Providers, routes, prices and limits of the AI layer; default: offline only. */
   ai?: AiSettings;
+  /** Where logs go (default stdout); the stdio MCP server needs stdout for the protocol. */
+  logStream?: NodeJS.WritableStream;
 };
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /**
+     * The actor a set of request headers authenticates, resolved exactly as
+     * for /v1 and /mcp; for transports without HTTP requests (stdio MCP).
+     */
+    resolveCredential: (headers: Record<string, string>) => Promise<Actor | null>;
+  }
+}
 
 const saneRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(deps: AppDeps) {
   const app = Fastify({
-    logger: loggerOptions(deps.logLevel ?? "info"),
+    logger: {
+      ...(loggerOptions(deps.logLevel ?? "info") as FastifyLoggerOptions),
+      stream: deps.logStream,
+    },
     bodyLimit: 1024 * 1024,
     connectionTimeout: 30_000,
     keepAliveTimeout: 72_000,
@@ -203,6 +222,7 @@ export async function buildApp(deps: AppDeps) {
     sessions,
     signInLimits: new SignInLimits(limits),
   });
+  const apiKeys = apiKeyLookup(db);
   const jwts = new JwtVerifier({
     loadKeys: () => auth.api.getJwks(),
     issuer: deps.publicUrl,
@@ -215,7 +235,7 @@ export async function buildApp(deps: AppDeps) {
       db,
       sessions,
       jwts,
-      apiKeys: apiKeyLookup(db),
+      apiKeys,
       now,
       trustedOrigins: [deps.publicUrl],
     });
@@ -227,6 +247,12 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(apiKeyRoutes);
     await v1.register(adminRoutes);
     await v1.register(aiRoutes, { gateway: ai });
+    await v1.register(mcpRoutes);
+    // The model-driven agent replaces the offline one here once the AI layer lands.
+    await v1.register(chatRoutes, { agent: offlineAgent });
   });
+  app.decorate("resolveCredential", (headers: Record<string, string>) =>
+    resolveActor({ auth, db, sessions, jwts, apiKeys, now }, { headers } as FastifyRequest),
+  );
   return Object.assign(app, { auth });
 }

@@ -99,6 +99,14 @@ const knownRoutes = [
   "POST /v1/api-keys",
   "DELETE /v1/api-keys/{id}",
   "POST /v1/admin/workspaces/{id}/support-access",
+  "POST /mcp",
+  "GET /mcp",
+  "DELETE /mcp",
+  "POST /v1/chat",
+  "POST /v1/chat/approvals/{id}",
+  "GET /v1/conversations",
+  "GET /v1/conversations/{id}/messages",
+  "DELETE /v1/conversations/{id}",
 ];
 
 /** Routes that may stay out of the document: the document itself, the docs UI, auth passthrough. */

@@ -1,6 +1,8 @@
+import { expect } from "vitest";
 import { createApiKey } from "../../src/modules/api-keys/test-helpers.ts";
 import type { WorkspaceRole } from "../../src/modules/workspaces/schema.ts";
 import type { RouteScope } from "../../src/platform/auth/scopes.ts";
+import { createTask } from "../tasks-helpers.ts";
 import type { World } from "./world.ts";
 
 export type SuiteRequest = { url: string; payload?: unknown };
@@ -21,6 +23,11 @@ export type RouteRule = {
   minRole: WorkspaceRole | "self" | "systemAdmin";
   /** The API-key scope the route needs ("session": no key may call it). */
   scope: RouteScope;
+  /**
+   * For "self" routes on a resource of the caller's own (built for the
+   * outsider): anyone else gets 404, as for any resource they cannot see.
+   */
+  ownedByCaller?: true;
   /** A request against fresh resources of the shared workspace. */
   build: (world: World) => Promise<SuiteRequest>;
 };
@@ -212,6 +219,7 @@ export const routeMatrix: Record<string, RouteRule> = {
   "POST /v1/invitations/{id}/accept": {
     // Only the invitee can accept; the suite's "any signed-in user" is the outsider.
     minRole: "self",
+    ownedByCaller: true,
     scope: "session",
     build: async (world) => {
       const invitation = await world.invitation(world.users.outsider.email);
@@ -232,6 +240,7 @@ export const routeMatrix: Record<string, RouteRule> = {
   "DELETE /v1/api-keys/{id}": {
     // The outsider's own key: the suite's "any signed-in user" is the outsider.
     minRole: "self",
+    ownedByCaller: true,
     scope: "session",
     build: async (world) => {
       const key = await createApiKey(world.app, world.users.outsider, { scopes: ["tasks:read"] });
@@ -283,4 +292,58 @@ export const routeMatrix: Record<string, RouteRule> = {
       payload: { reason: "Ticket 4711: the owner cannot see their tasks" },
     }),
   },
+
+  "POST /v1/chat": {
+    minRole: "self",
+    scope: "ai:use",
+    build: async () => ({ url: "/v1/chat", payload: { message: "what's due this week?" } }),
+  },
+  "GET /v1/conversations": {
+    minRole: "self",
+    scope: "ai:use",
+    build: async () => ({ url: "/v1/conversations" }),
+  },
+  "GET /v1/conversations/{id}/messages": {
+    minRole: "self",
+    ownedByCaller: true,
+    scope: "ai:use",
+    build: async (world) => ({
+      url: `/v1/conversations/${(await outsiderChat(world, "show high priority")).conversationId}/messages`,
+    }),
+  },
+  "DELETE /v1/conversations/{id}": {
+    minRole: "self",
+    ownedByCaller: true,
+    scope: "ai:use",
+    build: async (world) => ({
+      url: `/v1/conversations/${(await outsiderChat(world, "show high priority")).conversationId}`,
+    }),
+  },
+  "POST /v1/chat/approvals/{id}": {
+    minRole: "self",
+    ownedByCaller: true,
+    scope: "ai:use",
+    build: async (world) => {
+      const title = `Old receipts ${crypto.randomUUID()}`;
+      await createTask(world.app, world.users.outsider, { title });
+      const answer = await outsiderChat(world, `delete ${title}`);
+      if (!answer.pendingApproval) throw new Error("the delete did not wait for approval");
+      return { url: `/v1/chat/approvals/${answer.pendingApproval.id}`, payload: { approve: true } };
+    },
+  },
 };
+
+/** A chat turn of the outsider's, expecting 200. */
+async function outsiderChat(
+  world: World,
+  message: string,
+): Promise<{ conversationId: string; pendingApproval: { id: string } | null }> {
+  const response = await world.app.inject({
+    method: "POST",
+    url: "/v1/chat",
+    headers: world.users.outsider.headers,
+    payload: { message },
+  });
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json();
+}

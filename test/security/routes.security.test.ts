@@ -93,6 +93,12 @@ for (const { key, method, rule } of routes) {
         const response = await send(method, await rule.build(world), world.users.outsider.headers);
         expect(response.statusCode, response.body).toBeLessThan(300);
       });
+      if (rule.ownedByCaller) {
+        it("answers 404 to another user", async () => {
+          const response = await send(method, await rule.build(world), world.users.owner.headers);
+          expectProblem(response, 404, "not_found");
+        });
+      }
       return;
     }
     const minRole = rule.minRole;

@@ -1,0 +1,58 @@
+import type { Context } from "../../platform/context.ts";
+import type { ToolCallRecord } from "./contracts.ts";
+import type { MessageRole } from "./schema.ts";
+import type { Tool } from "./tools.ts";
+
+/**
+ * The seam between the chat endpoint and whatever decides what to do with a
+ * message. The offline intent parser is one agent; a model-driven agent (the
+ * Agents SDK on the AI layer's router) is another. Either acts only through
+ * the ToolBox, which enforces scopes, step limits and approvals whatever the
+ * agent decides, so swapping agents cannot loosen any rule.
+ */
+export interface AssistantAgent {
+  readonly name: string;
+  respond(turn: AgentTurn): Promise<AgentReply>;
+}
+
+export type AgentTurn = {
+  /** The caller's context: tools run with exactly their permissions. */
+  ctx: Context;
+  message: string;
+  /** Earlier messages of the conversation, oldest first. */
+  history: HistoryMessage[];
+  tools: ToolBox;
+};
+
+export type AgentReply = {
+  text: string;
+  /** Remembered with the reply and handed back in the next turn's history. */
+  state?: unknown;
+};
+
+export type HistoryMessage = {
+  role: MessageRole;
+  content: string;
+  toolCalls: ToolCallRecord[];
+  /** The approval this message asked for (or decided), if any. */
+  approvalId: string | null;
+  state: unknown;
+};
+
+export type PlannedCall = { name: string; input: Record<string, unknown> };
+
+export type ToolOutcome =
+  | { status: "succeeded"; result: unknown }
+  | { status: "failed"; error: { code: string; detail: string } }
+  | { status: "pending_approval"; approvalId: string };
+
+export interface ToolBox {
+  /** The tools this turn may use (a model gets their names, descriptions and schemas). */
+  readonly tools: readonly Tool[];
+  call(call: PlannedCall): Promise<ToolOutcome>;
+  /**
+   * Several calls meant together ("complete all of these"): if together they
+   * need approval, they wait together in one approval.
+   */
+  callAll(calls: PlannedCall[]): Promise<ToolOutcome[]>;
+}
