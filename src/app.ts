@@ -18,8 +18,20 @@ import { registerAuthRoutes } from "./platform/auth/routes.ts";
 import { SessionCache } from "./platform/auth/session-cache.ts";
 import type { Redis } from "./platform/cache/redis.ts";
 import type { DatabaseHandle } from "./platform/db/pool.ts";
+import { registerCachingDefaults } from "./platform/http/caching.ts";
+import { registerDeprecations } from "./platform/http/deprecation.ts";
+import { registerCors, registerSecurityHeaders } from "./platform/http/hardening.ts";
 import { registerHealthRoutes } from "./platform/http/health.ts";
+import { registerIdempotency, schedulePurge } from "./platform/http/idempotency/plugin.ts";
+import { withPlatformDocs } from "./platform/http/openapi.ts";
+import {
+  defaultOverload,
+  type OverloadSettings,
+  registerLoadShedding,
+} from "./platform/http/overload.ts";
 import { frameworkErrorHandler, registerProblemHandlers } from "./platform/http/problem.ts";
+import { registerRateLimit } from "./platform/http/rate-limit/plugin.ts";
+import { defaultRateLimits, type RateLimitSettings } from "./platform/http/rate-limit/policy.ts";
 import { loggerOptions } from "./platform/observability/logger.ts";
 
 export type AppDeps = {
@@ -38,6 +50,17 @@ export type AppDeps = {
    * caller owns the connection and closes it after the app.
    */
   redis?: Redis;
+  /** Request limits per client (default: ../shared/API.md's); false turns them off. */
+  rateLimit?: RateLimitSettings | false;
+  /** Load-shedding thresholds (default: defaultOverload); false turns shedding off. */
+  overload?: OverloadSettings | false;
+  /**
+   * Proxies (addresses or CIDRs) whose X-Forwarded-For names the client.
+   * Default none: the client is the socket's peer, whatever headers say.
+   */
+  trustProxy?: string[];
+  /** Browser origins allowed to call the API (CORS); "*" for any, without credentials. */
+  corsOrigins?: string[];
 };
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
@@ -52,6 +75,7 @@ export async function buildApp(deps: AppDeps) {
     keepAliveTimeout: 72_000,
     requestTimeout: 60_000,
     return503OnClosing: true,
+    trustProxy: deps.trustProxy?.length ? deps.trustProxy : false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     requestIdHeader: false,
     frameworkErrors: frameworkErrorHandler,
@@ -60,6 +84,9 @@ export async function buildApp(deps: AppDeps) {
       return typeof incoming === "string" && saneRequestId.test(incoming) ? incoming : uuidv7();
     },
   });
+  // A client must send its headers within 15 s (slowloris); the whole
+  // request within requestTimeout.
+  app.server.headersTimeout = 15_000;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // Bodies are JSON only: Fastify's built-in text/plain parser would turn a
@@ -93,6 +120,18 @@ export async function buildApp(deps: AppDeps) {
     return payload;
   });
   registerProblemHandlers(app);
+  // Order matters: every later hook's answers (503, 429) carry the security
+  // and CORS headers, and preflights are answered before they are counted.
+  await registerSecurityHeaders(app);
+  await registerCors(app, deps.corsOrigins ?? []);
+  registerDeprecations(app);
+  if (deps.overload !== false) await registerLoadShedding(app, deps.overload ?? defaultOverload);
+  if (deps.rateLimit !== false) {
+    await registerRateLimit(app, {
+      settings: deps.rateLimit ?? defaultRateLimits,
+      redis: deps.redis,
+    });
+  }
 
   await app.register(swagger, {
     openapi: {
@@ -110,21 +149,27 @@ export async function buildApp(deps: AppDeps) {
         },
       },
     },
-    transform: jsonSchemaTransform,
+    transform: withPlatformDocs(jsonSchemaTransform),
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(scalar, {
     routePrefix: "/docs",
-    configuration: { url: "/openapi.json", title: "Taskpilot API" },
+    configuration: { url: "/openapi.json", title: "Taskpilot API", withDefaultFonts: false },
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   const now = deps.now ?? (() => new Date());
   const db = deps.database.db;
+  // Cookie sessions are accepted from our own pages and the CORS allowlist.
+  const trustedOrigins = [
+    deps.publicUrl,
+    ...(deps.corsOrigins ?? []).filter((origin) => origin !== "*"),
+  ];
   const auth = createAuth({
     db,
     secret: deps.authSecret,
     baseUrl: deps.publicUrl,
+    trustedOrigins,
     rateLimit: deps.authRateLimit ?? true,
     log: app.log,
     onUserCreated: async (user) => {
@@ -135,10 +180,13 @@ export async function buildApp(deps: AppDeps) {
   const sessions = new SessionCache({ ttlMs: deps.sessionCacheTtlMs ?? 5_000 });
   registerAuthRoutes(app, { auth, baseUrl: deps.publicUrl, sessions });
   await app.register(async (v1) => {
-    requireActor(v1, { auth, db, sessions, now, trustedOrigins: [deps.publicUrl] });
+    requireActor(v1, { auth, db, sessions, now, trustedOrigins });
+    registerIdempotency(v1, { db, now });
+    registerCachingDefaults(v1);
     await v1.register(taskRoutes);
     await v1.register(categoryRoutes);
     await v1.register(profileRoutes);
   });
+  schedulePurge(app, { db, now });
   return Object.assign(app, { auth });
 }

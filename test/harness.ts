@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
-import { type App, buildApp } from "../src/app.ts";
+import { type App, type AppDeps, buildApp } from "../src/app.ts";
 import { runMigrations } from "../src/platform/db/migrate.ts";
 import { type DatabaseHandle, openDatabase } from "../src/platform/db/pool.ts";
 
@@ -62,6 +62,16 @@ export type TestContext = { app: App; database: DatabaseHandle; clock: TestClock
 export type TestAppOptions = {
   now?: string | Date;
   authRateLimit?: boolean;
+  /**
+   * The platform's request limits and load shedding are off by default:
+   * tests mint many users from one address and run on a busy machine.
+   * Tests of those features pass their own (small) settings.
+   */
+  rateLimit?: AppDeps["rateLimit"];
+  overload?: AppDeps["overload"];
+  trustProxy?: string[];
+  corsOrigins?: string[];
+  redis?: AppDeps["redis"];
   /** Runs after buildApp and before ready, e.g. to add a test-only route. */
   configure?: (app: App) => void | Promise<void>;
 };
@@ -80,6 +90,11 @@ export function useTestApp(options: TestAppOptions = {}) {
       publicUrl: "http://localhost:3000",
       logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
       authRateLimit: options.authRateLimit ?? false,
+      rateLimit: options.rateLimit ?? false,
+      overload: options.overload ?? false,
+      ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
+      ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
+      ...(options.redis ? { redis: options.redis } : {}),
       now: clock.now,
     });
     await options.configure?.(app);
