@@ -115,13 +115,21 @@ export type TestUser = {
   headers: { authorization: string };
 };
 
-/** Signs up a brand-new user through the real auth endpoint. */
-export async function signUp(app: App, name = "Test User"): Promise<TestUser> {
+/**
+ * Signs up a brand-new user through the real auth endpoint, from
+ * `remoteAddress` when given (tests of per-address limits).
+ */
+export async function signUp(
+  app: App,
+  name = "Test User",
+  options: { remoteAddress?: string } = {},
+): Promise<TestUser> {
   const email = `user-${randomUUID()}@example.com`;
   const response = await app.inject({
     method: "POST",
     url: "/api/auth/sign-up/email",
     payload: { name, email, password: "correct horse battery staple" },
+    ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}),
   });
   if (response.statusCode !== 200) {
     throw new Error(`sign-up failed: ${response.statusCode} ${response.body}`);
