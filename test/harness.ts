@@ -3,7 +3,17 @@ import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import { type App, type AppDeps, buildApp } from "../src/app.ts";
 import { runMigrations } from "../src/platform/db/migrate.ts";
-import { type DatabaseHandle, openDatabase } from "../src/platform/db/pool.ts";
+import {
+  type DatabaseHandle,
+  type DatabaseOptions,
+  openDatabase,
+} from "../src/platform/db/pool.ts";
+
+/** Pool settings a test may narrow (overload tests: one connection, short waits). */
+export type TestPoolOptions = Pick<
+  DatabaseOptions,
+  "poolSize" | "poolTimeoutMs" | "statementTimeoutMs"
+>;
 
 /**
  * A fresh database for one test file: in-memory PGlite by default, or a new
@@ -11,12 +21,12 @@ import { type DatabaseHandle, openDatabase } from "../src/platform/db/pool.ts";
  * `migrate: false` leaves it empty; `url` is set for a server database.
  */
 export async function openTestDatabase(
-  options: { migrate?: boolean } = {},
+  options: { migrate?: boolean; pool?: TestPoolOptions } = {},
 ): Promise<DatabaseHandle & { drop: () => Promise<void>; url?: string }> {
   const migrate = options.migrate ?? true;
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    const handle = await openDatabase({ dataDir: "memory://" });
+    const handle = await openDatabase({ dataDir: "memory://", ...options.pool });
     if (migrate) await runMigrations(handle.pool);
     return { ...handle, drop: handle.close };
   }
@@ -27,7 +37,7 @@ export async function openTestDatabase(
   await admin.end();
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const handle = await openDatabase({ databaseUrl: url.toString(), poolSize: 5 });
+  const handle = await openDatabase({ databaseUrl: url.toString(), poolSize: 5, ...options.pool });
   if (migrate) await runMigrations(handle.pool);
   return {
     ...handle,
@@ -72,6 +82,7 @@ export type TestAppOptions = {
   trustProxy?: string[];
   corsOrigins?: string[];
   redis?: AppDeps["redis"];
+  database?: TestPoolOptions;
   /** Runs after buildApp and before ready, e.g. to add a test-only route. */
   configure?: (app: App) => void | Promise<void>;
 };
@@ -81,7 +92,9 @@ export function useTestApp(options: TestAppOptions = {}) {
   const context = {} as TestContext;
   let drop: () => Promise<void> = async () => {};
   beforeAll(async () => {
-    const database = await openTestDatabase();
+    const database = await openTestDatabase({
+      ...(options.database ? { pool: options.database } : {}),
+    });
     drop = database.drop;
     const clock = new TestClock(options.now);
     const app = await buildApp({

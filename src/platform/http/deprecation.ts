@@ -25,7 +25,7 @@ const isoDay = /^\d{4}-\d{2}-\d{2}$/;
 
 function dayStart(day: string, field: string): Date {
   const date = new Date(`${day}T00:00:00Z`);
-  if (!isoDay.test(day) || Number.isNaN(date.getTime())) {
+  if (!isoDay.test(day) || Number.isNaN(date.getTime()) || !date.toISOString().startsWith(day)) {
     throw new Error(`deprecated.${field} must be an ISO day (YYYY-MM-DD), got "${day}"`);
   }
   return date;
