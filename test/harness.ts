@@ -92,9 +92,7 @@ export function useTestApp(options: TestAppOptions = {}) {
   const context = {} as TestContext;
   let drop: () => Promise<void> = async () => {};
   beforeAll(async () => {
-    const database = await openTestDatabase({
-      ...(options.database ? { pool: options.database } : {}),
-    });
+    const database = await openTestDatabase({ pool: options.database });
     drop = database.drop;
     const clock = new TestClock(options.now);
     const app = await buildApp({
@@ -105,9 +103,9 @@ export function useTestApp(options: TestAppOptions = {}) {
       authRateLimit: options.authRateLimit ?? false,
       rateLimit: options.rateLimit ?? false,
       overload: options.overload ?? false,
-      ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
-      ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
-      ...(options.redis ? { redis: options.redis } : {}),
+      trustProxy: options.trustProxy,
+      corsOrigins: options.corsOrigins,
+      redis: options.redis,
       now: clock.now,
     });
     await options.configure?.(app);
