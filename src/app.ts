@@ -39,8 +39,20 @@ import { SessionCache } from "./platform/auth/session-cache.ts";
 import { SignInLimits } from "./platform/auth/sign-in-limits.ts";
 import type { Redis } from "./platform/cache/redis.ts";
 import type { DatabaseHandle } from "./platform/db/pool.ts";
+import { registerCachingDefaults } from "./platform/http/caching.ts";
+import { registerDeprecations } from "./platform/http/deprecation.ts";
+import { registerCors, registerSecurityHeaders } from "./platform/http/hardening.ts";
 import { registerHealthRoutes } from "./platform/http/health.ts";
+import { registerIdempotency, schedulePurge } from "./platform/http/idempotency/plugin.ts";
+import { withPlatformDocs } from "./platform/http/openapi.ts";
+import {
+  defaultOverload,
+  type OverloadSettings,
+  registerLoadShedding,
+} from "./platform/http/overload.ts";
 import { frameworkErrorHandler, registerProblemHandlers } from "./platform/http/problem.ts";
+import { registerRateLimit } from "./platform/http/rate-limit/plugin.ts";
+import { defaultRateLimits, type RateLimitSettings } from "./platform/http/rate-limit/policy.ts";
 import { createSmtpMailer } from "./platform/mail/mailer.ts";
 import { loggerOptions } from "./platform/observability/logger.ts";
 
@@ -70,6 +82,17 @@ export type AppDeps = {
   ai?: AiSettings;
   /** Where logs go (default stdout); the stdio MCP server needs stdout for the protocol. */
   logStream?: NodeJS.WritableStream;
+  /** Request limits per client (default: ../shared/API.md's); false turns them off. */
+  rateLimit?: RateLimitSettings | false;
+  /** Load-shedding thresholds (default: defaultOverload); false turns shedding off. */
+  overload?: OverloadSettings | false;
+  /**
+   * Proxies (addresses or CIDRs) whose X-Forwarded-For names the client.
+   * Default none: the client is the socket's peer, whatever headers say.
+   */
+  trustProxy?: string[];
+  /** Browser origins allowed to call the API (CORS); "*" for any, without credentials. */
+  corsOrigins?: string[];
 };
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
@@ -97,6 +120,7 @@ export async function buildApp(deps: AppDeps) {
     keepAliveTimeout: 72_000,
     requestTimeout: 60_000,
     return503OnClosing: true,
+    trustProxy: deps.trustProxy?.length ? deps.trustProxy : false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     requestIdHeader: false,
     frameworkErrors: frameworkErrorHandler,
@@ -105,6 +129,9 @@ export async function buildApp(deps: AppDeps) {
       return typeof incoming === "string" && saneRequestId.test(incoming) ? incoming : uuidv7();
     },
   });
+  // A client must send its headers within 15 s (slowloris); the whole
+  // request within requestTimeout.
+  app.server.headersTimeout = 15_000;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // Bodies are JSON only: Fastify's built-in text/plain parser would turn a
@@ -139,6 +166,18 @@ export async function buildApp(deps: AppDeps) {
   });
   registerProblemHandlers(app);
   requireRouteScopes(app);
+  // Order matters: every later hook's answers (503, 429) carry the security
+  // and CORS headers, and preflights are answered before they are counted.
+  await registerSecurityHeaders(app);
+  await registerCors(app, deps.corsOrigins ?? []);
+  registerDeprecations(app);
+  if (deps.overload !== false) await registerLoadShedding(app, deps.overload ?? defaultOverload);
+  if (deps.rateLimit !== false) {
+    await registerRateLimit(app, {
+      settings: deps.rateLimit ?? defaultRateLimits,
+      redis: deps.redis,
+    });
+  }
 
   await app.register(swagger, {
     openapi: {
@@ -170,12 +209,12 @@ export async function buildApp(deps: AppDeps) {
         },
       },
     },
-    transform: jsonSchemaTransform,
+    transform: withPlatformDocs(jsonSchemaTransform),
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(scalar, {
     routePrefix: "/docs",
-    configuration: { url: "/openapi.json", title: "Taskpilot API" },
+    configuration: { url: "/openapi.json", title: "Taskpilot API", withDefaultFonts: false },
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
@@ -188,10 +227,16 @@ export async function buildApp(deps: AppDeps) {
         log: app.log,
       })
     : new MemoryLimitStore();
+  // Cookie sessions are accepted from our own pages and the CORS allowlist.
+  const trustedOrigins = [
+    deps.publicUrl,
+    ...(deps.corsOrigins ?? []).filter((origin) => origin !== "*"),
+  ];
   const auth = createAuth({
     db,
     secret: deps.authSecret,
     baseUrl: deps.publicUrl,
+    trustedOrigins,
     rateLimit: deps.authRateLimit ?? true,
     limits,
     log: app.log,
@@ -230,15 +275,9 @@ export async function buildApp(deps: AppDeps) {
     now,
   });
   await app.register(async (v1) => {
-    requireActor(v1, {
-      auth,
-      db,
-      sessions,
-      jwts,
-      apiKeys,
-      now,
-      trustedOrigins: [deps.publicUrl],
-    });
+    requireActor(v1, { auth, db, sessions, jwts, apiKeys, now, trustedOrigins });
+    registerIdempotency(v1, { db, now });
+    registerCachingDefaults(v1);
     await v1.register(taskRoutes);
     await v1.register(categoryRoutes);
     await v1.register(profileRoutes);
@@ -254,5 +293,6 @@ export async function buildApp(deps: AppDeps) {
   app.decorate("resolveCredential", (headers: Record<string, string>) =>
     resolveActor({ auth, db, sessions, jwts, apiKeys, now }, { headers } as FastifyRequest),
   );
+  schedulePurge(app, { db, now });
   return Object.assign(app, { auth });
 }

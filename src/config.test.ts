@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort, processTestTimeoutMs, startServer, tempDir } from "../test/server-process.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+import { defaultRateLimits } from "./platform/http/rate-limit/policy.ts";
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -118,6 +119,59 @@ describe("loadConfig", () => {
     expect(config.smtpUrl).toBeUndefined();
   });
 
+  it("starts with the API platform defaults: limits on, no proxies, no CORS", () => {
+    const config = loadConfig({ DATA_DIR: scratchDir() });
+    expect(config).toMatchObject({
+      trustProxy: [],
+      corsOrigins: [],
+      rateLimit: defaultRateLimits,
+      databasePoolTimeoutMs: 5_000,
+      databaseStatementTimeoutMs: 30_000,
+      overload: { maxEventLoopDelayMs: 1_000, maxRssBytes: 0, retryAfterSeconds: 10 },
+    });
+    expect(config.overload.maxHeapUsedBytes).toBeGreaterThan(0);
+  });
+
+  it("reads the API platform variables", () => {
+    const config = loadConfig({
+      DATA_DIR: scratchDir(),
+      TRUST_PROXY: "10.0.0.0/8, 192.168.1.7 ,loopback,::1/128",
+      CORS_ORIGINS: "https://app.example.com,http://localhost:5173",
+      RATE_LIMIT_WINDOW_SECONDS: "10",
+      RATE_LIMIT_ANONYMOUS: "5",
+      RATE_LIMIT_USER: "100",
+      RATE_LIMIT_API_KEY: "200",
+      RATE_LIMIT_AUTH: "3",
+      RATE_LIMIT_AI: "7",
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: "0",
+      OVERLOAD_MAX_HEAP_MB: "512",
+      OVERLOAD_MAX_RSS_MB: "1024",
+      OVERLOAD_RETRY_AFTER_SECONDS: "30",
+      DATABASE_POOL_TIMEOUT_MS: "2000",
+      DATABASE_STATEMENT_TIMEOUT_MS: "0",
+    });
+    expect(config).toMatchObject({
+      trustProxy: ["10.0.0.0/8", "192.168.1.7", "loopback", "::1/128"],
+      corsOrigins: ["https://app.example.com", "http://localhost:5173"],
+      rateLimit: { windowMs: 10_000, anonymous: 5, user: 100, apiKey: 200, auth: 3, ai: 7 },
+      overload: {
+        maxEventLoopDelayMs: 0,
+        maxHeapUsedBytes: 512 * 1024 * 1024,
+        maxRssBytes: 1024 * 1024 * 1024,
+        retryAfterSeconds: 30,
+      },
+      databasePoolTimeoutMs: 2_000,
+      databaseStatementTimeoutMs: 0,
+    });
+    expect(loadConfig({ DATA_DIR: scratchDir(), CORS_ORIGINS: "*" }).corsOrigins).toEqual(["*"]);
+  });
+
+  it("turns rate limiting off with RATE_LIMIT_ENABLED=false", () => {
+    expect(loadConfig({ DATA_DIR: scratchDir(), RATE_LIMIT_ENABLED: "false" }).rateLimit).toBe(
+      false,
+    );
+  });
+
   it("derives a reachable PUBLIC_URL for a wildcard or IPv6 host", () => {
     const base = { DATA_DIR: scratchDir() };
     expect(loadConfig({ ...base, HOST: "0.0.0.0", PORT: "81" }).publicUrl).toBe(
@@ -146,6 +200,15 @@ describe("loadConfig", () => {
     ["REDIS_URL", "http://cache"],
     ["SMTP_URL", "http://mail.example.com"],
     ["DATABASE_POOL_SIZE", "0"],
+    ["DATABASE_POOL_TIMEOUT_MS", "10"],
+    ["TRUST_PROXY", "10.0.0.0/33"],
+    ["TRUST_PROXY", "proxy.internal"],
+    ["CORS_ORIGINS", "https://app.example.com/path"],
+    ["CORS_ORIGINS", "*,https://app.example.com"],
+    ["CORS_ORIGINS", "app.example.com"],
+    ["RATE_LIMIT_ENABLED", "maybe"],
+    ["RATE_LIMIT_USER", "0"],
+    ["OVERLOAD_MAX_HEAP_MB", "-1"],
   ])("rejects %s=%s with a message naming the variable", (variable, value) => {
     const error = configError({ DATA_DIR: scratchDir(), [variable]: value });
     expect(error.message).toMatch(new RegExp(`^Invalid configuration: ${variable} `));

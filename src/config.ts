@@ -1,9 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { type AiSettings, aiSettingsFromEnv } from "./modules/ai/settings.ts";
 import { type OAuthProviders, reservedProviderIds } from "./platform/auth/oidc.ts";
+import { defaultOverload, type OverloadSettings } from "./platform/http/overload.ts";
+import { defaultRateLimits, type RateLimitSettings } from "./platform/http/rate-limit/policy.ts";
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -79,6 +82,62 @@ const providerGroups = [
   { required: ["GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"], optional: [] },
   { required: ["GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"], optional: [] },
 ] as const;
+/** A whole number in [min, max] (0 often meaning "off"), with the message naming the range. */
+function wholeNumber(min: number, max: number, fallback: number) {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return z.coerce
+    .number({ error: message })
+    .int(message)
+    .min(min, message)
+    .max(max, message)
+    .default(fallback);
+}
+
+function commaList(value: string): string[] {
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+/** A comma-separated list whose every item passes `valid`; the message quotes the bad one. */
+function listOf(valid: (item: string) => boolean, expected: string) {
+  return z
+    .string()
+    .superRefine((value, ctx) => {
+      const bad = commaList(value).find((item) => !valid(item));
+      if (bad !== undefined) ctx.addIssue({ code: "custom", message: `has "${bad}", ${expected}` });
+    })
+    .transform(commaList);
+}
+
+const proxyKeywords = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+function isProxyAddress(item: string): boolean {
+  if (proxyKeywords.has(item)) return true;
+  const [address = "", prefix, ...rest] = item.split("/");
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits <= (version === 4 ? 32 : 128);
+}
+
+function isOrigin(item: string): boolean {
+  if (item === "*") return true;
+  try {
+    const url = new URL(item);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.origin === item;
+  } catch {
+    return false;
+  }
+}
+
+const booleanFlag = z
+  .enum(["true", "false", "1", "0"], { error: "must be true or false" })
+  .transform((value) => value === "true" || value === "1");
+
+const megabytes = 1024 * 1024;
 
 const envSchema = z.object({
   PORT: z.coerce.number({ error: port }).int(port).min(0, port).max(65535, port).default(3000),
@@ -101,6 +160,32 @@ const envSchema = z.object({
     .min(1, poolSize)
     .max(200, poolSize)
     .default(10),
+  DATABASE_POOL_TIMEOUT_MS: wholeNumber(100, 60_000, 5_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: wholeNumber(0, 3_600_000, 30_000),
+  TRUST_PROXY: listOf(
+    isProxyAddress,
+    "which is not an IP address, a CIDR range, loopback, linklocal or uniquelocal",
+  ).optional(),
+  CORS_ORIGINS: listOf(isOrigin, 'which is not an origin like https://app.example.com or "*"')
+    .refine((origins) => !origins.includes("*") || origins.length === 1, {
+      message: 'must be "*" alone or a list of origins',
+    })
+    .optional(),
+  RATE_LIMIT_ENABLED: booleanFlag.default(true),
+  RATE_LIMIT_WINDOW_SECONDS: wholeNumber(1, 86_400, defaultRateLimits.windowMs / 1000),
+  RATE_LIMIT_ANONYMOUS: wholeNumber(1, 1_000_000, defaultRateLimits.anonymous),
+  RATE_LIMIT_USER: wholeNumber(1, 1_000_000, defaultRateLimits.user),
+  RATE_LIMIT_API_KEY: wholeNumber(1, 1_000_000, defaultRateLimits.apiKey),
+  RATE_LIMIT_AUTH: wholeNumber(1, 1_000_000, defaultRateLimits.auth),
+  RATE_LIMIT_AI: wholeNumber(1, 1_000_000, defaultRateLimits.ai),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: wholeNumber(0, 60_000, defaultOverload.maxEventLoopDelayMs),
+  OVERLOAD_MAX_HEAP_MB: wholeNumber(
+    0,
+    1_048_576,
+    Math.floor(defaultOverload.maxHeapUsedBytes / megabytes),
+  ),
+  OVERLOAD_MAX_RSS_MB: wholeNumber(0, 1_048_576, 0),
+  OVERLOAD_RETRY_AFTER_SECONDS: wholeNumber(1, 3_600, defaultOverload.retryAfterSeconds),
   OIDC_ISSUER: issuerUrl.optional(),
   OIDC_CLIENT_ID: secret.optional(),
   OIDC_CLIENT_SECRET: secret.optional(),
@@ -145,7 +230,13 @@ export type Config = {
   dataDir: string;
   databaseUrl: string | undefined;
   databasePoolSize: number;
+  databasePoolTimeoutMs: number;
+  databaseStatementTimeoutMs: number;
   redisUrl: string | undefined;
+  trustProxy: string[];
+  corsOrigins: string[];
+  rateLimit: RateLimitSettings | false;
+  overload: OverloadSettings;
   publicUrl: string;
   authSecret: string;
   /** Invitation mail goes out through this SMTP server when set; otherwise links are logged. */
@@ -182,7 +273,26 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     databaseUrl: values.DATABASE_URL,
     databasePoolSize: values.DATABASE_POOL_SIZE,
+    databasePoolTimeoutMs: values.DATABASE_POOL_TIMEOUT_MS,
+    databaseStatementTimeoutMs: values.DATABASE_STATEMENT_TIMEOUT_MS,
     redisUrl: values.REDIS_URL,
+    trustProxy: values.TRUST_PROXY ?? [],
+    corsOrigins: values.CORS_ORIGINS ?? [],
+    rateLimit: values.RATE_LIMIT_ENABLED && {
+      windowMs: values.RATE_LIMIT_WINDOW_SECONDS * 1000,
+      anonymous: values.RATE_LIMIT_ANONYMOUS,
+      user: values.RATE_LIMIT_USER,
+      apiKey: values.RATE_LIMIT_API_KEY,
+      auth: values.RATE_LIMIT_AUTH,
+      ai: values.RATE_LIMIT_AI,
+    },
+    overload: {
+      maxEventLoopDelayMs: values.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: values.OVERLOAD_MAX_HEAP_MB * megabytes,
+      maxRssBytes: values.OVERLOAD_MAX_RSS_MB * megabytes,
+      maxEventLoopUtilization: 0,
+      retryAfterSeconds: values.OVERLOAD_RETRY_AFTER_SECONDS,
+    },
     publicUrl: publicUrl.replace(/\/+$/, ""),
     authSecret: values.AUTH_SECRET ?? embeddedAuthSecret(values.DATABASE_URL, dataDir),
     smtpUrl: values.SMTP_URL,

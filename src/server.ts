@@ -10,6 +10,8 @@ export async function startFromConfig(config: Config, overrides: Partial<AppDeps
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
+    poolTimeoutMs: config.databasePoolTimeoutMs,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
   });
   await runMigrations(database.pool);
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
@@ -23,6 +25,10 @@ export async function startFromConfig(config: Config, overrides: Partial<AppDeps
     smtpUrl: config.smtpUrl,
     mailFrom: config.mailFrom,
     ai: config.ai,
+    rateLimit: config.rateLimit,
+    overload: config.overload,
+    trustProxy: config.trustProxy,
+    corsOrigins: config.corsOrigins,
     ...overrides,
   });
   return { app, database, redis };

@@ -1,9 +1,19 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
-import { type App, buildApp } from "../src/app.ts";
+import { type App, type AppDeps, buildApp } from "../src/app.ts";
 import { runMigrations } from "../src/platform/db/migrate.ts";
-import { type DatabaseHandle, openDatabase } from "../src/platform/db/pool.ts";
+import {
+  type DatabaseHandle,
+  type DatabaseOptions,
+  openDatabase,
+} from "../src/platform/db/pool.ts";
+
+/** Pool settings a test may narrow (overload tests: one connection, short waits). */
+export type TestPoolOptions = Pick<
+  DatabaseOptions,
+  "poolSize" | "poolTimeoutMs" | "statementTimeoutMs"
+>;
 
 /**
  * A fresh database for one test file: in-memory PGlite by default, or a new
@@ -11,12 +21,12 @@ import { type DatabaseHandle, openDatabase } from "../src/platform/db/pool.ts";
  * `migrate: false` leaves it empty; `url` is set for a server database.
  */
 export async function openTestDatabase(
-  options: { migrate?: boolean } = {},
+  options: { migrate?: boolean; pool?: TestPoolOptions } = {},
 ): Promise<DatabaseHandle & { drop: () => Promise<void>; url?: string }> {
   const migrate = options.migrate ?? true;
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    const handle = await openDatabase({ dataDir: "memory://" });
+    const handle = await openDatabase({ dataDir: "memory://", ...options.pool });
     if (migrate) await runMigrations(handle.pool);
     return { ...handle, drop: handle.close };
   }
@@ -27,7 +37,7 @@ export async function openTestDatabase(
   await admin.end();
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const handle = await openDatabase({ databaseUrl: url.toString(), poolSize: 5 });
+  const handle = await openDatabase({ databaseUrl: url.toString(), poolSize: 5, ...options.pool });
   if (migrate) await runMigrations(handle.pool);
   return {
     ...handle,
@@ -64,6 +74,17 @@ export type TestAppOptions = {
   authRateLimit?: boolean;
   /** The app's public URL; an https one turns on secure cookies. */
   publicUrl?: string;
+  /**
+   * The platform's request limits and load shedding are off by default:
+   * tests mint many users from one address and run on a busy machine.
+   * Tests of those features pass their own (small) settings.
+   */
+  rateLimit?: AppDeps["rateLimit"];
+  overload?: AppDeps["overload"];
+  trustProxy?: string[];
+  corsOrigins?: string[];
+  redis?: AppDeps["redis"];
+  database?: TestPoolOptions;
   /** Runs after buildApp and before ready, e.g. to add a test-only route. */
   configure?: (app: App) => void | Promise<void>;
 };
@@ -73,7 +94,7 @@ export function useTestApp(options: TestAppOptions = {}) {
   const context = {} as TestContext;
   let drop: () => Promise<void> = async () => {};
   beforeAll(async () => {
-    const database = await openTestDatabase();
+    const database = await openTestDatabase({ pool: options.database });
     drop = database.drop;
     const clock = new TestClock(options.now);
     const app = await buildApp({
@@ -82,6 +103,11 @@ export function useTestApp(options: TestAppOptions = {}) {
       publicUrl: options.publicUrl ?? "http://localhost:3000",
       logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
       authRateLimit: options.authRateLimit ?? false,
+      rateLimit: options.rateLimit ?? false,
+      overload: options.overload ?? false,
+      trustProxy: options.trustProxy,
+      corsOrigins: options.corsOrigins,
+      redis: options.redis,
       now: clock.now,
     });
     await options.configure?.(app);
@@ -102,13 +128,21 @@ export type TestUser = {
   headers: { authorization: string };
 };
 
-/** Signs up a brand-new user through the real auth endpoint. */
-export async function signUp(app: App, name = "Test User"): Promise<TestUser> {
+/**
+ * Signs up a brand-new user through the real auth endpoint, from
+ * `remoteAddress` when given (tests of per-address limits).
+ */
+export async function signUp(
+  app: App,
+  name = "Test User",
+  options: { remoteAddress?: string } = {},
+): Promise<TestUser> {
   const email = `user-${randomUUID()}@example.com`;
   const response = await app.inject({
     method: "POST",
     url: "/api/auth/sign-up/email",
     payload: { name, email, password: "correct horse battery staple" },
+    ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}),
   });
   if (response.statusCode !== 200) {
     throw new Error(`sign-up failed: ${response.statusCode} ${response.body}`);

@@ -19,6 +19,17 @@ export type DatabaseOptions = {
   /** Directory for the embedded database, or "memory://" for a throwaway one. */
   dataDir?: string | undefined;
   poolSize?: number;
+  /**
+   * How long a query may wait for a free connection before it fails (and the
+   * request answers 503) instead of queueing without end. Default 5 s.
+   */
+  poolTimeoutMs?: number;
+  /**
+   * Server-side limit on any one statement (Postgres `statement_timeout`);
+   * 0 means none. PGlite cannot interrupt a running statement, so embedded
+   * mode ignores it. Default 30 s.
+   */
+  statementTimeoutMs?: number;
 };
 
 // count(*) and other bigints arrive as strings by default; our counts fit in a double.
@@ -34,7 +45,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
-      connectionTimeoutMillis: 5_000,
+      connectionTimeoutMillis: options.poolTimeoutMs ?? 5_000,
+      statement_timeout: options.statementTimeoutMs ?? 30_000,
       idleTimeoutMillis: 30_000,
       application_name: "taskpilot",
     });
@@ -44,7 +56,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   const location = dataDir.startsWith("memory://") ? dataDir : join(dataDir, "pg");
   if (!location.startsWith("memory://")) mkdirSync(location, { recursive: true });
   const pglite = await PGlite.create(location);
-  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1, Client: pgliteClient(pglite) });
+  const pool = new pg.Pool({
+    ...createPgConfig(pglite),
+    max: 1,
+    connectionTimeoutMillis: options.poolTimeoutMs ?? 5_000,
+    Client: pgliteClient(pglite),
+  });
   return wrap(pool, "pglite", async () => {
     await pool.end();
     await pglite.close();

@@ -22,14 +22,18 @@ export function replyNotModified(
   etag: string,
 ): boolean {
   reply.header("etag", etag);
-  const header = request.headers["if-none-match"];
-  if (!header) return false;
-  const tags = listedTags(header, "weak");
-  if (tags.includes("*") || tags.includes(etag)) {
+  if (ifNoneMatchMatches(request.headers["if-none-match"], etag)) {
     reply.code(304).send();
     return true;
   }
   return false;
+}
+
+/** True when an If-None-Match header lists `etag` (weak comparison) or `*`. */
+export function ifNoneMatchMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  const tags = listedTags(header, "weak");
+  return tags.includes("*") || tags.includes(etag.replace(/^W\//, ""));
 }
 
 /**

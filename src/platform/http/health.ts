@@ -16,7 +16,9 @@ const expectedMigrations = (
 
 export function registerHealthRoutes(app: FastifyInstance, pool: pg.Pool): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
+  // Probes are never rate limited; liveness answers even under load (see overload.ts).
   typed.get("/healthz", {
+    config: { rateLimit: false, loadShedding: false },
     schema: {
       tags: ["Operations"],
       summary: "Liveness: the process is up",
@@ -25,6 +27,7 @@ export function registerHealthRoutes(app: FastifyInstance, pool: pg.Pool): void 
     handler: async () => ({ status: "ok" as const }),
   });
   typed.get("/readyz", {
+    config: { rateLimit: false },
     schema: {
       tags: ["Operations"],
       summary: "Readiness: the database answers and migrations are applied",

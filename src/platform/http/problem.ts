@@ -53,12 +53,30 @@ const fastifyErrors: Record<string, ErrorCode> = {
   FST_ERR_MAX_PARAM_LENGTH: "validation_failed",
 };
 
+// node-postgres' pool gives up waiting for a connection with these messages
+// (pg-pool: no free connection in time; pg: the server did not accept one).
+const poolTimeouts = new Set([
+  "timeout exceeded when trying to connect",
+  "Connection terminated due to connection timeout",
+]);
+
+function isPoolTimeout(error: unknown): boolean {
+  return error instanceof Error && poolTimeouts.has(error.message);
+}
+
+const databaseBusy = () =>
+  new DomainError("unavailable", "The database is busy; retry shortly", {
+    headers: { "retry-after": "1" },
+  });
+
 /** Turns anything thrown while serving a request into a DomainError. */
 export function toDomainError(error: unknown): DomainError {
   if (error instanceof DomainError) return error;
   // Drizzle wraps driver errors; the Postgres error is the cause.
-  const cause = error instanceof Error && isPostgresError(error.cause) ? error.cause : error;
+  const cause = error instanceof Error ? error.cause : undefined;
   if (isPostgresError(cause)) return fromPostgres(cause);
+  if (isPostgresError(error)) return fromPostgres(error);
+  if (isPoolTimeout(error) || isPoolTimeout(cause)) return databaseBusy();
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = (error as { validationContext?: string }).validationContext;
     const errors = error.validation.flatMap((issue): FieldError[] => {
@@ -104,9 +122,7 @@ function fromPostgres(error: PostgresError): DomainError {
       return new DomainError("conflict", "A concurrent change got in the way; retry");
     case "57014":
     case "53300":
-      return new DomainError("unavailable", "The database is busy; retry shortly", {
-        headers: { "retry-after": "1" },
-      });
+      return databaseBusy();
     default:
       return new DomainError("internal", "An unexpected error occurred; quote the requestId");
   }

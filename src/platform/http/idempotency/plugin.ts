@@ -1,0 +1,172 @@
+import { createHash } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Executor } from "../../db/transaction.ts";
+import { DomainError, validationFailed } from "../errors.ts";
+import { principalOf } from "../principal.ts";
+import {
+  claimKey,
+  purgeIdempotencyKeys,
+  releaseKey,
+  type StoredResponse,
+  saveResponse,
+} from "./store.ts";
+
+export const idempotencyRetentionMs = 24 * 60 * 60_000;
+
+/** Printable ASCII, 1 to 255 characters (a UUID is the usual choice). */
+const validKey = /^[\x20-\x7e]{1,255}$/;
+
+/** Headers a replay must repeat; the rest (request id, rate limits, dates) are the retry's own. */
+const replayedHeaders = ["content-type", "location", "etag"];
+
+export type IdempotencyOptions = {
+  db: Executor;
+  now: () => Date;
+  /**
+   * After this long a claim whose request never finished (the process died)
+   * is given to the next retry. Longer than any request may run.
+   */
+  abandonedAfterMs?: number;
+};
+
+/**
+ * `Idempotency-Key` on every POST of the plugin it is registered in
+ * (Stripe's semantics, ../shared/API.md): the first request's answer is
+ * stored and replayed with `Idempotent-Replayed: true`; the same key with
+ * another body is 422, while the first still runs 409. An answer of 5xx is
+ * not kept, so the client may retry it. Runs after authentication, which
+ * names the principal the key belongs to.
+ */
+export function registerIdempotency(app: FastifyInstance, options: IdempotencyOptions): void {
+  const { db, now } = options;
+  const abandonedAfterMs = options.abandonedAfterMs ?? 2 * 60_000;
+  const claims = new WeakMap<FastifyRequest, string>();
+
+  app.addHook("preValidation", async (request, reply) => {
+    if (request.method !== "POST") return;
+    const key = request.headers["idempotency-key"];
+    if (key === undefined) return;
+    if (typeof key !== "string" || !validKey.test(key)) {
+      throw validationFailed("Idempotency-Key", "must be 1 to 255 printable ASCII characters");
+    }
+    const principal = principalOf(request);
+    if (!principal) return;
+    const path = pathOf(request.url);
+    const current = now();
+    const claim = await claimKey(
+      db,
+      { principal, method: request.method, path, key },
+      fingerprint(request),
+      current,
+      new Date(current.getTime() - abandonedAfterMs),
+    );
+    switch (claim.kind) {
+      case "claimed":
+        claims.set(request, claim.id);
+        return;
+      case "replay":
+        return replay(reply, claim.response);
+      case "reused":
+        throw new DomainError(
+          "idempotency_key_reused",
+          "This Idempotency-Key was already used with a different request",
+          { errors: [{ path: "Idempotency-Key", message: "was used with a different request" }] },
+        );
+      case "in_flight":
+        throw new DomainError(
+          "idempotency_key_in_use",
+          "A request with this Idempotency-Key is still being processed; retry shortly",
+          { headers: { "retry-after": "1" } },
+        );
+    }
+  });
+
+  app.addHook("onSend", async (request, reply, payload) => {
+    const id = claims.get(request);
+    if (id === undefined) return payload;
+    claims.delete(request);
+    // The answer is stored before the client sees it, so a retry that
+    // arrives right after it already replays. A failure to store must not
+    // turn a done change into an error: the claim then ages out instead.
+    try {
+      const body = storableBody(payload);
+      if (reply.statusCode >= 500 || body === undefined) {
+        await releaseKey(db, id);
+      } else {
+        await saveResponse(db, id, { status: reply.statusCode, headers: pick(reply), body });
+      }
+    } catch (error) {
+      request.log.error({ err: error }, "could not record the idempotent answer");
+    }
+    return payload;
+  });
+}
+
+function replay(reply: FastifyReply, response: StoredResponse): FastifyReply {
+  reply.code(response.status).headers(response.headers).header("idempotent-replayed", "true");
+  return reply.send(response.body ?? undefined);
+}
+
+function pick(reply: FastifyReply): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of replayedHeaders) {
+    const value = reply.getHeader(name);
+    if (value !== undefined) headers[name] = String(value);
+  }
+  return headers;
+}
+
+/** Null for an empty answer, undefined for one that cannot be kept (a stream). */
+function storableBody(payload: unknown): string | null | undefined {
+  if (payload === null || payload === undefined || payload === "") return null;
+  if (typeof payload === "string") return payload;
+  if (Buffer.isBuffer(payload)) return payload.toString("utf8");
+  return undefined;
+}
+
+function pathOf(url: string): string {
+  const path = url.split("?", 1)[0] ?? "/";
+  return path.length > 1 ? path.replace(/\/+$/, "") : path;
+}
+
+/** sha256 of method, URL and the body with object keys sorted (key order is not a difference). */
+function fingerprint(request: FastifyRequest): string {
+  return createHash("sha256")
+    .update(`${request.method}\n${request.url}\n${canonicalJson(request.body)}`)
+    .digest("base64url");
+}
+
+function canonicalJson(value: unknown): string {
+  if (value === undefined) return "";
+  return JSON.stringify(value, (_key, inner: unknown) => {
+    if (inner === null || typeof inner !== "object" || Array.isArray(inner)) return inner;
+    return Object.fromEntries(
+      Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
+  });
+}
+
+/** Purges expired keys once at start and then every hour, without holding the process open. */
+export function schedulePurge(
+  app: FastifyInstance,
+  options: { db: Executor; now: () => Date; everyMs?: number },
+): void {
+  const purge = async () => {
+    try {
+      const cutoff = new Date(options.now().getTime() - idempotencyRetentionMs);
+      const purged = await purgeIdempotencyKeys(options.db, cutoff);
+      if (purged > 0) app.log.info({ purged }, "purged expired idempotency keys");
+    } catch (error) {
+      app.log.warn({ err: error }, "could not purge expired idempotency keys");
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  app.addHook("onReady", async () => {
+    void purge();
+    timer = setInterval(() => void purge(), options.everyMs ?? 60 * 60_000);
+    timer.unref();
+  });
+  app.addHook("onClose", async () => {
+    clearInterval(timer);
+  });
+}
