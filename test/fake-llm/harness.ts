@@ -61,6 +61,8 @@ export function useAiTestApp(options: AiTestOptions = {}) {
       publicUrl: "http://localhost:3000",
       logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
       authRateLimit: false,
+      rateLimit: false,
+      overload: false,
       now: clock.now,
       ai: (options.settings ?? testSettings)(fake),
       ...(options.redis ? { redis: options.redis() } : {}),

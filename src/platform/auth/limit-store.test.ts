@@ -184,6 +184,9 @@ describe("FallbackLimitStore over a real Redis", () => {
     expect(Date.now() - started).toBeLessThan(900);
     expect(store.degraded).toBe(true);
     expect(log.warn).toHaveBeenCalledTimes(1);
+    // Let the pause end before the next test connects: a new client's ready
+    // check would otherwise run into it.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 1_100 - Date.now())));
   });
 
   it("goes back to Redis once it answers again, logging each switch once", async () => {

@@ -156,8 +156,12 @@ export class FallbackLimitStore implements LimitStore {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error("limit store timed out")), this.#timeoutMs);
     });
+    const primary = operation(this.#primary);
+    // When the timeout wins, the Redis command still fails later (ioredis has
+    // its own timeout); that failure is already handled by falling back.
+    primary.catch(() => {});
     try {
-      const result = await Promise.race([operation(this.#primary), timeout]);
+      const result = await Promise.race([primary, timeout]);
       if (this.#degraded) {
         this.#degraded = false;
         this.#log.info("sign-in limits are shared through Redis again");

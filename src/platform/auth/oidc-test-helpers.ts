@@ -39,6 +39,8 @@ export function useOidcApp(): OidcTestContext {
       publicUrl: appUrl,
       logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
       authRateLimit: false,
+      rateLimit: false,
+      overload: false,
       oauth: {
         oidc: {
           providerId: "oidc",

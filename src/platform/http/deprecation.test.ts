@@ -12,7 +12,7 @@ const deprecated = {
 const t = useTestApp({
   configure: (app) => {
     app.get("/v1/old-tasks", {
-      config: { deprecated },
+      config: { deprecated, scope: "tasks:read" },
       schema: {
         tags: ["Tasks"],
         summary: "The old way to list tasks",

@@ -139,9 +139,9 @@ describe("rate limits", () => {
   it("gives AI routes their own, stricter bucket per user", async () => {
     const address = freshAddress();
     const user = await knownUser(address);
-    // The AI routes arrive later; the limiter applies by prefix already.
-    const first = await get("/v1/ai/digest", address, user.headers);
-    expect(first.statusCode).toBe(404);
+    // Every route under an AI prefix draws on the user's AI budget (2 here).
+    const first = await get("/v1/ai/usage", address, user.headers);
+    expect(first.statusCode, first.body).toBe(200);
     expectRateLimitHeaders(first, "ai", 2);
     await get("/v1/chat", address, user.headers);
     expectProblem(await get("/v1/tasks/x/summary", address, user.headers), 429, "rate_limited");
