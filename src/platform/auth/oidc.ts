@@ -102,7 +102,7 @@ export function socialProviders(
 }
 
 /**
- * Linking policy (docs/security-oidc.md). An external identity joins an
+ * Linking policy (docs/security.md#sign-in-with-an-openid-provider-oauth-20--openid-connect). An external identity joins an
  * existing user with the same email only when the provider says the address
  * is verified AND the local account's address is verified too; otherwise an
  * attacker could pre-register someone's email with a password and later share

@@ -3,7 +3,7 @@ import { DomainError } from "../http/errors.ts";
 import type { LimitStore } from "./limit-store.ts";
 
 /**
- * How hard sign-in may be tried (docs/security-passwords-sessions.md).
+ * How hard sign-in may be tried (docs/security.md#passwords-sign-in-abuse-sessions-system-admins-two-factor).
  *
  * Per client address, over all accounts: better-auth's limiter with
  * `perAddress` (counted in the same store, see `authRateLimitStorage`).
