@@ -37,6 +37,7 @@ import type { OAuthProviders } from "./platform/auth/oidc.ts";
 import { registerAuthRoutes } from "./platform/auth/routes.ts";
 import { SessionCache } from "./platform/auth/session-cache.ts";
 import { SignInLimits } from "./platform/auth/sign-in-limits.ts";
+import { UserCache } from "./platform/auth/user-cache.ts";
 import type { Redis } from "./platform/cache/redis.ts";
 import type { DatabaseHandle } from "./platform/db/pool.ts";
 import { registerCachingDefaults } from "./platform/http/caching.ts";
@@ -62,6 +63,12 @@ export type AppDeps = {
   publicUrl: string;
   logLevel?: string;
   authRateLimit?: boolean;
+  /**
+   * How long a user row behind an actor may be served from memory (0: never;
+   * default 2 s). Used only with embedded PGlite or Redis, where every
+   * instance hears invalidations (UserCache).
+   */
+  userCacheTtlMs?: number;
   /** How long a recognised session credential skips better-auth's check (0: never). */
   sessionCacheTtlMs?: number;
   /** The clock every verb reads; tests pass a fixed one. */
@@ -254,6 +261,13 @@ export async function buildApp(deps: AppDeps) {
     : undefined;
   app.addHook("onClose", async () => mailer?.close());
   const sessions = new SessionCache({ ttlMs: deps.sessionCacheTtlMs ?? 5_000 });
+  // Only where every change is heard: one embedded process, or Redis pub/sub.
+  const userCacheTtlMs = deps.userCacheTtlMs ?? 2_000;
+  const users =
+    userCacheTtlMs > 0 && (deps.redis || deps.database.kind === "pglite")
+      ? new UserCache({ ttlMs: userCacheTtlMs, redis: deps.redis, log: app.log })
+      : undefined;
+  app.addHook("onClose", async () => users?.close());
   const ai = new AiGateway({
     settings: deps.ai ?? offlineAiSettings(),
     db,
@@ -265,6 +279,7 @@ export async function buildApp(deps: AppDeps) {
     auth,
     baseUrl: deps.publicUrl,
     sessions,
+    users,
     signInLimits: new SignInLimits(limits),
   });
   const apiKeys = apiKeyLookup(db);
@@ -275,12 +290,14 @@ export async function buildApp(deps: AppDeps) {
     now,
   });
   await app.register(async (v1) => {
-    requireActor(v1, { auth, db, sessions, jwts, apiKeys, now, trustedOrigins });
+    requireActor(v1, { auth, db, sessions, users, jwts, apiKeys, now, trustedOrigins });
     registerIdempotency(v1, { db, now });
     registerCachingDefaults(v1);
     await v1.register(taskRoutes);
     await v1.register(categoryRoutes);
-    await v1.register(profileRoutes);
+    await v1.register(profileRoutes, {
+      onUserChanged: async (userId) => users?.invalidate(userId),
+    });
     await v1.register(compatRoutes);
     await v1.register(workspaceRoutes, { invitations: { publicUrl: deps.publicUrl, mailer } });
     await v1.register(apiKeyRoutes);
@@ -291,7 +308,7 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(chatRoutes, { agent: offlineAgent });
   });
   app.decorate("resolveCredential", (headers: Record<string, string>) =>
-    resolveActor({ auth, db, sessions, jwts, apiKeys, now }, { headers } as FastifyRequest),
+    resolveActor({ auth, db, sessions, users, jwts, apiKeys, now }, { headers } as FastifyRequest),
   );
   schedulePurge(app, { db, now });
   return Object.assign(app, { auth });

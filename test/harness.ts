@@ -84,6 +84,8 @@ export type TestAppOptions = {
   trustProxy?: string[];
   corsOrigins?: string[];
   redis?: AppDeps["redis"];
+  /** The user cache's TTL (default: the app's). */
+  userCacheTtlMs?: number;
   database?: TestPoolOptions;
   /** Runs after buildApp and before ready, e.g. to add a test-only route. */
   configure?: (app: App) => void | Promise<void>;
@@ -108,6 +110,7 @@ export function useTestApp(options: TestAppOptions = {}) {
       trustProxy: options.trustProxy,
       corsOrigins: options.corsOrigins,
       redis: options.redis,
+      userCacheTtlMs: options.userCacheTtlMs,
       now: clock.now,
     });
     await options.configure?.(app);

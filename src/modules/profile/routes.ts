@@ -6,7 +6,12 @@ import { getProfile, listMyActivity, updateProfile } from "./service.ts";
 
 const tags = ["Profile"];
 
-export const profileRoutes: FastifyPluginAsyncZod = async (app) => {
+export type ProfileRoutesOptions = {
+  /** Called after the signed-in user's own row changed (the user cache listens). */
+  onUserChanged?: (userId: string) => Promise<void>;
+};
+
+export const profileRoutes: FastifyPluginAsyncZod<ProfileRoutesOptions> = async (app, options) => {
   app.get("/v1/me", {
     config: { scope: "tasks:read" },
     schema: {
@@ -29,7 +34,13 @@ export const profileRoutes: FastifyPluginAsyncZod = async (app) => {
       // 403: a cookie-authenticated change from a foreign Origin.
       response: { 200: profileSchema, ...problemResponses("forbidden") },
     },
-    handler: (request) => updateProfile(ctxOf(request), request.body),
+    handler: async (request) => {
+      const ctx = ctxOf(request);
+      const profile = await updateProfile(ctx, request.body);
+      // Name and time zone are part of every request's actor: drop the cached row.
+      await options.onUserChanged?.(profile.id);
+      return profile;
+    },
   });
 
   app.get("/v1/me/activity", {

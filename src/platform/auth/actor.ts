@@ -8,6 +8,7 @@ import { type JwtVerifier, looksLikeJwt } from "./jwt.ts";
 import { user } from "./schema.ts";
 import type { Scope } from "./scopes.ts";
 import { credentialOf, type SessionCache } from "./session-cache.ts";
+import type { CachedUser, UserCache } from "./user-cache.ts";
 
 /** The person on whose behalf an actor acts. */
 export type ActingUser = {
@@ -72,6 +73,8 @@ export type ActorDeps = {
   jwts: JwtVerifier;
   apiKeys: ApiKeyLookup;
   now: () => Date;
+  /** The user rows behind actors, when the deployment can keep them fresh (see UserCache). */
+  users?: UserCache;
 };
 
 /**
@@ -121,9 +124,19 @@ const userId = z.uuid();
  * Reads the user an actor acts for. Every credential kind passes through
  * here, so account-wide blocks belong here: a banned user's row stops them all.
  */
-async function findActingUser(db: Executor, id: string, now: Date): Promise<ActingUser | null> {
+async function findActingUser(deps: ActorDeps, id: string, now: Date): Promise<ActingUser | null> {
   if (!userId.safeParse(id).success) return null;
-  const [row] = await db
+  const row = deps.users?.get(id) ?? (await readUser(deps, id));
+  if (!row) return null;
+  const { banned, banExpires, ...acting } = row;
+  // A ban stops every credential at once: sessions (even cached ones), JWTs
+  // that have not expired yet, and API keys. A ban with an end date lapses then.
+  if (banned && (banExpires === null || banExpires > now)) return null;
+  return acting;
+}
+
+async function readUser(deps: ActorDeps, id: string): Promise<CachedUser | null> {
+  const [row] = await deps.db
     .select({
       userId: user.id,
       name: user.name,
@@ -134,18 +147,14 @@ async function findActingUser(db: Executor, id: string, now: Date): Promise<Acti
     })
     .from(user)
     .where(eq(user.id, id));
-  if (!row) return null;
-  const { banned, banExpires, ...acting } = row;
-  // A ban stops every credential at once: sessions (even cached ones), JWTs
-  // that have not expired yet, and API keys. A ban with an end date lapses then.
-  if (banned && (banExpires === null || banExpires > now)) return null;
-  return acting;
+  if (row) deps.users?.remember(row);
+  return row ?? null;
 }
 
 async function actorForApiKey(deps: ActorDeps, presented: string): Promise<Actor | null> {
   const grant = await deps.apiKeys(presented, deps.now());
   if (!grant) return null;
-  const owner = await findActingUser(deps.db, grant.userId, deps.now());
+  const owner = await findActingUser(deps, grant.userId, deps.now());
   if (!owner) return null;
   return {
     type: "apiKey",
@@ -159,7 +168,7 @@ async function actorForApiKey(deps: ActorDeps, presented: string): Promise<Actor
 async function actorForJwt(deps: ActorDeps, token: string): Promise<Actor | null> {
   const claims = await deps.jwts.verify(token);
   if (!claims) return null;
-  const owner = await findActingUser(deps.db, claims.sub, deps.now());
+  const owner = await findActingUser(deps, claims.sub, deps.now());
   return owner ? { type: "user", via: "jwt", ...owner } : null;
 }
 
@@ -184,7 +193,7 @@ async function actorForSession(
     deps.sessions.remember(credential, found.user.id, found.session.expiresAt.getTime(), now);
     sessionUserId = found.user.id;
   }
-  const owner = await findActingUser(deps.db, sessionUserId, deps.now());
+  const owner = await findActingUser(deps, sessionUserId, deps.now());
   return owner ? { type: "user", via: "session", ...owner } : null;
 }
 

@@ -17,6 +17,7 @@ import {
 import { registerOAuthRoutes } from "./oidc-routes.ts";
 import type { SessionCache } from "./session-cache.ts";
 import type { SignInAttempt, SignInLimits } from "./sign-in-limits.ts";
+import type { UserCache } from "./user-cache.ts";
 
 const tags = ["Authentication"];
 
@@ -108,9 +109,15 @@ const statusCodes: Record<number, ErrorCode> = {
  */
 export function registerAuthRoutes(
   app: FastifyInstance,
-  deps: { auth: Auth; baseUrl: string; sessions: SessionCache; signInLimits: SignInLimits },
+  deps: {
+    auth: Auth;
+    baseUrl: string;
+    sessions: SessionCache;
+    users?: UserCache;
+    signInLimits: SignInLimits;
+  },
 ): void {
-  const { auth, baseUrl, sessions, signInLimits } = deps;
+  const { auth, baseUrl, sessions, users, signInLimits } = deps;
   // Everything a request changes (failure counts, the session cache) is
   // settled before the answer leaves, so the client's next request sees it.
   const forward = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -118,9 +125,13 @@ export function registerAuthRoutes(
     if (attempt) await signInLimits.assertAllowed(attempt);
     const response = await callAuth(auth, baseUrl, request);
     if (attempt) await recordSignIn(signInLimits, attempt, response.status);
-    // Sign-out, revocations, bans and password changes end sessions: forget
-    // them all here rather than track which; the cache refills in one request each.
-    if (request.method === "POST" && !/\/sign-(in|up)\//.test(request.url)) sessions.clear();
+    // Sign-out, revocations, bans, unbans, password changes and deletions
+    // change sessions or users: forget them all here (and on every instance,
+    // for users) rather than track which; the caches refill in one request each.
+    if (request.method === "POST" && !/\/sign-(in|up)\//.test(request.url)) {
+      sessions.clear();
+      await users?.clear();
+    }
     return sendAuthResponse(reply, response);
   };
   const typed = app.withTypeProvider<ZodTypeProvider>();
