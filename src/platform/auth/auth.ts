@@ -74,6 +74,10 @@ export function createAuth(options: AuthOptions) {
       database: { generateId: () => uuidv7() },
       useSecureCookies: options.baseUrl.startsWith("https://"),
       ipAddress: { ipAddressHeaders: [clientIpHeader] },
+      // better-auth skips its Origin and callbackURL checks when it thinks it
+      // runs under a test runner; say so explicitly so tests exercise the
+      // checks production runs.
+      disableOriginCheck: false,
     },
     // Request limits for the whole API arrive with the API platform work;
     // better-auth's limiter guards its own endpoints per client address, and

@@ -157,6 +157,18 @@ describe("starting a sign-in", () => {
     expect(((await response.json()) as { code: string }).code).toBe("not_found");
   });
 
+  it.each([
+    ["callbackURL", "https://evil.example/welcome"],
+    ["errorCallbackURL", "https://evil.example/oops"],
+  ])("refuses a %s on another site (no open redirect)", async (field, url) => {
+    const response = await new Browser().postJson(`${t.appUrl}/api/auth/sign-in/social`, {
+      provider: "oidc",
+      [field]: url,
+    });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { code: string }).code).toBe("forbidden");
+  });
+
   it("sends the browser on with Location unless disableRedirect is set", async () => {
     const response = await new Browser().postJson(`${t.appUrl}/api/auth/sign-in/social`, {
       provider: "oidc",

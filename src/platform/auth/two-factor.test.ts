@@ -49,6 +49,9 @@ async function enrolledUser(): Promise<Enrolled> {
   };
 }
 
+/** A browser sends its page's Origin with the cookie-authenticated second step. */
+const origin = "http://localhost:3000";
+
 /** The first step of a two-factor sign-in: the password, answered with a challenge cookie. */
 async function passwordStep(user: TestUser): Promise<{ cookie: string }> {
   const response = await postAuth(t.app, "sign-in/email", {
@@ -100,7 +103,7 @@ describe("TOTP two-factor sign-in", () => {
       t.app,
       "two-factor/verify-totp",
       { code: user.totp.generate() },
-      { cookie },
+      { cookie, origin },
     );
     expect(verified.statusCode, verified.body).toBe(200);
     const { token, user: signedIn } = verified.json<{ token: string; user: { id: string } }>();
@@ -116,7 +119,7 @@ describe("TOTP two-factor sign-in", () => {
       t.app,
       "two-factor/verify-totp",
       { code: wrongCode(user.totp) },
-      { cookie },
+      { cookie, origin },
     );
     expectProblem(wrong, 401, "unauthenticated");
     expect(cookieHeader(wrong)).not.toMatch(/session_token=/);
@@ -125,7 +128,7 @@ describe("TOTP two-factor sign-in", () => {
       t.app,
       "two-factor/verify-totp",
       { code: user.totp.generate() },
-      { cookie },
+      { cookie, origin },
     );
     expect(right.statusCode, right.body).toBe(200);
   });
@@ -147,7 +150,7 @@ describe("TOTP two-factor sign-in", () => {
       t.app,
       "two-factor/verify-backup-code",
       { code: backupCode },
-      { cookie: first.cookie },
+      { cookie: first.cookie, origin },
     );
     expect(used.statusCode, used.body).toBe(200);
     expect(await meStatus(t.app, { cookie: cookieHeader(used) })).toBe(200);
@@ -157,14 +160,14 @@ describe("TOTP two-factor sign-in", () => {
       t.app,
       "two-factor/verify-backup-code",
       { code: backupCode },
-      { cookie: second.cookie },
+      { cookie: second.cookie, origin },
     );
     expectProblem(reused, 401, "unauthenticated");
     const another = await postAuth(
       t.app,
       "two-factor/verify-backup-code",
       { code: user.backupCodes[1] ?? "" },
-      { cookie: second.cookie },
+      { cookie: second.cookie, origin },
     );
     expect(another.statusCode, another.body).toBe(200);
   });
