@@ -139,12 +139,32 @@ describe("rate limits", () => {
   it("gives AI routes their own, stricter bucket per user", async () => {
     const address = freshAddress();
     const user = await knownUser(address);
-    // The AI routes arrive later; the limiter applies by prefix already.
+    // The limiter applies by path, before routing: a GET of a POST route is counted too.
     const first = await get("/v1/ai/digest", address, user.headers);
-    expect(first.statusCode).toBe(404);
+    expect(first.statusCode).toBe(405);
     expectRateLimitHeaders(first, "ai", 2);
     await get("/v1/chat", address, user.headers);
     expectProblem(await get("/v1/tasks/x/summary", address, user.headers), 429, "rate_limited");
+    expect((await get("/v1/me", address, user.headers)).statusCode).toBe(200);
+  });
+
+  it("charges the assistant, /v1/chat and the hackathon chat route, to the user's AI bucket", async () => {
+    const address = freshAddress();
+    const user = await knownUser(address);
+    const chat = (url: string) =>
+      t.app.inject({
+        method: "POST",
+        url,
+        remoteAddress: address,
+        headers: user.headers,
+        payload: { message: "what's due this week?" },
+      });
+    const first = await chat("/v1/chat");
+    expect(first.statusCode).toBe(200);
+    expectRateLimitHeaders(first, "ai", 2);
+    expect((await chat(`/api/${user.id}/chat`)).statusCode).toBe(200);
+    expectProblem(await chat(`/api/${user.id}/chat`), 429, "rate_limited");
+    expectProblem(await chat("/v1/chat"), 429, "rate_limited");
     expect((await get("/v1/me", address, user.headers)).statusCode).toBe(200);
   });
 
