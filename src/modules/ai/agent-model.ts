@@ -36,7 +36,7 @@ import {
   retryDelay,
   sleep,
 } from "./retry.ts";
-import { StreamingSanitizer, sanitizeOutput } from "./safety.ts";
+import { mapStrings, StreamingSanitizer, sanitizeOutput } from "./safety.ts";
 import {
   type AiFeature,
   type AiSettings,
@@ -86,9 +86,17 @@ export class TurnTokensExhausted extends Error {
 const preamble = new Set(["stream-start", "response-metadata", "text-start", "reasoning-start"]);
 const injectionMarker = 'flagged="possible-prompt-injection"';
 
-/** True when a data block in the prompt was marked as possible prompt injection. */
+/** The ledger's flags: a tool result's data block was marked as possible prompt injection. */
 function promptFlags(prompt: LanguageModelV4Prompt): string[] {
-  return JSON.stringify(prompt).includes(injectionMarker) ? ["possible_prompt_injection"] : [];
+  let flagged = false;
+  mapStrings(
+    prompt.filter((message) => message.role === "tool"),
+    (text) => {
+      flagged ||= text.includes(injectionMarker);
+      return text;
+    },
+  );
+  return flagged ? ["possible_prompt_injection"] : [];
 }
 
 /** About what a call's prompt and tool definitions cost in input tokens. */
@@ -170,6 +178,8 @@ export class RoutedAgentModel implements LanguageModelV4 {
   readonly #request: AgentModelRequest;
   readonly #parts: RouterParts;
   #budgets: BudgetTarget[] | undefined;
+  /** Where in the chain the next call starts: the run stays with the model that answered. */
+  #first = 0;
 
   constructor(ctx: Context, request: AgentModelRequest, parts: RouterParts) {
     this.#ctx = ctx;
@@ -217,7 +227,9 @@ export class RoutedAgentModel implements LanguageModelV4 {
     const flags = promptFlags(options.prompt);
     let lastFailure: Failure | undefined;
     let budgetResetsAt: Date | undefined;
-    for (const ref of this.#settings.routes[this.#request.feature]) {
+    const chain = this.#settings.routes[this.#request.feature];
+    for (const [index, ref] of chain.entries()) {
+      if (index < this.#first) continue;
       if (ref.provider === "local") throw new OfflineFallback(lastFailure?.message);
       const reservation = await this.#reserve(ref, input, maxOutputTokens);
       if (reservation === "refused") {
@@ -229,7 +241,11 @@ export class RoutedAgentModel implements LanguageModelV4 {
       }
       const spend: Spend = { micros: 0, reservation, settled: false };
       try {
-        return await this.#withRetries(ref, (model) => attempt(ref, model, bounded, spend, flags));
+        const result = await this.#withRetries(ref, (model) =>
+          attempt(ref, model, bounded, spend, flags),
+        );
+        this.#first = index;
+        return result;
       } catch (error) {
         await this.#settle(spend);
         if (!(error instanceof ModelSkipped)) throw error;
