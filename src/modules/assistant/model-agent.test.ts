@@ -236,6 +236,21 @@ describe("the model-driven assistant", () => {
     expect(rows[2]?.costMicros).toBeGreaterThan(0);
   });
 
+  it("skips paid models once the user's monthly budget cannot cover a call", async () => {
+    const budget = await t.app.inject({
+      method: "PUT",
+      url: "/v1/ai/budget",
+      headers: user.headers,
+      payload: { scope: "user", monthlyLimitUsd: 0.0001 },
+    });
+    expect(budget.statusCode, budget.body).toBe(200);
+    t.fake.script("compatible", calling({ name: "list_tasks", input: {} }));
+    t.fake.script("compatible", saying("You have nothing to do."));
+    const result = await say(t.app, user, "what do I have to do?");
+    expect(result.response).toBe("You have nothing to do.");
+    expect(t.fake.requests.map((request) => request.vendor)).toEqual(["compatible", "compatible"]);
+  });
+
   it("records its changes in the activity trail as the agent acting for the user", async () => {
     t.fake.script("openai", calling({ name: "add_task", input: { title: "Book flights" } }));
     t.fake.script("openai", saying("Added."));

@@ -20,7 +20,7 @@ const changeWords: Record<string, RegExp> = {
   add_task:
     /\b(add|create|new|remind|note down|capture|put|plan|schedule|book|set up|todo|to-do)\b/i,
   update_task:
-    /\b(move|moving|reschedule|postpone|push|delay|bring forward|shift|change|rename|update|edit|set|make|prioriti[sz]e|tag|untag|assign|unassign|due|describe|categori[sz]e)\b/i,
+    /\b(move|moving|reschedule|postpone|push|delay|bring forward|shift|change|rename|update|edit|set|make|prioriti[sz]e|tag|untag|assign|unassign|describe|categori[sz]e)\b/i,
   complete_task: /\b(complete|completed|done|finish|finished|check off|tick off|mark)\b/i,
   reopen_task: /\b(reopen|re-open|undo|uncomplete|not done|unmark|open again)\b/i,
   delete_task: /\b(delete|remove|trash|erase|discard|get rid of|throw away|clear out|clean up)\b/i,
