@@ -11,6 +11,7 @@ import { actingUser } from "../../platform/auth/actor.ts";
 import type { Context } from "../../platform/context.ts";
 import type { Executor } from "../../platform/db/transaction.ts";
 import { DomainError } from "../../platform/http/errors.ts";
+import { CallControl, forwardStream, readHead } from "./agent-stream.ts";
 import { AttemptFailed, type CallUsage } from "./attempt.ts";
 import type { Breakers } from "./breaker.ts";
 import {
@@ -26,17 +27,9 @@ import { costMicros, recordUsage } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
 import type { TemplateId } from "./prompts.ts";
 import type { ModelRegistry } from "./providers.ts";
-import {
-  CallTimeoutError,
-  classifyFailure,
-  type Failure,
-  ModelSkipped,
-  outcomeOf,
-  retryable,
-  retryDelay,
-  sleep,
-} from "./retry.ts";
-import { mapStrings, StreamingSanitizer, sanitizeOutput } from "./safety.ts";
+import { type Failure, ModelSkipped, outcomeOf, retryable, retryDelay, sleep } from "./retry.ts";
+import { mapStrings, sanitizeOutput } from "./safety.ts";
+import type { UsageOutcome } from "./schema.ts";
 import {
   type AiFeature,
   type AiSettings,
@@ -81,9 +74,6 @@ export class TurnTokensExhausted extends Error {
   }
 }
 
-// Parts that say what the model is answering; before one arrives, a failing
-// stream can still fall back to the next model without the client noticing.
-const preamble = new Set(["stream-start", "response-metadata", "text-start", "reasoning-start"]);
 const injectionMarker = 'flagged="possible-prompt-injection"';
 
 /** The ledger's flags: a tool result's data block was marked as possible prompt injection. */
@@ -113,47 +103,6 @@ function usageOf(usage: LanguageModelV4Usage | undefined, estimate: CallUsage): 
 }
 
 const noUsage: CallUsage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
-
-/**
- * One call's abort controller: it follows the client's signals and fires on
- * its own when the model is silent for longer than the timeout (for a
- * stream: before the first part and between parts).
- */
-class CallControl {
-  readonly controller = new AbortController();
-  readonly client: AbortSignal | undefined;
-  #timedOut = false;
-  #timer: NodeJS.Timeout | undefined;
-  readonly #timeoutMs: number;
-  readonly #onClientAbort = () => this.controller.abort(this.client?.reason);
-
-  constructor(signals: Array<AbortSignal | undefined>, timeoutMs: number) {
-    const present = signals.filter((signal): signal is AbortSignal => signal !== undefined);
-    this.client = present.length > 0 ? AbortSignal.any(present) : undefined;
-    this.client?.addEventListener("abort", this.#onClientAbort, { once: true });
-    this.#timeoutMs = timeoutMs;
-    this.arm();
-  }
-
-  arm() {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timedOut = true;
-      this.controller.abort(new CallTimeoutError(this.#timeoutMs));
-    }, this.#timeoutMs);
-  }
-
-  failure(error: unknown): Failure {
-    if (this.#timedOut)
-      return { kind: "timeout", message: `no answer within ${this.#timeoutMs} ms` };
-    return classifyFailure(error, this.client);
-  }
-
-  close() {
-    clearTimeout(this.#timer);
-    this.client?.removeEventListener("abort", this.#onClientAbort);
-  }
-}
 
 /** What one chain member has cost so far, settled against its reservation once. */
 type Spend = { micros: number; reservation: Reservation | null; settled: boolean };
@@ -355,7 +304,8 @@ export class RoutedAgentModel implements LanguageModelV4 {
   /**
    * Opens the stream and reads until its first content part: a failure up
    * to there is an ordinary failed attempt (retry, then the next model).
-   * From there on the stream belongs to the caller.
+   * From there on the stream belongs to the caller; it ledgers and settles
+   * the call when it ends.
    */
   async #streamOnce(
     ref: ModelRef,
@@ -367,20 +317,26 @@ export class RoutedAgentModel implements LanguageModelV4 {
     const control = this.#control(options);
     const started = performance.now();
     let reader: ReadableStreamDefaultReader<LanguageModelV4StreamPart> | undefined;
-    const head: LanguageModelV4StreamPart[] = [];
     try {
       const result = await model.doStream({ ...options, abortSignal: control.controller.signal });
       reader = result.stream.getReader();
-      for (;;) {
-        const next = await reader.read();
-        if (next.done) break;
-        control.arm();
-        if (next.value.type === "error") throw next.value.error;
-        head.push(next.value);
-        if (!preamble.has(next.value.type)) break;
-      }
-      const call = { ref, options, spend, flags, started, control };
-      return { ...result, stream: this.#forward(reader, head, call) };
+      const head = await readHead(reader, control);
+      const breaker = this.#parts.breakers.for(ref.provider);
+      const stream = forwardStream(reader, head, {
+        control,
+        allowlist: this.#settings.linkAllowlist,
+        onBroken: () => breaker.recordFailure(),
+        onEnd: async (outcome, usage, written) => {
+          const estimate = {
+            inputTokens: inputEstimate(options),
+            outputTokens: estimateTokens(written),
+            cachedTokens: 0,
+          };
+          await this.#ledger(ref, usageOf(usage, estimate), outcome, started, spend, flags);
+          await this.#settle(spend);
+        },
+      });
+      return { ...result, stream };
     } catch (error) {
       control.close();
       reader?.cancel().catch(() => {});
@@ -390,110 +346,6 @@ export class RoutedAgentModel implements LanguageModelV4 {
     }
   }
 
-  /**
-   * The rest of a committed stream: text is link-filtered as it passes,
-   * usage is taken from the finish part, and the call is ledgered and its
-   * reservation settled once, however the stream ends (finished, failed, or
-   * cancelled by the client). A failure now is an error part: falling back
-   * after content went out would show the client two answers.
-   */
-  #forward(
-    reader: ReadableStreamDefaultReader<LanguageModelV4StreamPart>,
-    head: LanguageModelV4StreamPart[],
-    call: {
-      ref: ModelRef;
-      options: LanguageModelV4CallOptions;
-      spend: Spend;
-      flags: string[];
-      started: number;
-      control: CallControl;
-    },
-  ): ReadableStream<LanguageModelV4StreamPart> {
-    const sanitizers = new Map<string, StreamingSanitizer>();
-    const sanitizerFor = (id: string) => {
-      let sanitizer = sanitizers.get(id);
-      if (!sanitizer) {
-        sanitizer = new StreamingSanitizer(this.#settings.linkAllowlist);
-        sanitizers.set(id, sanitizer);
-      }
-      return sanitizer;
-    };
-    let usage: LanguageModelV4Usage | undefined;
-    let written = "";
-    let ended = false;
-    const end = async (outcome: Parameters<typeof recordUsage>[1]["outcome"]) => {
-      if (ended) return;
-      ended = true;
-      call.control.close();
-      const estimate = {
-        inputTokens: inputEstimate(call.options),
-        outputTokens: estimateTokens(written),
-        cachedTokens: 0,
-      };
-      await this.#ledger(
-        call.ref,
-        usageOf(usage, estimate),
-        outcome,
-        call.started,
-        call.spend,
-        call.flags,
-      );
-      await this.#settle(call.spend);
-    };
-    const pass = (part: LanguageModelV4StreamPart): LanguageModelV4StreamPart[] => {
-      switch (part.type) {
-        case "text-delta": {
-          written += part.delta;
-          const safe = sanitizerFor(part.id).push(part.delta);
-          return safe ? [{ ...part, delta: safe }] : [];
-        }
-        case "text-end": {
-          const rest = sanitizerFor(part.id).flush();
-          return rest ? [{ type: "text-delta", id: part.id, delta: rest }, part] : [part];
-        }
-        case "finish":
-          usage = part.usage;
-          return [part];
-        default:
-          return [part];
-      }
-    };
-    const breaker = this.#parts.breakers.for(call.ref.provider);
-    return new ReadableStream<LanguageModelV4StreamPart>({
-      start: (controller) => {
-        for (const part of head) for (const out of pass(part)) controller.enqueue(out);
-      },
-      pull: async (controller) => {
-        try {
-          const next = await reader.read();
-          if (next.done) {
-            await end("ok");
-            controller.close();
-            return;
-          }
-          call.control.arm();
-          if (next.value.type === "error") throw next.value.error;
-          for (const out of pass(next.value)) controller.enqueue(out);
-        } catch (error) {
-          const failure = call.control.failure(error);
-          if (failure.kind !== "aborted") breaker.recordFailure();
-          await end(outcomeOf(failure));
-          reader.cancel().catch(() => {});
-          controller.error(
-            failure.kind === "aborted"
-              ? error
-              : new DomainError("upstream_error", "The AI provider failed while streaming"),
-          );
-        }
-      },
-      cancel: async (reason) => {
-        call.control.controller.abort(reason);
-        await reader.cancel(reason).catch(() => {});
-        await end("aborted");
-      },
-    });
-  }
-
   #control(options: LanguageModelV4CallOptions): CallControl {
     return new CallControl([options.abortSignal, this.#request.signal], this.#settings.timeoutMs);
   }
@@ -501,7 +353,7 @@ export class RoutedAgentModel implements LanguageModelV4 {
   async #ledger(
     ref: ModelRef,
     usage: CallUsage,
-    outcome: Parameters<typeof recordUsage>[1]["outcome"],
+    outcome: UsageOutcome,
     started: number,
     spend: Spend,
     flags: string[],

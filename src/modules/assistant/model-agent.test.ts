@@ -354,6 +354,19 @@ describe("POST /v1/chat with Accept: text/event-stream", () => {
     expect(doneOf(events).pendingApproval).toEqual(approval);
   });
 
+  it("ends with one error event when the vendor stalls after its first words", async () => {
+    t.fake.script("openai", {
+      kind: "text",
+      text: "Here is what I found so far and then nothing more",
+      stopAfterChunks: 1,
+    });
+    const events = parseSse((await stream("what's on my list?")).body);
+    expect(events.map((event) => event.event)).toEqual(["delta", "error"]);
+    expect(events[1]?.data).toMatchObject({ status: 502, code: "upstream_error" });
+    // Nothing fell back to another vendor once words had gone out.
+    expect(t.fake.requests.map((request) => request.vendor)).toEqual(["openai"]);
+  });
+
   it("answers problem+json when nothing was streamed yet", async () => {
     const response = await t.app.inject({
       method: "POST",

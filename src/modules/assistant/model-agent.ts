@@ -38,7 +38,8 @@ function parametersOf(definition: Tool) {
   return schema as never;
 }
 
-function record(input: unknown): Record<string, unknown> {
+/** The model's arguments as a tool input; anything but an object fails the tool's validation. */
+function asInput(input: unknown): Record<string, unknown> {
   return input && typeof input === "object" && !Array.isArray(input)
     ? (input as Record<string, unknown>)
     : {};
@@ -159,7 +160,7 @@ class ModelTurn {
       strict: false,
       execute: async (input) =>
         toolOutcomeText(
-          await this.#tools.call({ name: definition.name, input: record(input) }),
+          await this.#tools.call({ name: definition.name, input: asInput(input) }),
           this.#fence,
         ),
     });
@@ -198,8 +199,12 @@ class ModelTurn {
       return { text: `I stopped: this message used up its token allowance.${done}` };
     }
     if (ran === 0) throw cause;
-    this.#turn.ctx.log.warn({ err: cause }, "chat turn stopped after tool calls");
-    return { text: `I had to stop: the AI provider did not answer.${done}` };
+    if (cause instanceof DomainError) {
+      this.#turn.ctx.log.warn({ err: cause }, "chat turn stopped after tool calls");
+      return { text: `I had to stop: the AI provider did not answer.${done}` };
+    }
+    this.#turn.ctx.log.error({ err: cause }, "chat turn failed after tool calls");
+    return { text: `I had to stop because of an error on our side.${done}` };
   }
 }
 
