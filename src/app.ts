@@ -11,10 +11,11 @@ import { v7 as uuidv7 } from "uuid";
 import { adminRoutes } from "./modules/admin/routes.ts";
 import { AiGateway } from "./modules/ai/gateway.ts";
 import { aiRoutes } from "./modules/ai/routes.ts";
-import { type AiSettings, offlineAiSettings } from "./modules/ai/settings.ts";
+import { type AiSettings, hasExternalModel, offlineAiSettings } from "./modules/ai/settings.ts";
 import { apiKeyRoutes } from "./modules/api-keys/routes.ts";
 import { apiKeyLookup } from "./modules/api-keys/service.ts";
 import { mcpRoutes } from "./modules/assistant/mcp-routes.ts";
+import { modelAgent } from "./modules/assistant/model-agent.ts";
 import { offlineAgent } from "./modules/assistant/offline-agent.ts";
 import { chatRoutes } from "./modules/assistant/routes.ts";
 import { categoryRoutes } from "./modules/categories/routes.ts";
@@ -275,6 +276,9 @@ export async function buildApp(deps: AppDeps) {
     now,
     log: app.log,
   });
+  // The one place the assistant is chosen: a model from the AI layer's
+  // `chat` chain drives it when the chain has one; otherwise the offline agent.
+  const assistant = hasExternalModel(ai.settings, "chat") ? modelAgent(ai) : offlineAgent;
   registerAuthRoutes(app, {
     auth,
     baseUrl: deps.publicUrl,
@@ -298,14 +302,13 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(profileRoutes, {
       onUserChanged: async (userId) => users?.invalidate(userId),
     });
-    await v1.register(compatRoutes);
+    await v1.register(compatRoutes, { agent: assistant });
     await v1.register(workspaceRoutes, { invitations: { publicUrl: deps.publicUrl, mailer } });
     await v1.register(apiKeyRoutes);
     await v1.register(adminRoutes);
     await v1.register(aiRoutes, { gateway: ai });
     await v1.register(mcpRoutes);
-    // The model-driven agent replaces the offline one here once the AI layer lands.
-    await v1.register(chatRoutes, { agent: offlineAgent });
+    await v1.register(chatRoutes, { agent: assistant });
   });
   app.decorate("resolveCredential", (headers: Record<string, string>) =>
     resolveActor({ auth, db, sessions, users, jwts, apiKeys, now }, { headers } as FastifyRequest),

@@ -41,3 +41,33 @@ export function streamedText(events: SseEvent[]): string {
     .map((event) => (event.data as { text: string }).text)
     .join("");
 }
+
+/** Every string inside a JSON value, in order. */
+function stringsIn(value: unknown): string[] {
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsIn);
+  if (value && typeof value === "object") return Object.values(value).flatMap(stringsIn);
+  return [];
+}
+
+export type DataBlock = { name: string; flagged: boolean; value: unknown };
+
+/**
+ * The data blocks a request carried to the vendor (tool results, in any
+ * vendor's format), oldest first, parsed back from their escaped JSON.
+ */
+export function dataBlocksIn(body: unknown): DataBlock[] {
+  return stringsIn(body).flatMap((text) =>
+    [...text.matchAll(/<data name="(\w+)"([^>]*)>\n([\s\S]*?)\n<\/data>/g)].map((match) => ({
+      name: match[1] ?? "",
+      flagged: (match[2] ?? "").includes("possible-prompt-injection"),
+      value: JSON.parse(match[3] ?? "null") as unknown,
+    })),
+  );
+}
+
+/** The names of the tools a request offered the model (OpenAI, Anthropic or chat completions). */
+export function offeredTools(body: Record<string, unknown>): string[] {
+  const tools = (body.tools ?? []) as Array<{ name?: string; function?: { name: string } }>;
+  return tools.map((tool) => tool.name ?? tool.function?.name ?? "");
+}

@@ -61,6 +61,7 @@ export function useAiTestApp(options: AiTestOptions = {}) {
       publicUrl: "http://localhost:3000",
       logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
       authRateLimit: false,
+      // As in test/harness.ts: request limits and shedding have their own tests.
       rateLimit: false,
       overload: false,
       now: clock.now,

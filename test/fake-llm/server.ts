@@ -16,9 +16,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { anthropicWire } from "./anthropic.ts";
 import { chatCompletionsWire, responsesWire } from "./openai.ts";
-import type { FakeReply, RecordedRequest, Vendor, Wire } from "./types.ts";
+import type { FakeReply, RecordedRequest, ScriptedCall, Vendor, Wire, WireCall } from "./types.ts";
 
-export type { FakeReply, RecordedRequest, Vendor } from "./types.ts";
+export type { FakeReply, RecordedRequest, ScriptedCall, Vendor } from "./types.ts";
 
 export const testDoubleHeader = "x-test-double";
 
@@ -52,6 +52,10 @@ async function readBody(request: IncomingMessage): Promise<string> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let callCounter = 0;
+/** Vendors name each tool call; the double numbers them. */
+const withId = (call: ScriptedCall): WireCall => ({ ...call, id: `call_test_${++callCounter}` });
 
 /** Splits a text into streaming deltas of a few words each. */
 export function chunksOf(text: string, wordsPerChunk = 3): string[] {
@@ -138,28 +142,41 @@ export async function startFakeVendor(): Promise<FakeVendor> {
         });
         res.end(record.stream ? "data: {this is not json\n\n" : '{"id": "broken", "output": [');
         return;
+      case "respond":
+        return answer(wire, reply.reply(record), record, res);
+      case "tools":
       case "text": {
         if (reply.delayMs) await sleep(reply.delayMs);
+        const text = reply.text ?? "";
+        const calls = reply.kind === "tools" ? reply.calls.map(withId) : [];
         const usage = {
           inputTokens: reply.usage?.inputTokens ?? Math.ceil(record.rawBody.length / 4),
-          outputTokens: reply.usage?.outputTokens ?? Math.ceil(reply.text.length / 4),
+          outputTokens:
+            reply.usage?.outputTokens ?? Math.ceil((text + JSON.stringify(calls)).length / 4),
         };
         if (!record.stream) {
           res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify(wire.json({ model, text: reply.text, usage })));
+          res.end(JSON.stringify(wire.json({ model, text, calls, usage })));
           return;
         }
         res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-        const events = wire.stream({ model, chunks: reply.chunks ?? chunksOf(reply.text), usage });
+        const chunks = reply.kind === "text" ? (reply.chunks ?? chunksOf(text)) : chunksOf(text);
+        const events = wire.stream({ model, chunks, calls, usage });
+        const pacing: { chunkDelayMs?: number; stopAfterChunks?: number } =
+          reply.kind === "text" ? reply : {};
         for (const event of events) {
           if (res.destroyed || record.clientClosed) return;
           if (event.delta) {
-            if (reply.chunkDelayMs && record.chunksSent > 0) await sleep(reply.chunkDelayMs);
+            if (pacing.chunkDelayMs && record.chunksSent > 0) await sleep(pacing.chunkDelayMs);
             if (res.destroyed || record.clientClosed) return;
             record.chunksSent++;
           }
           res.write(event.data);
-          if (event.delta && reply.stopAfterChunks && record.chunksSent >= reply.stopAfterChunks) {
+          if (
+            event.delta &&
+            pacing.stopAfterChunks &&
+            record.chunksSent >= pacing.stopAfterChunks
+          ) {
             return; // a stream that stalls mid-way
           }
         }

@@ -17,6 +17,19 @@ export type FakeReply =
       stopAfterChunks?: number;
       usage?: { inputTokens?: number; outputTokens?: number };
     }
+  /**
+   * An answer that calls tools, after some text if given, in the vendor's
+   * own tool-call format (JSON or streamed). Usage as for "text".
+   */
+  | {
+      kind: "tools";
+      calls: ScriptedCall[];
+      text?: string;
+      delayMs?: number;
+      usage?: { inputTokens?: number; outputTokens?: number };
+    }
+  /** A reply decided from the request itself (e.g. from a tool result the client sent). */
+  | { kind: "respond"; reply: (request: RecordedRequest) => FakeReply }
   /** An HTTP error, e.g. 429 with Retry-After or a 500. */
   | { kind: "status"; status: number; retryAfter?: string; body?: string; delayMs?: number }
   /** Accepts the request and never answers. */
@@ -40,13 +53,20 @@ export type RecordedRequest = {
 
 export type Usage = { inputTokens: number; outputTokens: number };
 
+/** A tool call the fake model makes. */
+export type ScriptedCall = { name: string; input: Record<string, unknown> };
+
+/** A scripted call with the id the vendor gives it. */
+export type WireCall = ScriptedCall & { id: string };
+
 /** One vendor's wire format. */
 export type Wire = {
-  json: (input: { model: string; text: string; usage: Usage }) => unknown;
+  json: (input: { model: string; text: string; calls: WireCall[]; usage: Usage }) => unknown;
   /** Server-sent events in order; `delta` marks the ones that carry text. */
   stream: (input: {
     model: string;
     chunks: string[];
+    calls: WireCall[];
     usage: Usage;
   }) => Array<{ data: string; delta?: boolean }>;
   errorBody: (status: number) => unknown;

@@ -4,6 +4,7 @@ import type { Redis } from "../../platform/cache/redis.ts";
 import type { Context } from "../../platform/context.ts";
 import type { Executor } from "../../platform/db/transaction.ts";
 import { DomainError } from "../../platform/http/errors.ts";
+import { type AgentModelRequest, RoutedAgentModel } from "./agent-model.ts";
 import { AttemptFailed, type CallOutput, callModel } from "./attempt.ts";
 import { Breakers, type CircuitBreaker } from "./breaker.ts";
 import {
@@ -20,7 +21,7 @@ import { costMicros, recordUsage } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
 import { type RenderedPrompt, type TemplateId, templates } from "./prompts.ts";
 import { createModelRegistry, type ModelRegistry } from "./providers.ts";
-import { type Failure, retryable, retryDelay } from "./retry.ts";
+import { type Failure, ModelSkipped, outcomeOf, retryable, retryDelay, sleep } from "./retry.ts";
 import { StreamingSanitizer, sanitizeOutput } from "./safety.ts";
 import { type AiFeature, type AiSettings, type ModelRef, priceOf } from "./settings.ts";
 
@@ -65,34 +66,6 @@ export type GatewayDeps = {
   log: FastifyBaseLogger;
 };
 
-const sleep = (ms: number, signal: AbortSignal | undefined) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    });
-  });
-
-const outcomeOf = (failure: Failure) =>
-  failure.kind === "timeout"
-    ? "timeout"
-    : failure.kind === "rate_limited"
-      ? "rate_limited"
-      : failure.kind === "aborted"
-        ? "aborted"
-        : "error";
-
-/** Thrown when a chain member is passed over; the router moves to the next one. */
-class ModelSkipped extends Error {
-  readonly failure: Failure;
-
-  constructor(failure: Failure) {
-    super(failure.message);
-    this.failure = failure;
-  }
-}
-
 /**
  * The router: for a feature's chain of models, in order, it answers from the
  * cache, or checks the circuit breaker and the budget and calls the model
@@ -113,6 +86,19 @@ export class AiGateway {
     this.registry = createModelRegistry(deps.settings);
     this.breakers = new Breakers(deps.settings.breaker, () => deps.now().getTime());
     this.cache = createAnswerCache({ ...deps.settings.cache, ...deps });
+  }
+
+  /**
+   * A model for one agent run (the assistant's turn): every call the agent
+   * makes through it is routed, budgeted, filtered and ledgered like `run`.
+   */
+  agentModel(ctx: Context, request: AgentModelRequest): RoutedAgentModel {
+    return new RoutedAgentModel(ctx, request, {
+      settings: this.settings,
+      registry: this.registry,
+      breakers: this.breakers,
+      db: this.deps.db,
+    });
   }
 
   async run(ctx: Context, request: AiRequest): Promise<AiAnswer> {

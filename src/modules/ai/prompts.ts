@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { containsInjection, fencedJson, mapStrings, redactPii } from "./safety.ts";
+import { containsInjection, fencedJson, redactPiiIn } from "./safety.ts";
 
 /**
  * Prompt templates live in `prompts/<id>.v<version>.md`: front matter, then a
@@ -51,6 +51,11 @@ export const templates = {
     version: 1,
     inline: {},
     data: { task: taskData },
+  },
+  chat: {
+    version: 1,
+    inline: { today: z.iso.date(), weekday: z.string().regex(/^[A-Z][a-z]+day$/), timezone },
+    data: {},
   },
   "breakdown-repair": {
     version: 1,
@@ -118,11 +123,9 @@ export function renderPrompt<T extends TemplateId>(
   const replacements = new Map<string, string>();
   for (const name of Object.keys(spec.inline)) replacements.set(name, String(valid[name]));
   for (const name of Object.keys(spec.data)) {
-    const value = options.external ? mapStrings(valid[name], redactPii) : valid[name];
-    const suspicious = containsInjection(value);
-    if (suspicious) flags.add("possible_prompt_injection");
-    const marker = suspicious ? ' flagged="possible-prompt-injection"' : "";
-    replacements.set(name, `<data name="${name}"${marker}>\n${fencedJson(value)}\n</data>`);
+    const block = dataBlock(name, valid[name], options);
+    if (block.flagged) flags.add("possible_prompt_injection");
+    replacements.set(name, block.text);
   }
   const user = template.user.replace(/\{\{(\w+)\}\}/g, (placeholder, name: string) => {
     const replacement = replacements.get(name);
@@ -136,6 +139,22 @@ export function renderPrompt<T extends TemplateId>(
     user,
     flags: [...flags],
   };
+}
+
+/**
+ * Stored text as a data block: escaped JSON that cannot close its block,
+ * PII-redacted when `external`, and marked when it reads like instructions.
+ * Templates and the assistant's tool results both reach a model this way.
+ */
+export function dataBlock(
+  name: string,
+  value: unknown,
+  options: { external: boolean },
+): { text: string; flagged: boolean } {
+  const shown = options.external ? redactPiiIn(value) : value;
+  const flagged = containsInjection(shown);
+  const marker = flagged ? ' flagged="possible-prompt-injection"' : "";
+  return { text: `<data name="${name}"${marker}>\n${fencedJson(shown)}\n</data>`, flagged };
 }
 
 /** The data blocks of a rendered user message, parsed back (for the offline model). */

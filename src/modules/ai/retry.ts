@@ -100,3 +100,33 @@ export function retryDelay(
   const ceiling = Math.min(options.capMs, options.baseMs * 2 ** (attempt - 1));
   return Math.round(random() * ceiling);
 }
+
+/** Thrown when a chain member is passed over; the router moves to the next one. */
+export class ModelSkipped extends Error {
+  readonly failure: Failure;
+
+  constructor(failure: Failure) {
+    super(failure.message);
+    this.failure = failure;
+  }
+}
+
+/** The ledger outcome of a failed call. */
+export const outcomeOf = (failure: Failure) =>
+  failure.kind === "timeout"
+    ? "timeout"
+    : failure.kind === "rate_limited"
+      ? "rate_limited"
+      : failure.kind === "aborted"
+        ? "aborted"
+        : "error";
+
+/** Waits between retries; the client's signal cuts the wait short. */
+export const sleep = (ms: number, signal: AbortSignal | undefined) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });

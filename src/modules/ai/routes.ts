@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { wantsEventStream } from "../../platform/http/event-stream.ts";
 import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
 import { taskParamsSchema } from "../tasks/contracts.ts";
 import { getBudget, getUsage, setBudget } from "./account.ts";
@@ -18,7 +19,7 @@ import {
 } from "./contracts.ts";
 import { breakdown, digest, type StreamOptions, summarizeTask } from "./features.ts";
 import type { AiGateway } from "./gateway.ts";
-import { answerWithEvents, wantsEventStream } from "./sse.ts";
+import { answerWithEvents } from "./sse.ts";
 
 const tags = ["AI"];
 

@@ -9,6 +9,7 @@ import {
   fencedJson,
   looksLikeInjection,
   redactPii,
+  redactPiiIn,
   StreamingSanitizer,
   sanitizeOutput,
 } from "./safety.ts";
@@ -24,6 +25,21 @@ describe("input safety", () => {
     expect(redactPii("order 1234 5678 9012 3456 and room 4021")).toBe(
       "order 1234 5678 9012 3456 and room 4021",
     );
+  });
+
+  it("redacts inside structured data but leaves ids and timestamps whole", () => {
+    const task = {
+      id: "01963f2e-8a4b-7c3d-9e1f-123456789012",
+      title: "Call Bob at +1 415 555 0100",
+      dueAt: "2026-03-12T17:00:00.000Z",
+      tags: ["bob@example.com"],
+    };
+    expect(redactPiiIn(task)).toEqual({
+      id: "01963f2e-8a4b-7c3d-9e1f-123456789012",
+      title: "Call Bob at [phone]",
+      dueAt: "2026-03-12T17:00:00.000Z",
+      tags: ["[email]"],
+    });
   });
 
   it("strips control and invisible characters and caps the length", () => {

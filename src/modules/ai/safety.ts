@@ -53,6 +53,15 @@ export function redactPii(text: string): string {
     });
 }
 
+// Whole strings the server made (ids, timestamps): their digit runs are not phone numbers.
+const idOrInstant =
+  /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{4}-\d{2}-\d{2}(?:T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?)?)$/i;
+
+/** `redactPii` over every string of a JSON-like value, leaving ids and timestamps whole. */
+export function redactPiiIn<T>(value: T): T {
+  return mapStrings(value, (text) => (idOrInstant.test(text) ? text : redactPii(text)));
+}
+
 const injectionPatterns = [
   /\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(instructions?|prompts?|rules|above|previous|system)\b/i,
   /\b(you are now|act as|pretend to be|new instructions|from now on)\b/i,

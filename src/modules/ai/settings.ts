@@ -35,6 +35,17 @@ export type AiSettings = {
   redactPii: boolean;
   /** Hosts that links and images in model output may point at. */
   linkAllowlist: string[];
+  /** Bounds of one assistant turn driven by a model. */
+  chat: ChatLimits;
+};
+
+export type ChatLimits = {
+  /** Model calls per turn (each may ask for tools; their results need the next call). */
+  maxSteps: number;
+  /** Input plus output tokens over all model calls of a turn. */
+  maxTokensPerTurn: number;
+  /** Output tokens one model call may write. */
+  maxOutputTokens: number;
 };
 
 export const localModelId = "taskpilot-local-1";
@@ -118,6 +129,8 @@ export type AiEnv = {
   AI_USER_MONTHLY_BUDGET_USD?: number | undefined;
   AI_REDACT_PII?: boolean | undefined;
   AI_LINK_ALLOWLIST?: string | undefined;
+  AI_CHAT_MAX_STEPS?: number | undefined;
+  AI_CHAT_MAX_TOKENS?: number | undefined;
 };
 
 /**
@@ -195,6 +208,11 @@ export function aiSettingsFromEnv(env: AiEnv, publicUrl?: string): AiSettings {
         : Math.round(env.AI_USER_MONTHLY_BUDGET_USD * 1_000_000),
     redactPii: env.AI_REDACT_PII ?? true,
     linkAllowlist: allowlist,
+    chat: {
+      maxSteps: env.AI_CHAT_MAX_STEPS ?? 8,
+      maxTokensPerTurn: env.AI_CHAT_MAX_TOKENS ?? 60_000,
+      maxOutputTokens: 1_000,
+    },
   };
 }
 
@@ -224,6 +242,11 @@ function describe(error: unknown): string {
 /** Settings with nothing configured: every feature answers from the offline provider. */
 export function offlineAiSettings(): AiSettings {
   return aiSettingsFromEnv({});
+}
+
+/** True when a feature's chain has a model besides the offline one. */
+export function hasExternalModel(settings: AiSettings, feature: AiFeature): boolean {
+  return settings.routes[feature].some((ref) => ref.provider !== "local");
 }
 
 /** The price of a model: its own entry, else its provider's fallback. */

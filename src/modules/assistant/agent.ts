@@ -22,6 +22,10 @@ export type AgentTurn = {
   /** Earlier messages of the conversation, oldest first. */
   history: HistoryMessage[];
   tools: ToolBox;
+  /** Set when the client streams: the reply's text as it is written. */
+  onDelta?: ((text: string) => void) | undefined;
+  /** Aborted when the client goes away; the agent stops as soon as it can. */
+  signal?: AbortSignal | undefined;
 };
 
 export type AgentReply = {
@@ -49,6 +53,14 @@ export type ToolOutcome =
 export interface ToolBox {
   /** The tools this turn may use (a model gets their names, descriptions and schemas). */
   readonly tools: readonly Tool[];
+  /** Every call of the turn so far with its outcome, in order. */
+  readonly records: readonly ToolCallRecord[];
+  /**
+   * A view of this box offering only the named tools: a call to any other
+   * fails (and is recorded) without running. Records, limits and approvals
+   * are shared with the box.
+   */
+  only(names: readonly string[]): ToolBox;
   call(call: PlannedCall): Promise<ToolOutcome>;
   /**
    * Several calls meant together ("complete all of these"): if together they

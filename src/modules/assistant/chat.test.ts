@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parseSse } from "../../../test/fake-llm/client.ts";
 import { signUp, useTestApp } from "../../../test/harness.ts";
 import {
   createCategory,
@@ -7,7 +8,9 @@ import {
   expectValidationError,
   getTask,
   listTitles,
+  taskActivity,
 } from "../../../test/tasks-helpers.ts";
+import type { ChatResult } from "./contracts.ts";
 import { callsOf, say, taskOf } from "./test-helpers.ts";
 
 // Wednesday 11 March 2026, 09:00 UTC; new users live in UTC.
@@ -223,6 +226,47 @@ describe("POST /v1/chat with the offline assistant", () => {
     expect(everything.response).toBe("You have no open tasks.");
     expect(everything.pendingApproval).toBeNull();
     expect(await getTask(t.app, owner, dentist.id)).toMatchObject({ status: "open", version: 1 });
+  });
+
+  it("streams its turn with Accept: text/event-stream: tool events, the reply, approval, done", async () => {
+    const user = await signUp(t.app, "Streaming User");
+    const dentist = await createTask(t.app, user, { title: "Dentist" });
+    const response = await t.app.inject({
+      method: "POST",
+      url: "/v1/chat",
+      headers: { ...user.headers, accept: "text/event-stream" },
+      payload: { message: "delete dentist" },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers["content-type"]).toMatch(/^text\/event-stream/);
+    const events = parseSse(response.body);
+    expect(events.map((event) => event.event)).toEqual([
+      "tool_call",
+      "tool_result",
+      "tool_call",
+      "tool_result",
+      "delta",
+      "approval_required",
+      "done",
+    ]);
+    expect(events[3]?.data).toEqual({
+      name: "delete_task",
+      input: { id: dentist.id },
+      status: "pending_approval",
+    });
+    const done = events[6]?.data as ChatResult;
+    expect(events[4]?.data).toEqual({ text: done.response });
+    expect(events[5]?.data).toEqual(done.pendingApproval);
+  });
+
+  it("records what it changes as the agent acting for the user", async () => {
+    const user = await signUp(t.app, "Agent Principal");
+    const added = await say(t.app, user, "add water the plants");
+    const [created] = await taskActivity(t.app, user, taskOf(added, 0).id);
+    expect(created).toMatchObject({
+      type: "task.created",
+      actor: { type: "agent", id: user.id, name: "Agent Principal" },
+    });
   });
 
   it("validates the request and hides other users' conversations", async () => {

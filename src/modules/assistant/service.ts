@@ -1,12 +1,12 @@
 import { and, asc, desc, eq, gt, lt, or } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
-import { actingUser } from "../../platform/auth/actor.ts";
+import { actingUser, agentFor } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
 import { notFound } from "../../platform/http/errors.ts";
 import { decodeCursor, instantKey, type Page, toPage } from "../../platform/http/pagination.ts";
 import { recordActivity } from "../activity/service.ts";
-import type { AssistantAgent, HistoryMessage } from "./agent.ts";
+import type { AgentReply, AssistantAgent, HistoryMessage } from "./agent.ts";
 import { decideApproval, effectiveStatus, holdForApproval } from "./approvals.ts";
 import type {
   ChatInput,
@@ -17,7 +17,7 @@ import type {
   ToolCallRecord,
 } from "./contracts.ts";
 import { chatApprovals, conversations, type MessageRole, messages } from "./schema.ts";
-import { TurnToolBox } from "./tool-box.ts";
+import { type ToolEvent, TurnToolBox } from "./tool-box.ts";
 
 /** Earlier messages an agent sees; older ones stay stored but out of the prompt. */
 const historyLimit = 40;
@@ -114,6 +114,23 @@ async function addMessage(ctx: Context, message: NewMessage): Promise<string> {
   return id;
 }
 
+/** What a streaming client is told during a turn, in order; `done` follows the turn. */
+export type ChatEvent =
+  | { type: "delta"; text: string }
+  | ToolEvent
+  | { type: "approval_required"; approval: PendingApproval };
+
+export type ChatStream = {
+  onEvent?: (event: ChatEvent) => void;
+  /** Aborted when the client goes away: the agent stops, what it did is still stored. */
+  signal?: AbortSignal;
+};
+
+/** The assistant's tool calls run as an agent acting for the caller, with the caller's rights. */
+function assistantContext(ctx: Context): Context {
+  return { ...ctx, actor: agentFor(ctx.actor, "assistant") };
+}
+
 /**
  * One chat turn. The user's message is stored first, then the agent acts
  * through a tool box bound to the caller; its reply, the tool calls it made
@@ -124,22 +141,53 @@ export async function chat(
   ctx: Context,
   agent: AssistantAgent,
   input: ChatInput,
+  stream: ChatStream = {},
 ): Promise<ChatResult> {
   const conversation = input.conversationId
     ? await findConversation(ctx, input.conversationId)
     : await startConversation(ctx, input.message);
   const earlier = await history(ctx, conversation.id);
   await addMessage(ctx, { conversationId: conversation.id, role: "user", content: input.message });
-  const tools = new TurnToolBox(ctx);
-  const answer = await agent.respond({ ctx, message: input.message, history: earlier, tools });
+  const agentCtx = assistantContext(ctx);
+  const emit = stream.onEvent;
+  let streamed = false;
+  const tools = new TurnToolBox(agentCtx, { ...(emit ? { onEvent: emit } : {}) });
+  const answer = await agent.respond({
+    ctx: agentCtx,
+    message: input.message,
+    history: earlier,
+    tools,
+    onDelta: emit
+      ? (text) => {
+          streamed = true;
+          emit({ type: "delta", text });
+        }
+      : undefined,
+    signal: stream.signal,
+  });
+  // An agent that does not stream (the offline one) sends its reply as one delta.
+  if (emit && !streamed && answer.text) emit({ type: "delta", text: answer.text });
+  const result = await storeReply(ctx, conversation.id, tools, answer);
+  if (result.pendingApproval)
+    emit?.({ type: "approval_required", approval: result.pendingApproval });
+  return result;
+}
+
+/** The reply, its tool calls and any approval they need, in one transaction. */
+function storeReply(
+  ctx: Context,
+  conversationId: string,
+  tools: TurnToolBox,
+  answer: AgentReply,
+): Promise<ChatResult> {
   return withTransaction(ctx.db, async (tx) => {
     const txCtx = inTransaction(ctx, tx);
     const held = tools.held;
     const pendingApproval: PendingApproval | null = held
-      ? await holdForApproval(txCtx, conversation.id, held)
+      ? await holdForApproval(txCtx, conversationId, held)
       : null;
     const messageId = await addMessage(txCtx, {
-      conversationId: conversation.id,
+      conversationId: conversationId,
       role: "assistant",
       content: answer.text,
       toolCalls: tools.records,
@@ -147,7 +195,7 @@ export async function chat(
       state: answer.state,
     });
     return {
-      conversationId: conversation.id,
+      conversationId: conversationId,
       messageId,
       response: answer.text,
       toolCalls: tools.records,
@@ -158,7 +206,7 @@ export async function chat(
 
 /** POST /v1/chat/approvals/{id}: the decision and its outcome join the conversation. */
 export async function decide(ctx: Context, id: string, approve: boolean): Promise<ChatResult> {
-  const settled = await decideApproval(ctx, id, approve);
+  const settled = await decideApproval(assistantContext(ctx), id, approve);
   const messageId = await addMessage(ctx, {
     conversationId: settled.conversationId,
     role: "assistant",

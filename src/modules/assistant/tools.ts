@@ -355,6 +355,8 @@ function grantedScopes(actor: Actor): readonly Scope[] {
       return scopes;
     case "apiKey":
       return actor.scopes;
+    case "agent":
+      return grantedScopes(actor.onBehalfOf);
     default:
       return unreachable(actor);
   }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { pendingApprovalSchema, toolCallSchema } from "../assistant/contracts.ts";
 import { taskPriorities } from "../tasks/schema.ts";
 
 /**
@@ -66,3 +67,16 @@ export const compatChatBody = z
     message: z.string().trim().min(1, "must not be empty").max(4000),
   })
   .meta({ id: "CompatChat" });
+
+export const compatChatAnswer = z
+  .object({
+    conversation_id: z.uuid(),
+    response: z.string(),
+    tool_calls: z.array(toolCallSchema),
+    pending_approval: pendingApprovalSchema.nullable().meta({
+      description: "Set when an action waits for POST /v1/chat/approvals/{id}",
+    }),
+  })
+  .meta({ id: "CompatChatAnswer" });
+
+export type CompatChatAnswer = z.infer<typeof compatChatAnswer>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { signUp, type TestUser, useTestApp } from "../../../test/harness.ts";
 import { createTask, expectProblem, expectValidationError } from "../../../test/tasks-helpers.ts";
-import type { CompatTask } from "./contracts.ts";
+import type { CompatChatAnswer, CompatTask } from "./contracts.ts";
 
 const t = useTestApp();
 
@@ -155,18 +155,48 @@ describe("hackathon surface /api/{user_id}/tasks", () => {
     expectValidationError(await call(user, "GET", "/api/not-a-user/tasks"), "user_id");
   });
 
-  it("answers 501 on chat until the assistant lands, after checking the user", async () => {
+  it("chats with the assistant in the spec's shape, after checking the user", async () => {
     const user = await signUp(t.app);
     const other = await signUp(t.app);
-    expectProblem(
-      await call(user, "POST", `/api/${user.id}/chat`, { message: "hello" }),
-      501,
-      "not_implemented",
-    );
+    const added = await call(user, "POST", `/api/${user.id}/chat`, { message: "add buy milk" });
+    expect(added.statusCode, added.body).toBe(200);
+    const answer = added.json<CompatChatAnswer>();
+    expect(answer).toMatchObject({
+      conversation_id: expect.any(String),
+      response: "Added “buy milk”.",
+      tool_calls: [{ name: "add_task", status: "succeeded" }],
+      pending_approval: null,
+    });
+    expect((await list(user)).map((task) => task.title)).toEqual(["buy milk"]);
+
+    const more = await call(user, "POST", `/api/${user.id}/chat`, {
+      conversation_id: answer.conversation_id,
+      message: "delete buy milk",
+    });
+    expect(more.statusCode, more.body).toBe(200);
+    expect(more.json<CompatChatAnswer>()).toMatchObject({
+      conversation_id: answer.conversation_id,
+      pending_approval: { summary: "Delete “buy milk”" },
+    });
+    const history = await call(user, "GET", `/v1/conversations/${answer.conversation_id}/messages`);
+    expect(history.json<{ data: unknown[] }>().data).toHaveLength(4);
+
     expectProblem(
       await call(user, "POST", `/api/${other.id}/chat`, { message: "hello" }),
       403,
       "forbidden",
+    );
+    expectProblem(
+      await call(other, "POST", `/api/${other.id}/chat`, {
+        conversation_id: answer.conversation_id,
+        message: "hello",
+      }),
+      404,
+      "not_found",
+    );
+    expectValidationError(
+      await call(user, "POST", `/api/${user.id}/chat`, { message: "hi", conversation_id: "x" }),
+      "conversation_id",
     );
   });
 });

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { DomainError } from "../../platform/http/errors.ts";
 import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
+import type { AssistantAgent } from "../assistant/agent.ts";
+import { chat } from "../assistant/service.ts";
 import * as tasks from "../tasks/service.ts";
 import {
+  compatChatAnswer,
   compatChatBody,
   compatCreateBody,
   compatListQuery,
@@ -20,7 +22,10 @@ const description =
   "`user_id` must be the signed-in user (else 403). Prefer /v1 for new clients.";
 
 /** `/api/{user_id}/...`: the hackathon spec's routes over the same task verbs. */
-export const compatRoutes: FastifyPluginAsyncZod = async (app) => {
+export const compatRoutes: FastifyPluginAsyncZod<{ agent: AssistantAgent }> = async (
+  app,
+  options,
+) => {
   app.get("/api/:user_id/tasks", {
     config: { scope: "tasks:read" },
     schema: {
@@ -150,15 +155,35 @@ export const compatRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       security,
-      description: `${description} Answers 501 until the assistant lands.`,
-      summary: "Chat with the task assistant (not implemented yet)",
+      description:
+        `${description} The same assistant as POST /v1/chat (its conversations, tools and ` +
+        "approvals), in the spec's snake_case shape.",
+      summary: "Chat with the task assistant",
       params: compatUserParams,
       body: compatChatBody,
-      response: { ...problemResponses("forbidden", "not_implemented") },
+      response: {
+        200: compatChatAnswer,
+        ...problemResponses(
+          "forbidden",
+          "not_found",
+          "payload_too_large",
+          "budget_exceeded",
+          "upstream_error",
+          "upstream_timeout",
+        ),
+      },
     },
     handler: async (request) => {
-      assertSelf(ctxOf(request), request.params.user_id);
-      throw new DomainError("not_implemented", "The assistant is not available yet");
+      const ctx = ctxOf(request);
+      assertSelf(ctx, request.params.user_id);
+      const { conversation_id, message } = request.body;
+      const result = await chat(ctx, options.agent, { message, conversationId: conversation_id });
+      return {
+        conversation_id: result.conversationId,
+        response: result.response,
+        tool_calls: result.toolCalls,
+        pending_approval: result.pendingApproval,
+      };
     },
   });
 };

@@ -35,15 +35,32 @@ export type ApiKeyActor = ActingUser & {
 export type SystemActor = { type: "system"; name: string };
 
 /**
- * Who is acting. Agents join this union with the assistant work; verbs
- * switch on `type` and must handle every member.
+ * The assistant acting for a user, with exactly the rights of the request
+ * it serves (`onBehalfOf`: a session, JWT or API key, so a key's scopes and
+ * workspace binding still hold). The activity trail records it as an agent
+ * acting for that user.
  */
-export type Actor = UserActor | ApiKeyActor | SystemActor;
+export type AgentActor = ActingUser & {
+  type: "agent";
+  agent: string;
+  onBehalfOf: UserActor | ApiKeyActor;
+};
+
+/** Who is acting; verbs switch on `type` and must handle every member. */
+export type Actor = UserActor | ApiKeyActor | AgentActor | SystemActor;
 
 /** The user on whose behalf an actor acts, or a Forbidden error for system work. */
 export function actingUser(actor: Actor): ActingUser {
-  if (actor.type === "user" || actor.type === "apiKey") return actor;
+  if (actor.type === "user" || actor.type === "apiKey" || actor.type === "agent") return actor;
   throw new DomainError("forbidden", "This action needs a user");
+}
+
+/** The same user's rights, exercised by an agent (the assistant) on their behalf. */
+export function agentFor(actor: Actor, agent: string): AgentActor {
+  if (actor.type === "agent") return { ...actor, agent };
+  if (actor.type === "system") throw new DomainError("forbidden", "An agent acts for a user");
+  const { userId, name, email, timezone } = actor;
+  return { type: "agent", agent, userId, name, email, timezone, onBehalfOf: actor };
 }
 
 /**
@@ -52,6 +69,7 @@ export function actingUser(actor: Actor): ActingUser {
  * lookup applies it, so a bound key cannot see past its workspace.
  */
 export function workspaceRestriction(actor: Actor): string | null {
+  if (actor.type === "agent") return workspaceRestriction(actor.onBehalfOf);
   return actor.type === "apiKey" ? actor.workspaceId : null;
 }
 

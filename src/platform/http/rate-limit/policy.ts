@@ -30,8 +30,13 @@ export type PolicyName = "anonymous" | "unverified" | "user" | "api-key" | "auth
 const authPaths =
   /^\/api\/auth\/(sign-in|sign-up|forget-password|request-password-reset|reset-password)(\/|$)/;
 
-// Expensive model calls; the routes arrive with the AI and assistant work.
-const aiPaths = [/^\/v1\/ai(\/|$)/, /^\/v1\/chat(\/|$)/, /^\/v1\/tasks\/[^/]+\/summary$/];
+// Expensive model calls: the AI features and the assistant (its hackathon route too).
+const aiPaths = [
+  /^\/v1\/ai(\/|$)/,
+  /^\/v1\/chat(\/|$)/,
+  /^\/v1\/tasks\/[^/]+\/summary$/,
+  /^\/api\/[^/]+\/chat$/,
+];
 
 export type RequestFacts = {
   method: string;

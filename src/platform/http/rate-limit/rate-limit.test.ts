@@ -148,6 +148,26 @@ describe("rate limits", () => {
     expect((await get("/v1/me", address, user.headers)).statusCode).toBe(200);
   });
 
+  it("charges the assistant, /v1/chat and the hackathon chat route, to the user's AI bucket", async () => {
+    const address = freshAddress();
+    const user = await knownUser(address);
+    const chat = (url: string) =>
+      t.app.inject({
+        method: "POST",
+        url,
+        remoteAddress: address,
+        headers: user.headers,
+        payload: { message: "what's due this week?" },
+      });
+    const first = await chat("/v1/chat");
+    expect(first.statusCode).toBe(200);
+    expectRateLimitHeaders(first, "ai", 2);
+    expect((await chat(`/api/${user.id}/chat`)).statusCode).toBe(200);
+    expectProblem(await chat(`/api/${user.id}/chat`), 429, "rate_limited");
+    expectProblem(await chat("/v1/chat"), 429, "rate_limited");
+    expect((await get("/v1/me", address, user.headers)).statusCode).toBe(200);
+  });
+
   it("limits sign-in per address with the auth budget, whatever credentials come along", async () => {
     const address = freshAddress();
     const signIn = () =>

@@ -1,0 +1,379 @@
+import type {
+  LanguageModelV4,
+  LanguageModelV4CallOptions,
+  LanguageModelV4GenerateResult,
+  LanguageModelV4Prompt,
+  LanguageModelV4StreamPart,
+  LanguageModelV4StreamResult,
+  LanguageModelV4Usage,
+} from "@ai-sdk/provider";
+import { actingUser } from "../../platform/auth/actor.ts";
+import type { Context } from "../../platform/context.ts";
+import type { Executor } from "../../platform/db/transaction.ts";
+import { DomainError } from "../../platform/http/errors.ts";
+import { CallControl, forwardStream, readHead } from "./agent-stream.ts";
+import { AttemptFailed, type CallUsage } from "./attempt.ts";
+import type { Breakers } from "./breaker.ts";
+import {
+  applicableBudgets,
+  type BudgetTarget,
+  budgetExceeded,
+  budgetPeriod,
+  type Reservation,
+  reserve,
+  settle,
+} from "./budget.ts";
+import { costMicros, recordUsage } from "./ledger.ts";
+import { estimateTokens } from "./local/model.ts";
+import type { TemplateId } from "./prompts.ts";
+import type { ModelRegistry } from "./providers.ts";
+import { type Failure, ModelSkipped, outcomeOf, retryable, retryDelay, sleep } from "./retry.ts";
+import { mapStrings, sanitizeOutput } from "./safety.ts";
+import type { UsageOutcome } from "./schema.ts";
+import {
+  type AiFeature,
+  type AiSettings,
+  type ChatLimits,
+  type ModelRef,
+  priceOf,
+} from "./settings.ts";
+
+/** What an agent run asks of the router: which chain, whose budgets, which bounds. */
+export type AgentModelRequest = {
+  feature: AiFeature;
+  template: { id: TemplateId; version: number };
+  workspaceId: string | null;
+  limits: Pick<ChatLimits, "maxTokensPerTurn" | "maxOutputTokens">;
+  /** Aborted when the client goes away. */
+  signal?: AbortSignal | undefined;
+};
+
+export type RouterParts = {
+  settings: AiSettings;
+  registry: ModelRegistry;
+  breakers: Breakers;
+  db: Executor;
+};
+
+/**
+ * The chain reached `local`: the offline provider cannot drive an agent, so
+ * the caller answers without a model (the offline assistant).
+ */
+export class OfflineFallback extends Error {
+  constructor(reason: string | undefined) {
+    super(reason ?? "no model but the offline one is available");
+    this.name = "OfflineFallback";
+  }
+}
+
+/** The run used up its tokens; no further model call is made. */
+export class TurnTokensExhausted extends Error {
+  constructor(limit: number) {
+    super(`This turn used its ${limit} tokens`);
+    this.name = "TurnTokensExhausted";
+  }
+}
+
+const injectionMarker = 'flagged="possible-prompt-injection"';
+
+/** The ledger's flags: a tool result's data block was marked as possible prompt injection. */
+function promptFlags(prompt: LanguageModelV4Prompt): string[] {
+  let flagged = false;
+  mapStrings(
+    prompt.filter((message) => message.role === "tool"),
+    (text) => {
+      flagged ||= text.includes(injectionMarker);
+      return text;
+    },
+  );
+  return flagged ? ["possible_prompt_injection"] : [];
+}
+
+/** About what a call's prompt and tool definitions cost in input tokens. */
+function inputEstimate(options: LanguageModelV4CallOptions): number {
+  return estimateTokens(JSON.stringify([options.prompt, options.tools ?? []]));
+}
+
+function usageOf(usage: LanguageModelV4Usage | undefined, estimate: CallUsage): CallUsage {
+  return {
+    inputTokens: usage?.inputTokens.total ?? estimate.inputTokens,
+    outputTokens: usage?.outputTokens.total ?? estimate.outputTokens,
+    cachedTokens: usage?.inputTokens.cacheRead ?? 0,
+  };
+}
+
+const noUsage: CallUsage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
+
+/** What one chain member has cost so far, settled against its reservation once. */
+type Spend = { micros: number; reservation: Reservation | null; settled: boolean };
+
+/**
+ * A language model for one agent run (the assistant's turn), built by the
+ * gateway from a feature's chain. The agent framework sees one model; each
+ * of its calls goes through the router like any AI feature: budget
+ * reservation, circuit breaker, timeout, retries with backoff, fallback to
+ * the next model (for a stream, only before its first content part), output
+ * link filtering, and one ledger row per vendor call. It also bounds the run:
+ * input plus output tokens over all calls stay within `maxTokensPerTurn`.
+ */
+export class RoutedAgentModel implements LanguageModelV4 {
+  readonly specificationVersion = "v4";
+  readonly provider = "taskpilot";
+  readonly modelId: string;
+  readonly supportedUrls = {};
+  /** Tokens used by this run's calls so far. */
+  usedTokens = 0;
+  readonly #ctx: Context;
+  readonly #request: AgentModelRequest;
+  readonly #parts: RouterParts;
+  #budgets: BudgetTarget[] | undefined;
+  /** Where in the chain the next call starts: the run stays with the model that answered. */
+  #first = 0;
+
+  constructor(ctx: Context, request: AgentModelRequest, parts: RouterParts) {
+    this.#ctx = ctx;
+    this.#request = request;
+    this.#parts = parts;
+    this.modelId = request.feature;
+  }
+
+  doGenerate(options: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> {
+    return this.#route(options, (ref, model, bounded, spend, flags) =>
+      this.#generateOnce(ref, model, bounded, spend, flags),
+    );
+  }
+
+  doStream(options: LanguageModelV4CallOptions): Promise<LanguageModelV4StreamResult> {
+    return this.#route(options, (ref, model, bounded, spend, flags) =>
+      this.#streamOnce(ref, model, bounded, spend, flags),
+    );
+  }
+
+  get #settings() {
+    return this.#parts.settings;
+  }
+
+  async #route<T>(
+    options: LanguageModelV4CallOptions,
+    attempt: (
+      ref: ModelRef,
+      model: LanguageModelV4,
+      bounded: LanguageModelV4CallOptions,
+      spend: Spend,
+      flags: string[],
+    ) => Promise<T>,
+  ): Promise<T> {
+    const { limits } = this.#request;
+    const input = inputEstimate(options);
+    const left = limits.maxTokensPerTurn - this.usedTokens - input;
+    if (left <= 0) throw new TurnTokensExhausted(limits.maxTokensPerTurn);
+    const maxOutputTokens = Math.min(
+      options.maxOutputTokens ?? limits.maxOutputTokens,
+      limits.maxOutputTokens,
+      left,
+    );
+    const bounded = { ...options, maxOutputTokens };
+    const flags = promptFlags(options.prompt);
+    let lastFailure: Failure | undefined;
+    let budgetResetsAt: Date | undefined;
+    const chain = this.#settings.routes[this.#request.feature];
+    for (const [index, ref] of chain.entries()) {
+      if (index < this.#first) continue;
+      if (ref.provider === "local") throw new OfflineFallback(lastFailure?.message);
+      const reservation = await this.#reserve(ref, input, maxOutputTokens);
+      if (reservation === "refused") {
+        budgetResetsAt = budgetPeriod(this.#ctx.now()).resetsAt;
+        if (!this.#settings.localWhenOverBudget) {
+          throw budgetExceeded(budgetResetsAt, this.#ctx.now());
+        }
+        continue;
+      }
+      const spend: Spend = { micros: 0, reservation, settled: false };
+      try {
+        const result = await this.#withRetries(ref, (model) =>
+          attempt(ref, model, bounded, spend, flags),
+        );
+        this.#first = index;
+        return result;
+      } catch (error) {
+        await this.#settle(spend);
+        if (!(error instanceof ModelSkipped)) throw error;
+        lastFailure = error.failure;
+      }
+    }
+    if (budgetResetsAt) throw budgetExceeded(budgetResetsAt, this.#ctx.now());
+    if (lastFailure?.kind === "timeout") {
+      throw new DomainError("upstream_timeout", "No AI provider answered in time; retry later");
+    }
+    throw new DomainError("upstream_error", "No AI provider could answer; retry later");
+  }
+
+  /** The call's maximum cost, held against every budget that applies (free models skip it). */
+  async #reserve(
+    ref: ModelRef,
+    inputTokens: number,
+    maxOutputTokens: number,
+  ): Promise<Reservation | null | "refused"> {
+    const price = priceOf(this.#settings, ref);
+    if (price.input === 0 && price.output === 0 && this.#settings.localWhenOverBudget) return null;
+    this.#budgets ??= await applicableBudgets(this.#ctx.db, {
+      userId: actingUser(this.#ctx.actor).userId,
+      workspaceId: this.#request.workspaceId,
+      defaultUserLimitMicros: this.#settings.defaultUserBudgetMicros,
+    });
+    const maxCost = costMicros(price, {
+      inputTokens: Math.ceil(inputTokens * 1.25),
+      outputTokens: maxOutputTokens,
+    });
+    return (await reserve(this.#ctx.db, this.#budgets, maxCost, this.#ctx.now())) ?? "refused";
+  }
+
+  async #settle(spend: Spend) {
+    if (spend.settled) return;
+    spend.settled = true;
+    if (spend.reservation) await settle(this.#ctx.db, spend.reservation, spend.micros);
+  }
+
+  async #withRetries<T>(ref: ModelRef, attempt: (model: LanguageModelV4) => Promise<T>) {
+    const breaker = this.#parts.breakers.for(ref.provider);
+    const model = this.#parts.registry.model(ref);
+    for (let attemptNumber = 1; ; attemptNumber++) {
+      if (!breaker.tryAcquire()) {
+        throw new ModelSkipped({ kind: "server", message: `${ref.provider} circuit is open` });
+      }
+      try {
+        const result = await attempt(model);
+        breaker.recordSuccess();
+        return result;
+      } catch (error) {
+        if (!(error instanceof AttemptFailed)) throw error;
+        const failure = error.failure;
+        if (failure.kind === "aborted") {
+          breaker.release();
+          throw new DomainError("upstream_error", "The client went away");
+        }
+        breaker.recordFailure();
+        this.#ctx.log.warn(
+          { provider: ref.provider, model: ref.model, attempt: attemptNumber, failure },
+          "AI call failed",
+        );
+        const delay =
+          retryable(failure) && attemptNumber <= this.#settings.maxRetries
+            ? retryDelay(failure, attemptNumber, {
+                baseMs: this.#settings.retryBaseMs,
+                capMs: this.#settings.retryAfterCapMs,
+              })
+            : null;
+        if (delay === null) throw new ModelSkipped(failure);
+        await sleep(delay, this.#request.signal);
+      }
+    }
+  }
+
+  async #generateOnce(
+    ref: ModelRef,
+    model: LanguageModelV4,
+    options: LanguageModelV4CallOptions,
+    spend: Spend,
+    flags: string[],
+  ): Promise<LanguageModelV4GenerateResult> {
+    const control = this.#control(options);
+    const started = performance.now();
+    let result: LanguageModelV4GenerateResult;
+    try {
+      result = await model.doGenerate({ ...options, abortSignal: control.controller.signal });
+    } catch (error) {
+      const failure = control.failure(error);
+      await this.#ledger(ref, noUsage, outcomeOf(failure), started, spend, flags);
+      throw new AttemptFailed(failure, "", false);
+    } finally {
+      control.close();
+    }
+    const estimate = { ...noUsage, inputTokens: inputEstimate(options) };
+    await this.#ledger(ref, usageOf(result.usage, estimate), "ok", started, spend, flags);
+    await this.#settle(spend);
+    const allowlist = this.#settings.linkAllowlist;
+    return {
+      ...result,
+      content: result.content.map((part) =>
+        part.type === "text" ? { ...part, text: sanitizeOutput(part.text, allowlist) } : part,
+      ),
+    };
+  }
+
+  /**
+   * Opens the stream and reads until its first content part: a failure up
+   * to there is an ordinary failed attempt (retry, then the next model).
+   * From there on the stream belongs to the caller; it ledgers and settles
+   * the call when it ends.
+   */
+  async #streamOnce(
+    ref: ModelRef,
+    model: LanguageModelV4,
+    options: LanguageModelV4CallOptions,
+    spend: Spend,
+    flags: string[],
+  ): Promise<LanguageModelV4StreamResult> {
+    const control = this.#control(options);
+    const started = performance.now();
+    let reader: ReadableStreamDefaultReader<LanguageModelV4StreamPart> | undefined;
+    try {
+      const result = await model.doStream({ ...options, abortSignal: control.controller.signal });
+      reader = result.stream.getReader();
+      const head = await readHead(reader, control);
+      const breaker = this.#parts.breakers.for(ref.provider);
+      const stream = forwardStream(reader, head, {
+        control,
+        allowlist: this.#settings.linkAllowlist,
+        onBroken: () => breaker.recordFailure(),
+        onEnd: async (outcome, usage, written) => {
+          const estimate = {
+            inputTokens: inputEstimate(options),
+            outputTokens: estimateTokens(written),
+            cachedTokens: 0,
+          };
+          await this.#ledger(ref, usageOf(usage, estimate), outcome, started, spend, flags);
+          await this.#settle(spend);
+        },
+      });
+      return { ...result, stream };
+    } catch (error) {
+      control.close();
+      reader?.cancel().catch(() => {});
+      const failure = control.failure(error);
+      await this.#ledger(ref, noUsage, outcomeOf(failure), started, spend, flags);
+      throw new AttemptFailed(failure, "", false);
+    }
+  }
+
+  #control(options: LanguageModelV4CallOptions): CallControl {
+    return new CallControl([options.abortSignal, this.#request.signal], this.#settings.timeoutMs);
+  }
+
+  async #ledger(
+    ref: ModelRef,
+    usage: CallUsage,
+    outcome: UsageOutcome,
+    started: number,
+    spend: Spend,
+    flags: string[],
+  ) {
+    const cost = costMicros(priceOf(this.#settings, ref), usage);
+    spend.micros += cost;
+    this.usedTokens += usage.inputTokens + usage.outputTokens;
+    await recordUsage(this.#parts.db, {
+      userId: actingUser(this.#ctx.actor).userId,
+      workspaceId: this.#request.workspaceId,
+      requestId: this.#ctx.requestId,
+      feature: this.#request.feature,
+      ref,
+      template: this.#request.template,
+      ...usage,
+      costMicros: cost,
+      latencyMs: performance.now() - started,
+      outcome,
+      flags,
+      at: this.#ctx.now(),
+    });
+  }
+}
