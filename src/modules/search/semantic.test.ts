@@ -1,6 +1,9 @@
-import { describe, expect, it } from "vitest";
-import { signUp, useTestApp } from "../../../test/harness.ts";
-import { createTask, deleteTask, patchTask } from "../../../test/tasks-helpers.ts";
+import { sql } from "drizzle-orm";
+import { describe, expect, it, vi } from "vitest";
+import { openTestDatabase, signUp, TestClock, useTestApp } from "../../../test/harness.ts";
+import { createTask, deleteTask, patchTask, taskAction } from "../../../test/tasks-helpers.ts";
+import { buildApp } from "../../app.ts";
+import type { Executor } from "../../platform/db/transaction.ts";
 import { embedPending, foundTitles, queuedJobs, search, storedVectors } from "./test-helpers.ts";
 
 /**
@@ -95,6 +98,108 @@ describe("semantic search with the offline model", () => {
     expect((await deleteTask(t.app, user, task.id)).statusCode).toBe(204);
     for (const mode of ["keyword", "semantic", "hybrid"]) {
       expect(await foundTitles(t.app, user, { q: "gym membership", mode })).toEqual([]);
+    }
+  });
+});
+
+/** The worker's embedding calls charged to a user: one ledger row per model call. */
+async function taskTextCalls(db: Executor, userId: string) {
+  const result = await db.execute<{ provider: string; costMicros: number; outcome: string }>(sql`
+    select provider, cost_micros as "costMicros", outcome from ai_usage
+    where feature = 'embed' and template_id = 'task-text' and user_id = ${userId}`);
+  return result.rows;
+}
+
+describe("the embedding queue", () => {
+  it("embeds a burst of edits once, after the debounce, at no cost with the offline model", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Write the agenda" });
+    await patchTask(t.app, user, task.id, { description: "for the quarterly planning meeting" });
+    await patchTask(t.app, user, task.id, { title: "Write the planning agenda" });
+    const search = t.app.services.search;
+    expect(await search?.worker.drain()).toBe(0); // not due yet: the debounce is app time
+    expect(await taskTextCalls(t.database.db, user.id)).toEqual([]);
+
+    expect(await embedPending(t.app, t.clock)).toBe(1);
+    expect(await taskTextCalls(t.database.db, user.id)).toEqual([
+      { provider: "local", costMicros: 0, outcome: "ok" },
+    ]);
+    expect(await storedVectors(t.database.db, task.id)).toEqual([
+      { model: "local:taskpilot-embed-1", dimension: 512, contentHash: expect.any(String) },
+    ]);
+    expect(await queuedJobs(t.database.db)).toEqual([]);
+    const usage = await t.app.inject({
+      method: "GET",
+      url: "/v1/ai/usage?groupBy=feature",
+      headers: user.headers,
+    });
+    expect(usage.json<{ data: unknown[] }>().data).toContainEqual(
+      expect.objectContaining({ key: "embed", calls: 1, costUsd: 0 }),
+    );
+  });
+
+  it("reuses the vector of the same text for a recurring task's next occurrence", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, {
+      title: "Water the balcony plants",
+      recurrence: "every monday",
+      dueAt: t.clock.now().toISOString(),
+    });
+    await embedPending(t.app, t.clock);
+    const completed = await taskAction(t.app, user, task.id, "complete");
+    expect(completed.statusCode, completed.body).toBe(200);
+    const next = completed.json<{ nextOccurrenceId: string }>().nextOccurrenceId;
+    await embedPending(t.app, t.clock);
+    expect(await storedVectors(t.database.db, next)).toEqual(
+      await storedVectors(t.database.db, task.id),
+    );
+    expect(await taskTextCalls(t.database.db, user.id)).toHaveLength(1);
+  });
+
+  it("reports semantic and typo-tolerant search as available in /readyz", async () => {
+    const response = await t.app.inject({ method: "GET", url: "/readyz" });
+    expect(response.json()).toMatchObject({
+      status: "ready",
+      features: { semanticSearch: { status: "ok" }, typoTolerantSearch: { status: "ok" } },
+    });
+  });
+});
+
+describe("after a restart", () => {
+  it("the background worker finishes what the last process queued", async () => {
+    const database = await openTestDatabase({ embedded: true });
+    const clock = new TestClock();
+    const start = (worker: boolean) =>
+      buildApp({
+        database,
+        authSecret: "test-secret-test-secret-test-secret-0123",
+        publicUrl: "http://localhost:3000",
+        logLevel: "silent",
+        authRateLimit: false,
+        now: clock.now,
+        search: { worker },
+      });
+    try {
+      const first = await start(false);
+      await first.ready();
+      const user = await signUp(first);
+      const task = await createTask(first, user, { title: "Sort out the tax return" });
+      await first.close(); // stops before the debounce ends: the job stays queued
+      expect(await queuedJobs(database.db)).toEqual([{ taskId: task.id }]);
+
+      clock.advance(60_000);
+      const second = await start(true);
+      await second.ready(); // starts the worker
+      await vi.waitFor(async () => {
+        expect(await storedVectors(database.db, task.id)).toHaveLength(1);
+      });
+      expect(await queuedJobs(database.db)).toEqual([]);
+      expect(await foundTitles(second, user, { q: "tax return", mode: "semantic" })).toEqual([
+        "Sort out the tax return",
+      ]);
+      await second.close();
+    } finally {
+      await database.drop();
     }
   });
 });
