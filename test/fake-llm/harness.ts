@@ -65,6 +65,9 @@ export function useAiTestApp(options: AiTestOptions = {}) {
       publicUrl: "http://localhost:3000",
       logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
       authRateLimit: false,
+      // Like test/harness.ts: request limits and load shedding are for their own tests.
+      rateLimit: false,
+      overload: false,
       now: clock.now,
       ai: (options.settings ?? testSettings)(fake),
       search: { worker: false, ...options.search },
