@@ -151,7 +151,11 @@ export class EmbeddingWorker {
       try {
         await this.embedGroup(ctx, group.claims[0]?.requestedBy ?? null, group.tasks);
       } catch (error) {
-        if (this.stopping.signal.aborted) throw error;
+        if (this.stopping.signal.aborted) {
+          // Shutting down: hand the unfinished jobs back instead of leaving them leased.
+          await this.release(claims.filter((claim) => !failed.has(claim.taskId)));
+          return 0;
+        }
         await this.retryLater(group.claims, error);
         for (const claim of group.claims) failed.add(claim.taskId);
       }
@@ -303,8 +307,12 @@ export class EmbeddingWorker {
           ),
         );
     }
+    await this.release(claims);
+  }
+
+  private async release(claims: Claim[]) {
     if (claims.length === 0) return;
-    await db
+    await this.deps.db
       .update(embeddingJobs)
       .set({ lockedUntil: null })
       .where(
