@@ -267,7 +267,10 @@ export async function buildApp(deps: AppDeps) {
     log: app.log,
     settings: deps.search,
   });
-  if (search.settings.worker) app.addHook("onReady", async () => search.worker.start());
+  // Without pgvector there is nothing to store, and nothing is ever queued.
+  if (search.settings.worker && search.capabilities.semantic.available) {
+    app.addHook("onReady", async () => search.worker.start());
+  }
   app.addHook("onClose", async () => search.worker.stop());
   const services: AppServices = { search };
   registerHealthRoutes(app, deps.database.pool, () => searchHealth(search));

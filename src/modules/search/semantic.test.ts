@@ -165,8 +165,8 @@ describe("the embedding queue", () => {
   });
 });
 
-describe("after a restart", () => {
-  it("the background worker finishes what the last process queued", async () => {
+describe("in the background", () => {
+  it("finishes what the last process queued, then embeds new tasks by itself", async () => {
     const database = await openTestDatabase({ embedded: true });
     const clock = new TestClock();
     const start = (worker: boolean) =>
@@ -177,7 +177,7 @@ describe("after a restart", () => {
         logLevel: "silent",
         authRateLimit: false,
         now: clock.now,
-        search: { worker },
+        search: { worker, debounceMs: 0 },
       });
     try {
       const first = await start(false);
@@ -197,6 +197,12 @@ describe("after a restart", () => {
       expect(await foundTitles(second, user, { q: "tax return", mode: "semantic" })).toEqual([
         "Sort out the tax return",
       ]);
+
+      // An enqueue wakes the running worker; nobody drains by hand.
+      const later = await createTask(second, user, { title: "File the insurance claim" });
+      await vi.waitFor(async () => {
+        expect(await storedVectors(database.db, later.id)).toHaveLength(1);
+      });
       await second.close();
     } finally {
       await database.drop();

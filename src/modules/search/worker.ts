@@ -45,17 +45,20 @@ export class EmbeddingWorker {
   private readonly stopping = new AbortController();
   private readonly indexed = new Set<string>();
   private lastSweep = Number.NEGATIVE_INFINITY;
+  private started = false;
 
   constructor(deps: WorkerDeps) {
     this.deps = deps;
   }
 
   start(): void {
+    this.started = true;
     this.schedule(0);
   }
 
-  /** An enqueue in this process: be awake when its debounce ends. */
+  /** An enqueue in this process: be awake when its debounce ends (if running in the background). */
   wake(at: Date): void {
+    if (!this.started) return;
     this.schedule(Math.max(0, at.getTime() - this.deps.now().getTime()));
   }
 
