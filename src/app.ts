@@ -21,6 +21,9 @@ import { chatRoutes } from "./modules/assistant/routes.ts";
 import { categoryRoutes } from "./modules/categories/routes.ts";
 import { compatRoutes } from "./modules/compat/routes.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
+import { createTaskSearch, searchHealth } from "./modules/search/engine.ts";
+import { searchRoutes } from "./modules/search/routes.ts";
+import type { SearchSettings } from "./modules/search/settings.ts";
 import { taskRoutes } from "./modules/tasks/routes.ts";
 import { workspaceRoutes } from "./modules/workspaces/routes.ts";
 import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
@@ -40,6 +43,7 @@ import { SessionCache } from "./platform/auth/session-cache.ts";
 import { SignInLimits } from "./platform/auth/sign-in-limits.ts";
 import { UserCache } from "./platform/auth/user-cache.ts";
 import type { Redis } from "./platform/cache/redis.ts";
+import type { AppServices } from "./platform/context.ts";
 import type { DatabaseHandle } from "./platform/db/pool.ts";
 import { registerCachingDefaults } from "./platform/http/caching.ts";
 import { registerDeprecations } from "./platform/http/deprecation.ts";
@@ -88,6 +92,8 @@ export type AppDeps = {
   mailFrom?: string;
   /** Providers, routes, prices and limits of the AI layer; default: offline only. */
   ai?: AiSettings;
+  /** Search and embedding-queue knobs (tests shorten them or run the queue by hand). */
+  search?: Partial<SearchSettings>;
   /** Where logs go (default stdout); the stdio MCP server needs stdout for the protocol. */
   logStream?: NodeJS.WritableStream;
   /** Request limits per client (default: ../shared/API.md's); false turns them off. */
@@ -112,6 +118,8 @@ declare module "fastify" {
      * for /v1 and /mcp; for transports without HTTP requests (stdio MCP).
      */
     resolveCredential: (headers: Record<string, string>) => Promise<Actor | null>;
+    /** The long-lived services verbs find in their context (search), for non-HTTP transports. */
+    services: AppServices;
   }
 }
 
@@ -253,7 +261,27 @@ export async function buildApp(deps: AppDeps) {
       await createPersonalWorkspace(db, user);
     },
   });
-  registerHealthRoutes(app, deps.database.pool);
+  const ai = new AiGateway({
+    settings: deps.ai ?? offlineAiSettings(),
+    db,
+    redis: deps.redis,
+    now,
+    log: app.log,
+  });
+  const search = await createTaskSearch({
+    db,
+    gateway: ai,
+    now,
+    log: app.log,
+    settings: deps.search,
+  });
+  // Without pgvector there is nothing to store, and nothing is ever queued.
+  if (search.settings.worker && search.capabilities.semantic.available) {
+    app.addHook("onReady", async () => search.worker.start());
+  }
+  app.addHook("onClose", async () => search.worker.stop());
+  const services: AppServices = { search };
+  registerHealthRoutes(app, deps.database.pool, () => searchHealth(search));
   const mailer = deps.smtpUrl
     ? createSmtpMailer({
         url: deps.smtpUrl,
@@ -269,13 +297,6 @@ export async function buildApp(deps: AppDeps) {
       ? new UserCache({ ttlMs: userCacheTtlMs, redis: deps.redis, log: app.log })
       : undefined;
   app.addHook("onClose", async () => users?.close());
-  const ai = new AiGateway({
-    settings: deps.ai ?? offlineAiSettings(),
-    db,
-    redis: deps.redis,
-    now,
-    log: app.log,
-  });
   // The one place the assistant is chosen: a model from the AI layer's
   // `chat` chain drives it when the chain has one; otherwise the offline agent.
   const assistant = hasExternalModel(ai.settings, "chat") ? modelAgent(ai) : offlineAgent;
@@ -294,7 +315,7 @@ export async function buildApp(deps: AppDeps) {
     now,
   });
   await app.register(async (v1) => {
-    requireActor(v1, { auth, db, sessions, users, jwts, apiKeys, now, trustedOrigins });
+    requireActor(v1, { auth, db, sessions, users, jwts, apiKeys, now, trustedOrigins, services });
     registerIdempotency(v1, { db, now });
     registerCachingDefaults(v1);
     await v1.register(taskRoutes);
@@ -307,6 +328,7 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(apiKeyRoutes);
     await v1.register(adminRoutes);
     await v1.register(aiRoutes, { gateway: ai });
+    await v1.register(searchRoutes);
     await v1.register(mcpRoutes);
     await v1.register(chatRoutes, { agent: assistant });
   });
@@ -314,5 +336,6 @@ export async function buildApp(deps: AppDeps) {
     resolveActor({ auth, db, sessions, users, jwts, apiKeys, now }, { headers } as FastifyRequest),
   );
   schedulePurge(app, { db, now });
+  app.decorate("services", services);
   return Object.assign(app, { auth });
 }

@@ -28,6 +28,7 @@ const aiEnv = {
   ANTHROPIC_BASE_URL: httpUrl.optional(),
   LOCAL_LLM_BASE_URL: httpUrl.optional(),
   LOCAL_LLM_MODEL: z.string().min(1).max(200).optional(),
+  LOCAL_LLM_EMBEDDING_MODEL: z.string().min(1).max(200).optional(),
   LOCAL_LLM_API_KEY: z.string().min(1).optional(),
   AI_ROUTES: z.string().min(1).optional(),
   AI_PRICES: z.string().min(1).optional(),

@@ -12,19 +12,21 @@ import {
 /** Pool settings a test may narrow (overload tests: one connection, short waits). */
 export type TestPoolOptions = Pick<
   DatabaseOptions,
-  "poolSize" | "poolTimeoutMs" | "statementTimeoutMs"
+  "poolSize" | "poolTimeoutMs" | "statementTimeoutMs" | "optionalExtensions"
 >;
 
 /**
  * A fresh database for one test file: in-memory PGlite by default, or a new
  * database created on the server named by DATABASE_URL (dropped afterwards).
  * `migrate: false` leaves it empty; `url` is set for a server database.
+ * `embedded: true` always uses PGlite, for features the server lacks
+ * (pgvector): their fallback on the server is tested separately.
  */
 export async function openTestDatabase(
-  options: { migrate?: boolean; pool?: TestPoolOptions } = {},
+  options: { migrate?: boolean; pool?: TestPoolOptions; embedded?: boolean } = {},
 ): Promise<DatabaseHandle & { drop: () => Promise<void>; url?: string }> {
   const migrate = options.migrate ?? true;
-  const serverUrl = process.env.DATABASE_URL;
+  const serverUrl = options.embedded ? undefined : process.env.DATABASE_URL;
   if (!serverUrl) {
     const handle = await openDatabase({ dataDir: "memory://", ...options.pool });
     if (migrate) await runMigrations(handle.pool);
@@ -86,7 +88,12 @@ export type TestAppOptions = {
   redis?: AppDeps["redis"];
   /** The user cache's TTL (default: the app's). */
   userCacheTtlMs?: number;
-  database?: TestPoolOptions;
+  database?: TestPoolOptions & { embedded?: boolean };
+  /**
+   * The embedding worker is off by default: it would write ledger rows in the
+   * background of unrelated tests. Search tests drain it by hand or turn it on.
+   */
+  search?: AppDeps["search"];
   /** Runs after buildApp and before ready, e.g. to add a test-only route. */
   configure?: (app: App) => void | Promise<void>;
 };
@@ -96,7 +103,8 @@ export function useTestApp(options: TestAppOptions = {}) {
   const context = {} as TestContext;
   let drop: () => Promise<void> = async () => {};
   beforeAll(async () => {
-    const database = await openTestDatabase({ pool: options.database });
+    const { embedded, ...pool } = options.database ?? {};
+    const database = await openTestDatabase({ pool, embedded });
     drop = database.drop;
     const clock = new TestClock(options.now);
     const app = await buildApp({
@@ -111,6 +119,7 @@ export function useTestApp(options: TestAppOptions = {}) {
       corsOrigins: options.corsOrigins,
       redis: options.redis,
       userCacheTtlMs: options.userCacheTtlMs,
+      search: { worker: false, ...options.search },
       now: clock.now,
     });
     await options.configure?.(app);

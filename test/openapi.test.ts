@@ -67,6 +67,7 @@ const knownRoutes = [
   "POST /v1/tasks/{id}/reopen",
   "POST /v1/tasks/{id}/restore",
   "GET /v1/tasks/{id}/activity",
+  "GET /v1/search",
   "GET /v1/categories",
   "POST /v1/categories",
   "GET /v1/categories/{id}",

@@ -49,6 +49,7 @@ async function main() {
       db: database.db,
       requestId,
       now: () => new Date(),
+      services: app.services,
       log: app.log.child({ requestId, transport: "mcp-stdio" }),
     };
   };

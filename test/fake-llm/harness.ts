@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from "vitest";
-import { type App, buildApp } from "../../src/app.ts";
+import { type App, type AppDeps, buildApp } from "../../src/app.ts";
 import { type AiEnv, type AiSettings, aiSettingsFromEnv } from "../../src/modules/ai/settings.ts";
 import type { Redis } from "../../src/platform/cache/redis.ts";
 import type { DatabaseHandle } from "../../src/platform/db/pool.ts";
@@ -34,6 +34,10 @@ export type AiTestOptions = {
   /** The AI settings; default: every provider on the fake vendor, fast retries. */
   settings?: (fake: FakeVendor) => AiSettings;
   redis?: () => Redis;
+  /** Always embedded PGlite (pgvector), whatever DATABASE_URL says. */
+  embedded?: boolean;
+  /** The embedding worker is off unless turned on (see test/harness.ts). */
+  search?: AppDeps["search"];
 };
 
 /** Fast, deterministic knobs for tests: short timeouts and tiny backoffs. */
@@ -51,7 +55,7 @@ export function useAiTestApp(options: AiTestOptions = {}) {
   const context = {} as AiTestContext;
   let drop: () => Promise<void> = async () => {};
   beforeAll(async () => {
-    const database = await openTestDatabase();
+    const database = await openTestDatabase({ embedded: options.embedded });
     drop = database.drop;
     const fake = await startFakeVendor();
     const clock = new TestClock(options.now);
@@ -66,6 +70,7 @@ export function useAiTestApp(options: AiTestOptions = {}) {
       overload: false,
       now: clock.now,
       ai: (options.settings ?? testSettings)(fake),
+      search: { worker: false, ...options.search },
       ...(options.redis ? { redis: options.redis() } : {}),
     });
     await app.ready();

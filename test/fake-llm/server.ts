@@ -7,10 +7,12 @@
  *
  * Three vendors share one server, each under its own path prefix and with its
  * own script queue:
- *   /openai/v1      OpenAI Responses API (`/responses`) and Chat Completions
+ *   /openai/v1      OpenAI Responses API (`/responses`), Chat Completions and `/embeddings`
  *   /anthropic/v1   Anthropic Messages API (`/messages`)
- *   /compatible/v1  an OpenAI-compatible server such as Ollama (`/chat/completions`)
+ *   /compatible/v1  an OpenAI-compatible server such as Ollama (`/chat/completions`, `/embeddings`)
  * Each request takes the next scripted reply of its vendor (or the default).
+ * A `text` reply to `/embeddings` answers with the vectors of the test's
+ * embedder (`embedWith`); the other replies (errors, hangs) work as for chat.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -27,6 +29,8 @@ export type FakeVendor = {
   baseUrl: (vendor: Vendor) => string;
   /** Queues replies for the next requests to a vendor, in order. */
   script: (vendor: Vendor, ...replies: FakeReply[]) => void;
+  /** How `/embeddings` turns each input text into a vector (default: a meaningless 8-number hash). */
+  embedWith: (embedder: (text: string) => number[]) => void;
   /** The reply used once a vendor's queue is empty. */
   setDefault: (vendor: Vendor, reply: FakeReply) => void;
   requests: RecordedRequest[];
@@ -40,7 +44,8 @@ const defaultReply: FakeReply = { kind: "text", text: "Fake vendor answer." };
 
 function routeOf(vendor: Vendor, path: string): Wire | undefined {
   if (vendor === "anthropic") return path === "/messages" ? anthropicWire : undefined;
-  if (path === "/chat/completions") return chatCompletionsWire;
+  // Embeddings answer in their own shape (below); errors look like chat's.
+  if (path === "/chat/completions" || path === "/embeddings") return chatCompletionsWire;
   if (vendor === "openai" && path === "/responses") return responsesWire;
   return undefined;
 }
@@ -67,7 +72,19 @@ export function chunksOf(text: string, wordsPerChunk = 3): string[] {
   return chunks.length > 0 ? chunks : [""];
 }
 
+/** Test double vectors: deterministic and meaningless, unless a test sets an embedder. */
+function hashVector(text: string): number[] {
+  const vector = new Array<number>(8).fill(0);
+  for (let index = 0; index < text.length; index++) {
+    const slot = index % 8;
+    vector[slot] = (vector[slot] ?? 0) + text.charCodeAt(index);
+  }
+  const norm = Math.hypot(...vector) || 1;
+  return vector.map((value) => value / norm);
+}
+
 export async function startFakeVendor(): Promise<FakeVendor> {
+  let embedder = hashVector;
   const queues = new Map<Vendor, FakeReply[]>();
   const defaults = new Map<Vendor, FakeReply>();
   const requests: RecordedRequest[] = [];
@@ -154,6 +171,24 @@ export async function startFakeVendor(): Promise<FakeVendor> {
           outputTokens:
             reply.usage?.outputTokens ?? Math.ceil((text + JSON.stringify(calls)).length / 4),
         };
+        if (record.path === "/embeddings") {
+          const input = record.body.input;
+          const texts = Array.isArray(input) ? input.map(String) : [String(input)];
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(
+            JSON.stringify({
+              object: "list",
+              model,
+              data: texts.map((text, index) => ({
+                object: "embedding",
+                index,
+                embedding: embedder(text),
+              })),
+              usage: { prompt_tokens: usage.inputTokens, total_tokens: usage.inputTokens },
+            }),
+          );
+          return;
+        }
         if (!record.stream) {
           res.writeHead(200, { "content-type": "application/json" });
           res.end(JSON.stringify(wire.json({ model, text, calls, usage })));
@@ -195,6 +230,9 @@ export async function startFakeVendor(): Promise<FakeVendor> {
     script: (vendor, ...replies) => {
       queues.set(vendor, [...(queues.get(vendor) ?? []), ...replies]);
     },
+    embedWith: (next) => {
+      embedder = next;
+    },
     setDefault: (vendor, reply) => {
       defaults.set(vendor, reply);
     },
@@ -205,6 +243,7 @@ export async function startFakeVendor(): Promise<FakeVendor> {
       return done();
     },
     reset: () => {
+      embedder = hashVector;
       queues.clear();
       defaults.clear();
       requests.length = 0;

@@ -108,6 +108,11 @@ export const routeMatrix: Record<string, RouteRule> = {
     scope: "tasks:read",
     build: onTask((w) => w.task(), "/activity"),
   },
+  "GET /v1/search": {
+    minRole: "viewer",
+    scope: "tasks:read",
+    build: async (world) => ({ url: `/v1/search?q=task&workspaceId=${world.workspaceId}` }),
+  },
   "GET /v1/categories": {
     minRole: "viewer",
     scope: "tasks:read",

@@ -30,11 +30,20 @@ export function budgetExceeded(resetsAt: Date, now: Date): DomainError {
   );
 }
 
-/** The budgets that apply to a call by `userId` in `workspaceId`. */
+/**
+ * The budgets that apply to a call by `userId` in `workspaceId`; system work
+ * (no user, e.g. re-embedding after a restart) only meets the workspace's.
+ */
 export async function applicableBudgets(
   db: Executor,
-  input: { userId: string; workspaceId: string | null; defaultUserLimitMicros: number | null },
+  input: {
+    userId: string | null;
+    workspaceId: string | null;
+    defaultUserLimitMicros: number | null;
+  },
 ): Promise<BudgetTarget[]> {
+  const { userId } = input;
+  if (!userId && !input.workspaceId) return [];
   const rows = await db
     .select({
       scope: aiBudgets.scope,
@@ -44,17 +53,21 @@ export async function applicableBudgets(
     .from(aiBudgets)
     .where(
       or(
-        and(eq(aiBudgets.scope, "user"), eq(aiBudgets.scopeId, input.userId)),
+        userId ? and(eq(aiBudgets.scope, "user"), eq(aiBudgets.scopeId, userId)) : undefined,
         input.workspaceId
           ? and(eq(aiBudgets.scope, "workspace"), eq(aiBudgets.scopeId, input.workspaceId))
           : undefined,
       ),
     );
   const targets: BudgetTarget[] = rows;
-  if (!rows.some((row) => row.scope === "user") && input.defaultUserLimitMicros !== null) {
+  if (
+    userId &&
+    !rows.some((row) => row.scope === "user") &&
+    input.defaultUserLimitMicros !== null
+  ) {
     targets.push({
       scope: "user",
-      scopeId: input.userId,
+      scopeId: userId,
       limitMicros: input.defaultUserLimitMicros,
     });
   }

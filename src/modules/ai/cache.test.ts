@@ -73,6 +73,8 @@ describe("the response cache (in-process LRU over Postgres)", () => {
       logLevel: "silent",
       authRateLimit: false,
       ai: settings(t.fake),
+      // Its embedding worker would call the fake vendor's /embeddings in the background.
+      search: { worker: false },
     });
     try {
       const response = await aiPost(other, user, `/v1/tasks/${task.id}/summary`);

@@ -17,6 +17,7 @@ import {
   settle,
 } from "./budget.ts";
 import { type AnswerCache, cacheKey, createAnswerCache } from "./cache.ts";
+import { type EmbedAnswer, EmbeddingRouter, type EmbedRequest } from "./embedding.ts";
 import { costMicros, recordUsage } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
 import { type RenderedPrompt, type TemplateId, templates } from "./prompts.ts";
@@ -78,6 +79,7 @@ export class AiGateway {
   private readonly registry: ModelRegistry;
   private readonly breakers: Breakers;
   private readonly cache: AnswerCache | undefined;
+  private readonly embeddings: EmbeddingRouter;
   private readonly deps: GatewayDeps;
 
   constructor(deps: GatewayDeps) {
@@ -86,6 +88,17 @@ export class AiGateway {
     this.registry = createModelRegistry(deps.settings);
     this.breakers = new Breakers(deps.settings.breaker, () => deps.now().getTime());
     this.cache = createAnswerCache({ ...deps.settings.cache, ...deps });
+    this.embeddings = new EmbeddingRouter({
+      settings: deps.settings,
+      registry: this.registry,
+      breakers: this.breakers,
+      db: deps.db,
+    });
+  }
+
+  /** Vectors for texts from the `embed` chain (same budgets, breakers, retries and ledger). */
+  embed(ctx: Context, request: EmbedRequest): Promise<EmbedAnswer> {
+    return this.embeddings.run(ctx, request);
   }
 
   /**

@@ -5,7 +5,8 @@ import { aiUsage, type UsageOutcome } from "./schema.ts";
 import type { ModelRef, Price } from "./settings.ts";
 
 export type UsageEntry = {
-  userId: string;
+  /** Null for system work (background re-embedding of a task nobody is editing). */
+  userId: string | null;
   workspaceId: string | null;
   requestId: string;
   feature: string;

@@ -21,8 +21,9 @@ const task = (title: string) => ({
 describe("the offline provider, with no configuration at all", () => {
   it("is the whole chain of every feature", () => {
     const settings = offlineAiSettings();
-    for (const chain of Object.values(settings.routes)) {
-      expect(chain.map((ref) => ref.key)).toEqual(["local:taskpilot-local-1"]);
+    for (const [feature, chain] of Object.entries(settings.routes)) {
+      const model = feature === "embed" ? "local:taskpilot-embed-1" : "local:taskpilot-local-1";
+      expect(chain.map((ref) => ref.key)).toEqual([model]);
     }
   });
 

@@ -1,7 +1,8 @@
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import type { LanguageModelV4 } from "@ai-sdk/provider";
+import type { EmbeddingModelV4, LanguageModelV4 } from "@ai-sdk/provider";
+import { LocalEmbeddingModel } from "./local/embedding.ts";
 import { LocalLanguageModel } from "./local/model.ts";
 import type { AiSettings, ModelRef, ProviderName } from "./settings.ts";
 
@@ -12,6 +13,8 @@ import type { AiSettings, ModelRef, ProviderName } from "./settings.ts";
  */
 export type ModelRegistry = {
   model: (ref: ModelRef) => LanguageModelV4;
+  /** The embedding model a reference of the `embed` chain names. */
+  embeddingModel: (ref: ModelRef) => EmbeddingModelV4;
   /** Text sent to this provider leaves the process (PII is redacted first). */
   isExternal: (provider: ProviderName) => boolean;
 };
@@ -32,7 +35,9 @@ export function createModelRegistry(settings: AiSettings): ModelRegistry {
       })
     : undefined;
   const local = new LocalLanguageModel();
+  const localEmbedding = new LocalEmbeddingModel();
   const models = new Map<string, LanguageModelV4>();
+  const embeddingModels = new Map<string, EmbeddingModelV4>();
 
   const build = (ref: ModelRef): LanguageModelV4 => {
     switch (ref.provider) {
@@ -51,7 +56,31 @@ export function createModelRegistry(settings: AiSettings): ModelRegistry {
     throw new Error(`${ref.key} is not configured`);
   };
 
+  const buildEmbedding = (ref: ModelRef): EmbeddingModelV4 => {
+    switch (ref.provider) {
+      case "openai":
+        if (openai) return openai.embedding(ref.model);
+        break;
+      case "compatible":
+        if (compatible) return compatible.embeddingModel(ref.model);
+        break;
+      case "anthropic":
+        break;
+      case "local":
+        return localEmbedding;
+    }
+    throw new Error(`${ref.key} is not a configured embedding model`);
+  };
+
   return {
+    embeddingModel: (ref) => {
+      let model = embeddingModels.get(ref.key);
+      if (!model) {
+        model = buildEmbedding(ref);
+        embeddingModels.set(ref.key, model);
+      }
+      return model;
+    },
     model: (ref) => {
       let model = models.get(ref.key);
       if (!model) {

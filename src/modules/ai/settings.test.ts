@@ -25,6 +25,32 @@ describe("AI settings from the environment", () => {
     ]);
   });
 
+  it("chains embedding models for embed: OpenAI's, a compatible server's if named, then local", () => {
+    expect(
+      keys(
+        aiSettingsFromEnv({
+          OPENAI_API_KEY: "sk-test",
+          ANTHROPIC_API_KEY: "k",
+          LOCAL_LLM_BASE_URL: "http://127.0.0.1:11434/v1",
+          LOCAL_LLM_EMBEDDING_MODEL: "nomic-embed-text",
+        }).routes.embed,
+      ),
+    ).toEqual([
+      "openai:text-embedding-3-small",
+      "compatible:nomic-embed-text",
+      "local:taskpilot-embed-1",
+    ]);
+    expect(
+      keys(
+        aiSettingsFromEnv({ ANTHROPIC_API_KEY: "k", LOCAL_LLM_BASE_URL: "http://127.0.0.1:1/v1" })
+          .routes.embed,
+      ),
+    ).toEqual(["local:taskpilot-embed-1"]);
+    expect(() =>
+      aiSettingsFromEnv({ ANTHROPIC_API_KEY: "k", AI_ROUTES: '{"embed": ["anthropic"]}' }),
+    ).toThrow("AI_ROUTES embed: anthropic has no embedding models");
+  });
+
   it("reads AI_ROUTES as inline JSON or as a file path", () => {
     const inline = aiSettingsFromEnv({
       OPENAI_API_KEY: "k",

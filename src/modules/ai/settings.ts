@@ -17,7 +17,15 @@ export type Price = { input: number; output: number; cachedInput?: number | unde
 export type AiSettings = {
   openai?: { apiKey: string; baseUrl?: string | undefined } | undefined;
   anthropic?: { apiKey: string; baseUrl?: string | undefined } | undefined;
-  compatible?: { baseUrl: string; model: string; apiKey?: string | undefined } | undefined;
+  compatible?:
+    | {
+        baseUrl: string;
+        model: string;
+        /** The server's embedding model (e.g. Ollama's nomic-embed-text); none: not in the embed chain. */
+        embeddingModel?: string | undefined;
+        apiKey?: string | undefined;
+      }
+    | undefined;
   routes: Record<AiFeature, ModelRef[]>;
   /** Keyed by "provider:model"; "provider:*" is that provider's fallback price. */
   prices: Record<string, Price>;
@@ -49,16 +57,23 @@ export type ChatLimits = {
 };
 
 export const localModelId = "taskpilot-local-1";
+/** The offline embedding model (lexical: hashed words, stems and trigrams; see local/embedding.ts). */
+export const localEmbeddingModelId = "taskpilot-embed-1";
 
 export const defaultModels = {
   openai: "gpt-4o-mini",
   anthropic: "claude-haiku-4-5",
 } as const;
 
+export const defaultEmbeddingModels = { openai: "text-embedding-3-small" } as const;
+
 /** List prices (USD per million tokens) of the default models; override with AI_PRICES. */
 const defaultPrices: Record<string, Price> = {
   "openai:gpt-4o-mini": { input: 0.15, output: 0.6, cachedInput: 0.075 },
   "openai:gpt-4.1-mini": { input: 0.4, output: 1.6, cachedInput: 0.1 },
+  "openai:text-embedding-3-small": { input: 0.02, output: 0 },
+  "openai:text-embedding-3-large": { input: 0.13, output: 0 },
+  "openai:text-embedding-ada-002": { input: 0.1, output: 0 },
   "openai:*": { input: 2.5, output: 10 },
   "anthropic:claude-haiku-4-5": { input: 1, output: 5, cachedInput: 0.1 },
   "anthropic:*": { input: 3, output: 15 },
@@ -68,19 +83,32 @@ const defaultPrices: Record<string, Price> = {
 
 const refPattern = /^(openai|anthropic|compatible|local)(?::(.+))?$/;
 
-export function parseModelRef(text: string, compatibleModel?: string): ModelRef {
+/**
+ * `text` as a model reference; a bare provider name means its default model
+ * for the feature (for `embed`: an embedding model; Anthropic has none).
+ */
+export function parseModelRef(
+  text: string,
+  compatibleModel?: string,
+  feature: AiFeature = "summary",
+): ModelRef {
   const match = refPattern.exec(text.trim());
   if (!match) throw new Error(`"${text}" is not provider:model (providers: ${providerNames})`);
   const provider = match[1] as ProviderName;
-  const model =
-    match[2] ??
-    (provider === "local"
-      ? localModelId
-      : provider === "compatible"
-        ? compatibleModel
-        : defaultModels[provider]);
+  if (feature === "embed" && provider === "anthropic") {
+    throw new Error("anthropic has no embedding models");
+  }
+  const model = match[2] ?? defaultModelOf(provider, feature, compatibleModel);
   if (!model) throw new Error(`"${text}" needs a model name`);
   return { provider, model, key: `${provider}:${model}` };
+}
+
+function defaultModelOf(provider: ProviderName, feature: AiFeature, compatibleModel?: string) {
+  if (provider === "compatible") return compatibleModel;
+  if (feature === "embed") {
+    return provider === "local" ? localEmbeddingModelId : defaultEmbeddingModels.openai;
+  }
+  return provider === "local" ? localModelId : defaultModels[provider];
 }
 
 const routesSchema = z.partialRecord(z.enum(aiFeatures), z.array(z.string()).min(1));
@@ -99,12 +127,26 @@ function jsonSetting(value: string): unknown {
   return JSON.parse(text);
 }
 
-/** Which providers are configured decides the default chain; `local` always ends it. */
-function defaultChain(settings: Pick<AiSettings, "openai" | "anthropic" | "compatible">) {
+/**
+ * Which providers are configured decides the default chain; `local` always
+ * ends it. Embeddings come from OpenAI and from a compatible server that
+ * names an embedding model.
+ */
+function defaultChain(
+  settings: Pick<AiSettings, "openai" | "anthropic" | "compatible">,
+  feature: AiFeature,
+) {
   const chain: string[] = [];
-  if (settings.openai) chain.push("openai");
-  if (settings.anthropic) chain.push("anthropic");
-  if (settings.compatible) chain.push(`compatible:${settings.compatible.model}`);
+  if (feature === "embed") {
+    if (settings.openai) chain.push("openai");
+    if (settings.compatible?.embeddingModel) {
+      chain.push(`compatible:${settings.compatible.embeddingModel}`);
+    }
+  } else {
+    if (settings.openai) chain.push("openai");
+    if (settings.anthropic) chain.push("anthropic");
+    if (settings.compatible) chain.push(`compatible:${settings.compatible.model}`);
+  }
   chain.push("local");
   return chain;
 }
@@ -116,6 +158,7 @@ export type AiEnv = {
   ANTHROPIC_BASE_URL?: string | undefined;
   LOCAL_LLM_BASE_URL?: string | undefined;
   LOCAL_LLM_MODEL?: string | undefined;
+  LOCAL_LLM_EMBEDDING_MODEL?: string | undefined;
   LOCAL_LLM_API_KEY?: string | undefined;
   AI_ROUTES?: string | undefined;
   AI_PRICES?: string | undefined;
@@ -149,6 +192,7 @@ export function aiSettingsFromEnv(env: AiEnv, publicUrl?: string): AiSettings {
       ? {
           baseUrl: env.LOCAL_LLM_BASE_URL,
           model: env.LOCAL_LLM_MODEL ?? "llama3.2",
+          embeddingModel: env.LOCAL_LLM_EMBEDDING_MODEL,
           apiKey: env.LOCAL_LLM_API_KEY,
         }
       : undefined,
@@ -165,12 +209,13 @@ export function aiSettingsFromEnv(env: AiEnv, publicUrl?: string): AiSettings {
   } catch (error) {
     throw new Error(`AI_PRICES ${describe(error)}`);
   }
-  const fallback = defaultChain(providers);
   const chains = Object.fromEntries(
     aiFeatures.map((feature) => {
       try {
-        const refs = (routes[feature] ?? fallback).map((text) =>
-          parseModelRef(text, providers.compatible?.model),
+        const compatibleModel =
+          feature === "embed" ? providers.compatible?.embeddingModel : providers.compatible?.model;
+        const refs = (routes[feature] ?? defaultChain(providers, feature)).map((text) =>
+          parseModelRef(text, compatibleModel, feature),
         );
         for (const ref of refs) assertConfigured(ref, providers);
         return [feature, refs];

@@ -7,6 +7,8 @@ import { categorySchema } from "../categories/contracts.ts";
 import { listCategories, listCategoryNames } from "../categories/service.ts";
 import { profileSchema } from "../profile/contracts.ts";
 import { getProfile } from "../profile/service.ts";
+import { searchModes } from "../search/contracts.ts";
+import * as search from "../search/service.ts";
 import { taskSchema, taskSorts } from "../tasks/contracts.ts";
 import { taskPriorities } from "../tasks/schema.ts";
 import * as tasks from "../tasks/service.ts";
@@ -191,7 +193,8 @@ export const searchTasks = defineTool({
   name: "search_tasks",
   title: "Search tasks",
   description:
-    "Finds tasks whose title or description matches the words in q (full text, any word form).",
+    "Finds tasks whose title or description matches q: by words (full text, any word form, " +
+    "typos in titles) and, where embeddings are available, by meaning, best first.",
   scope: "tasks:read",
   effect: "read",
   input: z.strictObject({
@@ -200,17 +203,16 @@ export const searchTasks = defineTool({
     limit: limit.default(20),
   }),
   output: taskListResult.extend({
-    mode: z.enum(["keyword"]).describe("How the search ran; semantic search arrives later"),
+    mode: z
+      .enum(searchModes)
+      .describe(
+        "How the search ran: hybrid (words and meaning) or keyword when embeddings are off",
+      ),
   }),
   async run(ctx, { q, status, limit: pageSize }) {
-    const page = await tasks.listTasks(ctx, {
-      q,
-      status,
-      limit: pageSize,
-      sort: "updatedAt",
-      order: "desc",
-    });
-    return { tasks: page.data, nextCursor: page.nextCursor, mode: "keyword" as const };
+    const found = await search.searchTasks(ctx, { q, status, limit: pageSize, mode: "hybrid" });
+    // Best matches first, in one page: a ranking has no cursor.
+    return { tasks: found.data.map((hit) => hit.task), nextCursor: null, mode: found.mode };
   },
 });
 

@@ -5,6 +5,7 @@ import { type Context, inTransaction } from "../../platform/context.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
 import { preconditionFailed } from "../../platform/http/errors.ts";
 import { recordActivity } from "../activity/service.ts";
+import { requestEmbedding } from "../search/service.ts";
 import { assertCanChangeTask, findVisibleTask, type TaskRow, taskColumns } from "./access.ts";
 import type { Task } from "./contracts.ts";
 import { activityView, toTask } from "./mapping.ts";
@@ -109,6 +110,8 @@ async function createNextOccurrence(ctx: Context, current: TaskRow, now: Date) {
     entity: { type: "task", id: next.id, title: next.title },
     changes: { ...activityView(next), previousOccurrenceId: current.id },
   });
+  // Same text as the completed one: the worker reuses its vector instead of a model call.
+  await requestEmbedding(ctx, [next.id]);
   return next;
 }
 

@@ -6,6 +6,7 @@ import { withTransaction } from "../../platform/db/transaction.ts";
 import { preconditionFailed } from "../../platform/http/errors.ts";
 import { diffChanges, listEntityActivity, recordActivity } from "../activity/service.ts";
 import { listCategoryNames } from "../categories/service.ts";
+import { requestEmbedding } from "../search/service.ts";
 import { assertAllowed } from "../workspaces/permissions.ts";
 import { personalWorkspaceId, roleIn } from "../workspaces/service.ts";
 import { assertCanChangeTask, findVisibleTask, type TaskRow, taskColumns } from "./access.ts";
@@ -61,12 +62,14 @@ export async function createTask(ctx: Context, input: CreateTaskInput): Promise<
       })
       .returning(taskColumns);
     if (!row) throw new Error("insert returned no row");
-    await recordActivity(inTransaction(ctx, tx), {
+    const txCtx = inTransaction(ctx, tx);
+    await recordActivity(txCtx, {
       type: "task.created",
       workspaceId,
       entity: { type: "task", id: row.id, title: row.title },
       changes: activityView(row),
     });
+    await requestEmbedding(txCtx, [row.id]);
     return toTask(row);
   });
 }
@@ -145,6 +148,7 @@ export async function updateTask(
         entity: { type: "task", id: row.id, title: row.title },
         changes,
       });
+      if ("title" in changes || "description" in changes) await requestEmbedding(txCtx, [row.id]);
     }
     if (statusChanges) {
       row =

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from "fastify";
+import type { AppServices } from "../context.ts";
 import { DomainError } from "../http/errors.ts";
 import { problemResponse } from "../http/route-helpers.ts";
 import { type Actor, type ActorDeps, hasCredentials, resolveActor } from "./actor.ts";
@@ -69,7 +70,7 @@ export function requireRouteScopes(app: FastifyInstance): void {
  */
 export function requireActor(
   app: FastifyInstance,
-  deps: ActorDeps & { trustedOrigins: string[] },
+  deps: ActorDeps & { trustedOrigins: string[]; services: AppServices },
 ): void {
   app.addHook("onRequest", async (request) => {
     const actor = await resolveActor(deps, request);
@@ -90,6 +91,7 @@ export function requireActor(
       db: deps.db,
       requestId: String(request.id),
       now: deps.now,
+      services: deps.services,
       log: request.log.child(
         actor.type === "apiKey"
           ? { userId: actor.userId, apiKeyId: actor.keyId }

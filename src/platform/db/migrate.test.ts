@@ -98,7 +98,7 @@ describe("GET /readyz", { timeout: 60_000 }, () => {
     await runMigrations(database.pool);
     const after = await app.inject({ url: "/readyz" });
     expect(after.statusCode).toBe(200);
-    expect(after.json()).toEqual({ status: "ready", database: "ok" });
+    expect(after.json()).toEqual({ status: "ready", database: "ok", features: expect.any(Object) });
   });
 
   it("answers 503 once the database has gone away, while /healthz stays 200", async () => {

@@ -1,7 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import { type Extensions, PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { createPgConfig, PglitePgConnection } from "@electric-sql/pglite/node-postgres";
+import { vector } from "@electric-sql/pglite-pgvector";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import pg from "pg";
 
@@ -30,6 +32,12 @@ export type DatabaseOptions = {
    * mode ignores it. Default 30 s.
    */
   statementTimeoutMs?: number;
+  /**
+   * Embedded mode loads PGlite's optional extensions (pgvector for semantic
+   * search, pg_trgm for typo-tolerant search) unless this is false, which
+   * makes it look like a server without them (tests of the fallback).
+   */
+  optionalExtensions?: boolean;
 };
 
 // count(*) and other bigints arrive as strings by default; our counts fit in a double.
@@ -55,7 +63,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   const dataDir = options.dataDir ?? "./data";
   const location = dataDir.startsWith("memory://") ? dataDir : join(dataDir, "pg");
   if (!location.startsWith("memory://")) mkdirSync(location, { recursive: true });
-  const pglite = await PGlite.create(location);
+  const extensions: Extensions = options.optionalExtensions === false ? {} : { vector, pg_trgm };
+  const pglite = await PGlite.create(location, { extensions });
   const pool = new pg.Pool({
     ...createPgConfig(pglite),
     max: 1,

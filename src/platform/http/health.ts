@@ -14,7 +14,22 @@ const expectedMigrations = (
   }
 ).entries.length;
 
-export function registerHealthRoutes(app: FastifyInstance, pool: pg.Pool): void {
+/** An optional feature that may be unavailable while the app still serves (e.g. semantic search). */
+export type FeatureHealth = { status: "ok" | "unavailable"; detail?: string };
+
+const featureHealthSchema = z.object({
+  status: z.enum(["ok", "unavailable"]),
+  detail: z
+    .string()
+    .optional()
+    .meta({ description: "Why it is unavailable, and what answers instead" }),
+});
+
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  pool: pg.Pool,
+  features: () => Record<string, FeatureHealth> = () => ({}),
+): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   // Probes are never rate limited; liveness answers even under load (see overload.ts).
   typed.get("/healthz", {
@@ -31,8 +46,15 @@ export function registerHealthRoutes(app: FastifyInstance, pool: pg.Pool): void 
     schema: {
       tags: ["Operations"],
       summary: "Readiness: the database answers and migrations are applied",
+      description:
+        "`features` reports optional features that can be unavailable on a ready instance " +
+        "(semantic search needs the pgvector extension; typo tolerance needs pg_trgm).",
       response: {
-        200: z.object({ status: z.literal("ready"), database: z.literal("ok") }),
+        200: z.object({
+          status: z.literal("ready"),
+          database: z.literal("ok"),
+          features: z.record(z.string(), featureHealthSchema),
+        }),
         503: problemResponse,
       },
     },
@@ -43,7 +65,7 @@ export function registerHealthRoutes(app: FastifyInstance, pool: pg.Pool): void 
           headers: { "retry-after": "5" },
         });
       }
-      return { status: "ready" as const, database: "ok" as const };
+      return { status: "ready" as const, database: "ok" as const, features: features() };
     },
   });
 }

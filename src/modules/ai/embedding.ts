@@ -1,0 +1,238 @@
+import { embedMany } from "ai";
+import type { Context } from "../../platform/context.ts";
+import type { Executor } from "../../platform/db/transaction.ts";
+import { DomainError } from "../../platform/http/errors.ts";
+import type { Breakers } from "./breaker.ts";
+import { applicableBudgets, budgetExceeded, budgetPeriod, reserve, settle } from "./budget.ts";
+import { costMicros, recordUsage } from "./ledger.ts";
+import { estimateTokens } from "./local/model.ts";
+import type { ModelRegistry } from "./providers.ts";
+import { CallTimeoutError, classifyFailure, type Failure, retryable, retryDelay } from "./retry.ts";
+import { cleanText, redactPii } from "./safety.ts";
+import type { UsageOutcome } from "./schema.ts";
+import { type AiSettings, type ModelRef, priceOf } from "./settings.ts";
+
+export type EmbedRequest = {
+  values: string[];
+  /** What the texts are (e.g. `task-text` v1), recorded in the ledger like a prompt template. */
+  input: { id: string; version: number };
+  /** Who pays: the user (null for system work) and the workspace. */
+  userId: string | null;
+  workspaceId: string | null;
+  signal?: AbortSignal | undefined;
+};
+
+export type EmbedAnswer = {
+  /** One vector per value, in order, all of `dimensions` numbers. */
+  embeddings: number[][];
+  /** The model that produced them: vectors of different models are never compared. */
+  model: ModelRef;
+  dimensions: number;
+  usage: { inputTokens: number; costMicros: number };
+};
+
+/** A chain member was passed over; the router moves to the next one. */
+class ModelSkipped extends Error {
+  readonly failure: Failure;
+  constructor(failure: Failure) {
+    super(failure.message);
+    this.failure = failure;
+  }
+}
+
+/** About 2,000 tokens: a task's title and description, within every vendor's input limit. */
+const maxTextLength = 8_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const outcomeOf = (failure: Failure): UsageOutcome =>
+  failure.kind === "timeout"
+    ? "timeout"
+    : failure.kind === "rate_limited"
+      ? "rate_limited"
+      : failure.kind === "aborted"
+        ? "aborted"
+        : failure.kind === "malformed"
+          ? "invalid_output"
+          : "error";
+
+/** Vectors a caller can store: one per value, equally long, finite. */
+function problemWith(embeddings: number[][], count: number): string | null {
+  if (embeddings.length !== count) return `${embeddings.length} vectors for ${count} texts`;
+  const dimensions = embeddings[0]?.length ?? 0;
+  if (dimensions === 0) return "empty vectors";
+  const valid = embeddings.every(
+    (vector) => vector.length === dimensions && vector.every(Number.isFinite),
+  );
+  return valid ? null : "vectors of different lengths or with non-numbers";
+}
+
+/**
+ * The `embed` feature chain: the same routing as the text features (budget
+ * reservation, circuit breaker per provider, timeout, jittered retries,
+ * fallback to the next model, a ledger row per call), through the AI SDK's
+ * `embedMany`. Embeddings have no prompt and no answer cache.
+ */
+export class EmbeddingRouter {
+  private readonly deps: {
+    settings: AiSettings;
+    registry: ModelRegistry;
+    breakers: Breakers;
+    db: Executor;
+  };
+
+  constructor(deps: EmbeddingRouter["deps"]) {
+    this.deps = deps;
+  }
+
+  async run(ctx: Context, request: EmbedRequest): Promise<EmbedAnswer> {
+    const { settings } = this.deps;
+    const tokens = request.values.reduce((sum, value) => sum + estimateTokens(value), 0);
+    let lastFailure: Failure | undefined;
+    let budgetResetsAt: Date | undefined;
+    for (const ref of settings.routes.embed) {
+      const price = priceOf(settings, ref);
+      const free = price.input === 0 && price.output === 0;
+      let reservation = null;
+      if (!free || !settings.localWhenOverBudget) {
+        const budgets = await applicableBudgets(ctx.db, {
+          userId: request.userId,
+          workspaceId: request.workspaceId,
+          defaultUserLimitMicros: settings.defaultUserBudgetMicros,
+        });
+        const maxCost = costMicros(price, {
+          inputTokens: Math.ceil(tokens * 1.25),
+          outputTokens: 0,
+        });
+        reservation = await reserve(ctx.db, budgets, maxCost, ctx.now());
+        if (!reservation) {
+          budgetResetsAt = budgetPeriod(ctx.now()).resetsAt;
+          if (!settings.localWhenOverBudget) throw budgetExceeded(budgetResetsAt, ctx.now());
+          continue;
+        }
+      }
+      const spent = { micros: 0 };
+      try {
+        return await this.embedWith(ctx, request, ref, spent);
+      } catch (error) {
+        if (!(error instanceof ModelSkipped)) throw error;
+        lastFailure = error.failure;
+      } finally {
+        if (reservation) await settle(ctx.db, reservation, spent.micros);
+      }
+    }
+    if (budgetResetsAt) throw budgetExceeded(budgetResetsAt, ctx.now());
+    if (lastFailure?.kind === "timeout") {
+      throw new DomainError("upstream_timeout", "No embedding model answered in time");
+    }
+    throw new DomainError("upstream_error", "No embedding model could answer");
+  }
+
+  private async embedWith(
+    ctx: Context,
+    request: EmbedRequest,
+    ref: ModelRef,
+    spent: { micros: number },
+  ): Promise<EmbedAnswer> {
+    const { settings, breakers } = this.deps;
+    const breaker = ref.provider === "local" ? undefined : breakers.for(ref.provider);
+    const price = priceOf(settings, ref);
+    for (let attempt = 1; ; attempt++) {
+      if (breaker && !breaker.tryAcquire()) {
+        throw new ModelSkipped({ kind: "server", message: `${ref.provider} circuit is open` });
+      }
+      const started = performance.now();
+      const ledger = (outcome: UsageOutcome, inputTokens: number, cost: number) =>
+        recordUsage(this.deps.db, {
+          userId: request.userId,
+          workspaceId: request.workspaceId,
+          requestId: ctx.requestId,
+          feature: "embed",
+          ref,
+          template: request.input,
+          inputTokens,
+          outputTokens: 0,
+          cachedTokens: 0,
+          costMicros: cost,
+          latencyMs: performance.now() - started,
+          outcome,
+          flags: [],
+          at: ctx.now(),
+        });
+      let failure: Failure;
+      try {
+        const result = await this.call(ref, request, this.textsFor(ref, request.values));
+        const problem = problemWith(result.embeddings, request.values.length);
+        if (problem) {
+          failure = { kind: "malformed", message: `${ref.key} answered ${problem}` };
+        } else {
+          breaker?.recordSuccess();
+          const inputTokens =
+            result.usage.tokens ||
+            request.values.reduce((sum, value) => sum + estimateTokens(value), 0);
+          const cost = costMicros(price, { inputTokens, outputTokens: 0 });
+          spent.micros += cost;
+          await ledger("ok", inputTokens, cost);
+          return {
+            embeddings: result.embeddings,
+            model: ref,
+            dimensions: result.embeddings[0]?.length ?? 0,
+            usage: { inputTokens, costMicros: cost },
+          };
+        }
+      } catch (error) {
+        failure = classifyFailure(error, request.signal);
+      }
+      await ledger(outcomeOf(failure), 0, 0);
+      if (failure.kind === "aborted") {
+        breaker?.release();
+        throw new DomainError("upstream_error", "The embedding request was cancelled");
+      }
+      breaker?.recordFailure();
+      ctx.log.warn({ provider: ref.provider, model: ref.model, attempt, failure }, "embed failed");
+      const delay =
+        retryable(failure) && attempt <= settings.maxRetries
+          ? retryDelay(failure, attempt, {
+              baseMs: settings.retryBaseMs,
+              capMs: settings.retryAfterCapMs,
+            })
+          : null;
+      if (delay === null) throw new ModelSkipped(failure);
+      await sleep(delay);
+    }
+  }
+
+  /** Cleaned, capped and, before leaving for a vendor, PII-redacted like prompt data. */
+  private textsFor(ref: ModelRef, values: string[]): string[] {
+    const external = this.deps.registry.isExternal(ref.provider) && this.deps.settings.redactPii;
+    return values.map((value) => {
+      const clean = cleanText(value, maxTextLength);
+      return external ? redactPii(clean) : clean;
+    });
+  }
+
+  /** One `embedMany` call with no SDK retries, bounded by the configured timeout. */
+  private async call(ref: ModelRef, request: EmbedRequest, values: string[]) {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(request.signal?.reason);
+    request.signal?.addEventListener("abort", onAbort, { once: true });
+    const timeoutMs = this.deps.settings.timeoutMs;
+    const timer = setTimeout(() => controller.abort(new CallTimeoutError(timeoutMs)), timeoutMs);
+    try {
+      request.signal?.throwIfAborted();
+      return await embedMany({
+        model: this.deps.registry.embeddingModel(ref),
+        values,
+        maxRetries: 0,
+        abortSignal: controller.signal,
+      });
+    } catch (error) {
+      // The timeout's reason is what classifyFailure looks for in the cause chain.
+      if (controller.signal.reason instanceof CallTimeoutError) throw controller.signal.reason;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      request.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+}
