@@ -13,7 +13,7 @@ const t = useAiTestApp({
   now: "2026-03-11T09:00:00Z",
   settings: (fake) =>
     testSettings(fake, {
-      AI_ROUTES: JSON.stringify({ chat: ["openai"] }),
+      AI_ROUTES: JSON.stringify({ chat: ["openai"], embed: ["local"] }),
       AI_MAX_RETRIES: 0,
     }),
 });
@@ -174,7 +174,7 @@ describe("a conversation", () => {
         overload: false,
         now: t.clock.now,
         ai: testSettings(t.fake, {
-          AI_ROUTES: JSON.stringify({ chat: ["openai"] }),
+          AI_ROUTES: JSON.stringify({ chat: ["openai"], embed: ["local"] }),
           AI_MAX_RETRIES: 0,
         }),
       });
