@@ -56,8 +56,8 @@ const listPage = (filters: string, n: number) =>
 /** Statement texts exactly as Drizzle and better-auth's Drizzle adapter render them. */
 export const statements = {
   session: `select "id", "expires_at", "token", "ip_address", "user_agent", "user_id", "created_at", "updated_at" from "session" where "session"."token" = $1`,
-  user: `select "id", "name", "email", "email_verified", "image", "timezone", "created_at", "updated_at" from "user" where "user"."id" = $1`,
-  cachedUser: `select "id", "name", "email", "timezone" from "user" where "user"."id" = $1`,
+  user: `select "id", "name", "email", "email_verified", "image", "timezone", "created_at", "updated_at", "role", "banned", "ban_reason", "ban_expires", "two_factor_enabled" from "user" where "user"."id" = $1`,
+  cachedUser: `select "id", "name", "email", "timezone", "banned", "ban_expires" from "user" where "user"."id" = $1`,
   list: listPage("", 2),
   listByPriority: listPage(` and "tasks"."priority" in ($2, $3)`, 4),
   visibleTask: `select ${qualified}, "member"."role" from "tasks" inner join "member" on ("member"."organization_id" = "tasks"."workspace_id" and "member"."user_id" = $1) where ("tasks"."id" = $2 and "tasks"."deleted_at" is null)`,
