@@ -23,11 +23,11 @@ beforeEach(async () => {
   user ??= await signUp(t.app);
 });
 
-function patchWorkspace(id: string, body: Record<string, unknown>) {
-  return t.app.inject({
+function patchWorkspace(id: string, body: Record<string, unknown>, app = t.app, who = user) {
+  return app.inject({
     method: "PATCH",
     url: `/v1/workspaces/${id}`,
-    headers: user.headers,
+    headers: who.headers,
     payload: body,
   });
 }
@@ -100,5 +100,33 @@ describe("PII redaction per workspace", () => {
     const workspaceId = await personalWorkspaceId(t.app, user);
     expect((await patchWorkspace(workspaceId, {})).statusCode).toBe(400);
     expectValidationError(await patchWorkspace(workspaceId, { aiRedactPii: "no" }), "aiRedactPii");
+  });
+});
+
+describe("PII redaction per workspace for embeddings", () => {
+  // Embedded PGlite has pgvector, so a semantic search embeds its query through the vendor.
+  const v = useAiTestApp({ embedded: true, settings: (fake) => testSettings(fake) });
+
+  async function embeddedQuery(who: TestUser, workspaceId: string): Promise<string> {
+    v.fake.reset();
+    const q = encodeURIComponent("mail ana.lopez@example.com");
+    const response = await v.app.inject({
+      method: "GET",
+      url: `/v1/search?q=${q}&mode=semantic&workspaceId=${workspaceId}`,
+      headers: who.headers,
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    const embeds = v.fake.requests.filter((request) => request.path === "/embeddings");
+    expect(embeds).toHaveLength(1);
+    return JSON.stringify(embeds[0]?.body.input);
+  }
+
+  it("sends the query's e-mail address only where the workspace turned redaction off", async () => {
+    const owner = await signUp(v.app);
+    const workspaceId = await personalWorkspaceId(v.app, owner);
+    expect(await embeddedQuery(owner, workspaceId)).not.toContain("ana.lopez@example.com");
+    const off = await patchWorkspace(workspaceId, { aiRedactPii: false }, v.app, owner);
+    expect(off.statusCode, off.body).toBe(200);
+    expect(await embeddedQuery(owner, workspaceId)).toContain("ana.lopez@example.com");
   });
 });
