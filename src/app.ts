@@ -10,6 +10,7 @@ import {
 import { v7 as uuidv7 } from "uuid";
 import { adminRoutes } from "./modules/admin/routes.ts";
 import { AiGateway } from "./modules/ai/gateway.ts";
+import { quickAddSplitter } from "./modules/ai/quick-add.ts";
 import { aiRoutes } from "./modules/ai/routes.ts";
 import { type AiSettings, hasExternalModel, offlineAiSettings } from "./modules/ai/settings.ts";
 import { apiKeyRoutes } from "./modules/api-keys/routes.ts";
@@ -318,7 +319,9 @@ export async function buildApp(deps: AppDeps) {
     requireActor(v1, { auth, db, sessions, users, jwts, apiKeys, now, trustedOrigins, services });
     registerIdempotency(v1, { db, now });
     registerCachingDefaults(v1);
-    await v1.register(taskRoutes);
+    await v1.register(taskRoutes, {
+      ...(hasExternalModel(ai.settings, "quickadd") ? { quickAdd: quickAddSplitter(ai) } : {}),
+    });
     await v1.register(categoryRoutes);
     await v1.register(profileRoutes, {
       onUserChanged: async (userId) => users?.invalidate(userId),

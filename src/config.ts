@@ -44,6 +44,7 @@ const aiEnv = {
     .min(0, "must not be negative")
     .optional(),
   AI_REDACT_PII: flag.optional(),
+  AI_MODERATION: flag.optional(),
   AI_LINK_ALLOWLIST: z.string().optional(),
   AI_CHAT_MAX_STEPS: whole(1, 50).optional(),
   AI_CHAT_MAX_TOKENS: whole(1_000, 2_000_000).optional(),

@@ -25,6 +25,8 @@ export function fakeVendorEnv(fake: FakeVendor, extra: AiEnv = {}): AiEnv {
     ANTHROPIC_BASE_URL: fake.baseUrl("anthropic"),
     LOCAL_LLM_BASE_URL: fake.baseUrl("compatible"),
     LOCAL_LLM_MODEL: "llama3.2",
+    // Off unless a test is about it, so scripts and request counts stay the chat model's.
+    AI_MODERATION: false,
     ...extra,
   };
 }

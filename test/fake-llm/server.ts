@@ -7,7 +7,8 @@
  *
  * Three vendors share one server, each under its own path prefix and with its
  * own script queue:
- *   /openai/v1      OpenAI Responses API (`/responses`), Chat Completions and `/embeddings`
+ *   /openai/v1      OpenAI Responses API (`/responses`), Chat Completions, `/embeddings`
+ *                   and `/moderations` (its own queue and record, below)
  *   /anthropic/v1   Anthropic Messages API (`/messages`)
  *   /compatible/v1  an OpenAI-compatible server such as Ollama (`/chat/completions`, `/embeddings`)
  * Each request takes the next scripted reply of its vendor (or the default).
@@ -24,6 +25,14 @@ export type { FakeReply, RecordedRequest, ScriptedCall, Vendor } from "./types.t
 
 export const testDoubleHeader = "x-test-double";
 
+/** What the fake `/moderations` answers: a verdict (default: not flagged), an HTTP error or nothing. */
+export type ModerationReply =
+  | { kind: "verdict"; flagged: boolean; categories?: string[] }
+  | { kind: "status"; status: number }
+  | { kind: "hang" };
+
+export type RecordedModeration = { input: unknown; model: unknown; authorization: string };
+
 export type FakeVendor = {
   url: string;
   baseUrl: (vendor: Vendor) => string;
@@ -34,6 +43,10 @@ export type FakeVendor = {
   /** The reply used once a vendor's queue is empty. */
   setDefault: (vendor: Vendor, reply: FakeReply) => void;
   requests: RecordedRequest[];
+  /** Queues replies for the next `/moderations` requests (kept apart from the chat script). */
+  moderate: (...replies: ModerationReply[]) => void;
+  /** The `/moderations` requests, oldest first (not in `requests`). */
+  moderations: RecordedModeration[];
   /** Resolves when `count` requests to a vendor have finished (answered or cut off). */
   waitForFinished: (vendor: Vendor, count: number) => Promise<RecordedRequest[]>;
   reset: () => void;
@@ -88,6 +101,8 @@ export async function startFakeVendor(): Promise<FakeVendor> {
   const queues = new Map<Vendor, FakeReply[]>();
   const defaults = new Map<Vendor, FakeReply>();
   const requests: RecordedRequest[] = [];
+  const moderationQueue: ModerationReply[] = [];
+  const moderations: RecordedModeration[] = [];
   const waiters: Array<() => void> = [];
   const notify = () => {
     for (const waiter of waiters.splice(0)) waiter();
@@ -100,6 +115,10 @@ export async function startFakeVendor(): Promise<FakeVendor> {
   async function handle(request: IncomingMessage, response: ServerResponse) {
     response.setHeader(testDoubleHeader, "taskpilot fake LLM vendor (not a real provider)");
     const match = /^\/(openai|anthropic|compatible)\/v1(\/[a-z/]+)$/.exec(request.url ?? "");
+    if (match?.[1] === "openai" && match[2] === "/moderations" && request.method === "POST") {
+      await answerModeration(request, response);
+      return;
+    }
     const vendor = match?.[1] as Vendor | undefined;
     const wire = vendor && match?.[2] ? routeOf(vendor, match[2]) : undefined;
     if (!vendor || !wire || request.method !== "POST") {
@@ -133,6 +152,37 @@ export async function startFakeVendor(): Promise<FakeVendor> {
       notify();
     });
     await answer(wire, reply, record, response);
+  }
+
+  async function answerModeration(request: IncomingMessage, response: ServerResponse) {
+    const body = JSON.parse(await readBody(request)) as Record<string, unknown>;
+    moderations.push({
+      input: body.input,
+      model: body.model,
+      authorization: String(request.headers.authorization ?? ""),
+    });
+    const reply = moderationQueue.shift() ?? { kind: "verdict", flagged: false };
+    if (reply.kind === "hang") return;
+    if (reply.kind === "status") {
+      response.writeHead(reply.status, { "content-type": "application/json" });
+      response.end(JSON.stringify({ error: { message: "test-double moderation failure" } }));
+      return;
+    }
+    const names = ["harassment", "hate", "self-harm", "sexual", "violence"];
+    const categories = Object.fromEntries(
+      [...new Set([...names, ...(reply.categories ?? [])])].map((name) => [
+        name,
+        reply.categories?.includes(name) ?? false,
+      ]),
+    );
+    response.writeHead(200, { "content-type": "application/json" });
+    response.end(
+      JSON.stringify({
+        id: "modr-test-double",
+        model: `test-double/${String(body.model ?? "unknown")}`,
+        results: [{ flagged: reply.flagged, categories }],
+      }),
+    );
   }
 
   async function answer(
@@ -237,6 +287,10 @@ export async function startFakeVendor(): Promise<FakeVendor> {
       defaults.set(vendor, reply);
     },
     requests,
+    moderate: (...replies) => {
+      moderationQueue.push(...replies);
+    },
+    moderations,
     waitForFinished: async (vendor, count) => {
       const done = () => requests.filter((r) => r.vendor === vendor && r.finished);
       while (done().length < count) await new Promise<void>((resolve) => waiters.push(resolve));
@@ -247,6 +301,8 @@ export async function startFakeVendor(): Promise<FakeVendor> {
       queues.clear();
       defaults.clear();
       requests.length = 0;
+      moderationQueue.length = 0;
+      moderations.length = 0;
     },
     close: async () => {
       server.closeAllConnections();

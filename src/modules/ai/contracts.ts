@@ -41,6 +41,16 @@ export const breakdownOutputSchema = z.strictObject({
   subtasks: z.array(subtaskSuggestionSchema).min(1).max(12),
 });
 
+/** What a model must answer for quick add (validated; repaired once, then the offline parser). */
+export const quickAddOutputSchema = z.strictObject({
+  title: z.string().trim().min(1).max(200),
+  priority: z.enum(["urgent", "high", "medium", "low"]).nullable(),
+  tags: z.array(z.string().trim().min(1).max(50)).max(20),
+  category: z.string().trim().min(1).max(100).nullable(),
+  due: z.string().trim().min(1).max(100).nullable(),
+  recurrence: z.string().trim().min(1).max(100).nullable(),
+});
+
 export const breakdownSchema = z
   .object({
     taskId: z.uuid(),

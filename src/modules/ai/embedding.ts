@@ -7,6 +7,7 @@ import { applicableBudgets, budgetExceeded, budgetPeriod, reserve, settle } from
 import { costMicros, recordUsage } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
 import type { ModelRegistry } from "./providers.ts";
+import { redactsPii } from "./redaction.ts";
 import { CallTimeoutError, classifyFailure, type Failure, retryable, retryDelay } from "./retry.ts";
 import { cleanText, redactPii } from "./safety.ts";
 import type { UsageOutcome } from "./schema.ts";
@@ -90,6 +91,12 @@ export class EmbeddingRouter {
     const tokens = request.values.reduce((sum, value) => sum + estimateTokens(value), 0);
     let lastFailure: Failure | undefined;
     let budgetResetsAt: Date | undefined;
+    const external = settings.routes.embed.some((ref) =>
+      this.deps.registry.isExternal(ref.provider),
+    );
+    const redact = external
+      ? await redactsPii(ctx.db, request.workspaceId, settings.redactPii)
+      : settings.redactPii;
     for (const ref of settings.routes.embed) {
       const price = priceOf(settings, ref);
       const free = price.input === 0 && price.output === 0;
@@ -113,7 +120,7 @@ export class EmbeddingRouter {
       }
       const spent = { micros: 0 };
       try {
-        return await this.embedWith(ctx, request, ref, spent);
+        return await this.embedWith(ctx, request, ref, spent, redact);
       } catch (error) {
         if (!(error instanceof ModelSkipped)) throw error;
         lastFailure = error.failure;
@@ -133,6 +140,7 @@ export class EmbeddingRouter {
     request: EmbedRequest,
     ref: ModelRef,
     spent: { micros: number },
+    redact: boolean,
   ): Promise<EmbedAnswer> {
     const { settings, breakers } = this.deps;
     const breaker = ref.provider === "local" ? undefined : breakers.for(ref.provider);
@@ -161,7 +169,7 @@ export class EmbeddingRouter {
         });
       let failure: Failure;
       try {
-        const result = await this.call(ref, request, this.textsFor(ref, request.values));
+        const result = await this.call(ref, request, this.textsFor(ref, request.values, redact));
         const problem = problemWith(result.embeddings, request.values.length);
         if (problem) {
           failure = { kind: "malformed", message: `${ref.key} answered ${problem}` };
@@ -203,8 +211,8 @@ export class EmbeddingRouter {
   }
 
   /** Cleaned, capped and, before leaving for a vendor, PII-redacted like prompt data. */
-  private textsFor(ref: ModelRef, values: string[]): string[] {
-    const external = this.deps.registry.isExternal(ref.provider) && this.deps.settings.redactPii;
+  private textsFor(ref: ModelRef, values: string[], redact: boolean): string[] {
+    const external = this.deps.registry.isExternal(ref.provider) && redact;
     return values.map((value) => {
       const clean = cleanText(value, maxTextLength);
       return external ? redactPii(clean) : clean;

@@ -92,6 +92,7 @@ export async function summarizeTask(
     render: (external) => renderPrompt("summary", variables, { external }),
     cacheInput: { taskId, version: task.version, variables },
     workspaceId: task.workspaceId,
+    moderation: { kind: "stored", value: variables },
     maxOutputTokens: 400,
     sanitize: true,
     ...options,
@@ -149,6 +150,7 @@ export async function digest(
       variables,
     },
     workspaceId,
+    moderation: { kind: "stored", value: variables.tasks },
     maxOutputTokens: 800,
     sanitize: true,
     ...options,
@@ -157,7 +159,7 @@ export async function digest(
 }
 
 /** JSON from a model answer, tolerating a Markdown code fence around it. */
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   const fenced = /^\s*```(?:json)?\s*([\s\S]*?)\s*```\s*$/.exec(text);
   return JSON.parse(fenced?.[1] ?? text);
 }
@@ -197,6 +199,7 @@ export async function breakdown(
     validate: breakdownProblems,
     cacheInput: { taskId: task.id, version: task.version, variables },
     workspaceId: task.workspaceId,
+    moderation: { kind: "stored", value: variables },
     maxOutputTokens: 600,
     sanitize: false,
     stream: options.stream,

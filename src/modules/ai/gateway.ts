@@ -3,7 +3,7 @@ import { actingUser } from "../../platform/auth/actor.ts";
 import type { Redis } from "../../platform/cache/redis.ts";
 import type { Context } from "../../platform/context.ts";
 import type { Executor } from "../../platform/db/transaction.ts";
-import { DomainError } from "../../platform/http/errors.ts";
+import { DomainError, validationFailed } from "../../platform/http/errors.ts";
 import { type AgentModelRequest, RoutedAgentModel } from "./agent-model.ts";
 import { AttemptFailed, type CallOutput, callModel } from "./attempt.ts";
 import { Breakers, type CircuitBreaker } from "./breaker.ts";
@@ -20,10 +20,12 @@ import { type AnswerCache, cacheKey, createAnswerCache } from "./cache.ts";
 import { type EmbedAnswer, EmbeddingRouter, type EmbedRequest } from "./embedding.ts";
 import { costMicros, recordUsage } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
+import { moderate } from "./moderation.ts";
 import { type RenderedPrompt, type TemplateId, templates } from "./prompts.ts";
 import { createModelRegistry, type ModelRegistry } from "./providers.ts";
+import { redactsPii } from "./redaction.ts";
 import { type Failure, ModelSkipped, outcomeOf, retryable, retryDelay, sleep } from "./retry.ts";
-import { StreamingSanitizer, sanitizeOutput } from "./safety.ts";
+import { redactPii, StreamingSanitizer, sanitizeOutput, textsOf } from "./safety.ts";
 import { type AiFeature, type AiSettings, type ModelRef, priceOf } from "./settings.ts";
 
 export type AiUsage = { inputTokens: number; outputTokens: number; costMicros: number };
@@ -57,6 +59,12 @@ export type AiRequest = {
   onDelta?: (delta: string) => void;
   /** Aborted when the client goes away. */
   signal?: AbortSignal;
+  /**
+   * Text to screen with the moderation endpoint before it leaves for an
+   * external model: what the user just typed (flagged: 400 naming `field`),
+   * or stored text (flagged: only `local` answers, the answer is flagged).
+   */
+  moderation?: { kind: "typed"; field: string; text: string } | { kind: "stored"; value: unknown };
 };
 
 export type GatewayDeps = {
@@ -114,18 +122,58 @@ export class AiGateway {
     });
   }
 
+  /**
+   * Screens a message the user just typed before a feature that does not go
+   * through `run` (the assistant's agent) sends it out: 400 naming `field`
+   * when the moderation endpoint flags it; nothing when the chain is offline.
+   */
+  async screenTyped(
+    ctx: Context,
+    input: {
+      feature: AiFeature;
+      field: string;
+      text: string;
+      workspaceId: string | null;
+      signal?: AbortSignal | undefined;
+    },
+  ): Promise<void> {
+    const chain = this.settings.routes[input.feature];
+    if (!this.settings.moderation || !chain.some(screenedBefore)) return;
+    const redact = await redactsPii(ctx.db, input.workspaceId, this.settings.redactPii);
+    await this.screen(
+      ctx,
+      {
+        feature: input.feature,
+        moderation: { kind: "typed", field: input.field, text: input.text },
+        ...(input.signal ? { signal: input.signal } : {}),
+      },
+      redact,
+      [],
+    );
+  }
+
   async run(ctx: Context, request: AiRequest): Promise<AiAnswer> {
     const me = actingUser(ctx.actor);
+    const chain = this.settings.routes[request.feature];
+    // Only text that leaves the process is redacted; an offline chain needs no lookup.
+    const redact = chain.some((ref) => this.registry.isExternal(ref.provider))
+      ? await redactsPii(ctx.db, request.workspaceId, this.settings.redactPii)
+      : this.settings.redactPii;
     const renders = new Map<boolean, RenderedPrompt>();
+    // Stored text the moderation endpoint flagged: the answer and its ledger rows say so.
+    const moderationFlags: string[] = [];
     const promptFor = (ref: ModelRef) => {
-      const external = this.registry.isExternal(ref.provider) && this.settings.redactPii;
+      const external = this.registry.isExternal(ref.provider) && redact;
       let prompt = renders.get(external);
       if (!prompt) {
         prompt = request.render(external);
         renders.set(external, prompt);
       }
-      return prompt;
+      return moderationFlags.length > 0
+        ? { ...prompt, flags: [...new Set([...prompt.flags, ...moderationFlags])] }
+        : prompt;
     };
+    let screened: Promise<boolean> | undefined;
     // Looked up only when a model needs a reservation: cache hits and free
     // models skip the query.
     let budgets: BudgetTarget[] | undefined;
@@ -139,10 +187,14 @@ export class AiGateway {
     };
     let lastFailure: Failure | undefined;
     let budgetResetsAt: Date | undefined;
-    for (const ref of this.settings.routes[request.feature]) {
+    for (const ref of chain) {
       const prompt = promptFor(ref);
       const cached = await this.fromCache(ctx, request, ref, prompt);
       if (cached) return cached;
+      if (screenedBefore(ref)) {
+        screened ??= this.screen(ctx, request, redact, moderationFlags);
+        if (!(await screened)) continue;
+      }
       const price = priceOf(this.settings, ref);
       const free = price.input === 0 && price.output === 0;
       let reservation: Reservation | null = null;
@@ -161,7 +213,7 @@ export class AiGateway {
       }
       const spent = { micros: 0 };
       try {
-        return await this.answerWith(ctx, request, ref, prompt, spent);
+        return await this.answerWith(ctx, request, ref, prompt, spent, redact);
       } catch (error) {
         if (!(error instanceof ModelSkipped)) throw error;
         lastFailure = error.failure;
@@ -174,6 +226,44 @@ export class AiGateway {
       throw new DomainError("upstream_timeout", "No AI provider answered in time; retry later");
     }
     throw new DomainError("upstream_error", "No AI provider could answer; retry later");
+  }
+
+  /**
+   * Screens the request's user text with the moderation endpoint (when
+   * configured) before it leaves for an external model. False: external
+   * models must not see it (stored text flagged). Typed text that is flagged
+   * is refused. A moderation failure never blocks: the text goes out.
+   */
+  private async screen(
+    ctx: Context,
+    request: Pick<AiRequest, "feature" | "moderation" | "signal">,
+    redact: boolean,
+    flags: string[],
+  ): Promise<boolean> {
+    const settings = this.settings.moderation;
+    if (!settings || !request.moderation) return true;
+    const raw =
+      request.moderation.kind === "typed"
+        ? request.moderation.text
+        : textsOf(request.moderation.value).join("\n");
+    if (raw.trim() === "") return true;
+    // The moderation endpoint is an external provider too: it gets the redacted text.
+    const input = redact ? redactPii(raw) : raw;
+    const verdict = await moderate(settings, input, {
+      timeoutMs: this.settings.timeoutMs,
+      signal: request.signal,
+      log: ctx.log,
+    });
+    if (!verdict?.flagged) return true;
+    ctx.log.info(
+      { feature: request.feature, categories: verdict.categories },
+      "moderation flagged the input",
+    );
+    if (request.moderation.kind === "typed") {
+      throw validationFailed(request.moderation.field, "was flagged by content moderation");
+    }
+    flags.push("flagged_by_moderation");
+    return false;
   }
 
   private async fromCache(
@@ -214,6 +304,7 @@ export class AiGateway {
     ref: ModelRef,
     prompt: RenderedPrompt,
     spent: { micros: number },
+    redact: boolean,
   ): Promise<AiAnswer> {
     const first = await this.callWithRetries(ctx, request, ref, prompt, spent);
     let output = first;
@@ -224,7 +315,7 @@ export class AiGateway {
       outcome: problems.length > 0 ? "invalid_output" : "ok",
     });
     if (problems.length > 0 && request.repair) {
-      const external = this.registry.isExternal(ref.provider) && this.settings.redactPii;
+      const external = this.registry.isExternal(ref.provider) && redact;
       const repairPrompt = request.repair(first.text, problems)(external);
       const second = await this.callWithRetries(ctx, request, ref, repairPrompt, spent);
       const remaining = request.validate?.(second.text) ?? [];
@@ -381,6 +472,12 @@ export class AiGateway {
     });
   }
 }
+
+/**
+ * Text is screened before it goes to a vendor. A self-hosted compatible
+ * server is not screened: that would send OpenAI text that otherwise stays in-house.
+ */
+const screenedBefore = (ref: ModelRef) => ref.provider === "openai" || ref.provider === "anthropic";
 
 function sumUsage(
   a: CallOutput & { costMicros: number },

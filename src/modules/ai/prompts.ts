@@ -32,6 +32,12 @@ const activityData = z.object({ type: z.string(), at: z.string(), by: z.string()
 
 const digestTask = taskData.omit({ description: true });
 
+/** What the user typed into quick add, and the workspace's category names to pick from. */
+const quickAddData = {
+  text: z.string().max(500),
+  categories: z.array(z.string().max(100)).max(100),
+};
+
 export const templates = {
   summary: {
     version: 1,
@@ -56,6 +62,20 @@ export const templates = {
     version: 1,
     inline: { today: z.iso.date(), weekday: z.string().regex(/^[A-Z][a-z]+day$/), timezone },
     data: {},
+  },
+  quickadd: {
+    version: 1,
+    inline: {},
+    data: quickAddData,
+  },
+  "quickadd-repair": {
+    version: 1,
+    inline: {},
+    data: {
+      ...quickAddData,
+      previousOutput: z.string().max(8_000),
+      problems: z.array(z.string()).max(20),
+    },
   },
   "breakdown-repair": {
     version: 1,

@@ -88,6 +88,16 @@ export function mapStrings<T>(value: T, transform: (text: string) => string): T 
   return value;
 }
 
+/** Every string inside a JSON-like value, in order (for the moderation endpoint). */
+export function textsOf(value: unknown): string[] {
+  const texts: string[] = [];
+  mapStrings(value, (text) => {
+    if (!idOrInstant.test(text)) texts.push(text);
+    return text;
+  });
+  return texts;
+}
+
 /** True when any string inside the value trips the injection heuristics. */
 export function containsInjection(value: unknown): boolean {
   let found = false;

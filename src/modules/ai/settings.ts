@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 
 /** The features the router knows; each has its own ordered model chain. */
-export const aiFeatures = ["summary", "digest", "breakdown", "chat", "embed"] as const;
+export const aiFeatures = ["summary", "digest", "breakdown", "chat", "quickadd", "embed"] as const;
 export type AiFeature = (typeof aiFeatures)[number];
 
 export const providerNames = ["openai", "anthropic", "compatible", "local"] as const;
@@ -40,7 +40,10 @@ export type AiSettings = {
   localWhenOverBudget: boolean;
   /** Default monthly budget per user in micro-dollars (null: none). */
   defaultUserBudgetMicros: number | null;
+  /** The default of a workspace's `aiRedactPii`. */
   redactPii: boolean;
+  /** OpenAI's moderation endpoint, screening text before it leaves (with OpenAI configured). */
+  moderation?: { apiKey: string; baseUrl: string; model: string } | undefined;
   /** Hosts that links and images in model output may point at. */
   linkAllowlist: string[];
   /** Bounds of one assistant turn driven by a model. */
@@ -171,6 +174,7 @@ export type AiEnv = {
   AI_LOCAL_WHEN_OVER_BUDGET?: boolean | undefined;
   AI_USER_MONTHLY_BUDGET_USD?: number | undefined;
   AI_REDACT_PII?: boolean | undefined;
+  AI_MODERATION?: boolean | undefined;
   AI_LINK_ALLOWLIST?: string | undefined;
   AI_CHAT_MAX_STEPS?: number | undefined;
   AI_CHAT_MAX_TOKENS?: number | undefined;
@@ -252,6 +256,14 @@ export function aiSettingsFromEnv(env: AiEnv, publicUrl?: string): AiSettings {
         ? null
         : Math.round(env.AI_USER_MONTHLY_BUDGET_USD * 1_000_000),
     redactPii: env.AI_REDACT_PII ?? true,
+    moderation:
+      providers.openai && env.AI_MODERATION !== false
+        ? {
+            apiKey: providers.openai.apiKey,
+            baseUrl: providers.openai.baseUrl ?? "https://api.openai.com/v1",
+            model: "omni-moderation-latest",
+          }
+        : undefined,
     linkAllowlist: allowlist,
     chat: {
       maxSteps: env.AI_CHAT_MAX_STEPS ?? 8,

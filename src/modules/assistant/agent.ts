@@ -13,6 +13,11 @@ import type { Tool } from "./tools.ts";
 export interface AssistantAgent {
   readonly name: string;
   respond(turn: AgentTurn): Promise<AgentReply>;
+  /**
+   * Checks the user's message before anything of the turn happens (e.g. the
+   * moderation endpoint when it goes to a vendor); throws to refuse it.
+   */
+  screen?(ctx: Context, message: string, signal?: AbortSignal): Promise<void>;
 }
 
 export type AgentTurn = {

@@ -228,5 +228,17 @@ function rootCause(error: unknown): unknown {
 
 /** The assistant on a model from the AI layer's `chat` chain. */
 export function modelAgent(gateway: AiGateway): AssistantAgent {
-  return { name: "model", respond: (turn) => new ModelTurn(gateway, turn).respond() };
+  return {
+    name: "model",
+    respond: (turn) => new ModelTurn(gateway, turn).respond(),
+    // The message goes to a vendor: screened first when moderation is on.
+    screen: (ctx, message, signal) =>
+      gateway.screenTyped(ctx, {
+        feature: "chat",
+        field: "message",
+        text: message,
+        workspaceId: null,
+        signal,
+      }),
+  };
 }

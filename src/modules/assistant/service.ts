@@ -143,6 +143,8 @@ export async function chat(
   input: ChatInput,
   stream: ChatStream = {},
 ): Promise<ChatResult> {
+  // A refused message is not stored, and no conversation is started for it.
+  await agent.screen?.(ctx, input.message, stream.signal);
   const conversation = input.conversationId
     ? await findConversation(ctx, input.conversationId)
     : await startConversation(ctx, input.message);

@@ -19,7 +19,10 @@ import * as service from "./service.ts";
 const tags = ["Tasks"];
 const etagOf = (task: { version: number }) => formatEtag(task.version);
 
-export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
+export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSplitter }> = async (
+  app,
+  options,
+) => {
   app.get("/v1/tasks", {
     config: { scope: "tasks:read" },
     schema: {
@@ -68,12 +71,12 @@ export const taskRoutes: FastifyPluginAsyncZod = async (app) => {
       security,
       summary: "Quick add from one line of text",
       description:
-        '"Pay rent every 1st at 9am #Home @finance p1": # category, @ tag, p1..p4 priority, dates and repeats in words.',
+        '"Pay rent every 1st at 9am #Home @finance p1": # category, @ tag, p1..p4 priority, dates and repeats in words. When the AI layer has a `quickadd` model, it splits the text first; dates are still read by the offline parser, which also takes over when the model fails.',
       body: quickAddSchema,
       response: { 201: taskSchema, ...problemResponses("not_found", "forbidden") },
     },
     handler: async (request, reply) => {
-      const task = await service.quickAddTask(ctxOf(request), request.body);
+      const task = await service.quickAddTask(ctxOf(request), request.body, options.quickAdd);
       return reply
         .code(201)
         .header("location", `/v1/tasks/${task.id}`)

@@ -14,7 +14,7 @@ import { completeInTransaction, reopenInTransaction } from "./completion.ts";
 import type { CreateTaskInput, Task, UpdateTaskInput } from "./contracts.ts";
 import { activityView, normaliseTags, toTask } from "./mapping.ts";
 import { checkReferences, resolveSchedule } from "./references.ts";
-import { parseQuickAdd } from "./schedule/index.ts";
+import { applyQuickAddSplit, parseQuickAdd, type QuickAddSplit } from "./schedule/index.ts";
 import { tasks } from "./schema.ts";
 
 export { completeTask, reopenTask } from "./completion.ts";
@@ -74,20 +74,38 @@ export async function createTask(ctx: Context, input: CreateTaskInput): Promise<
   });
 }
 
+/**
+ * Splits quick-add text with a model (the AI layer's `quickadd` chain); null
+ * when no model answered usefully, and the offline parser does it alone.
+ */
+export type QuickAddSplitter = (
+  ctx: Context,
+  input: { text: string; workspaceId: string; categories: string[] },
+) => Promise<QuickAddSplit | null>;
+
 /** Quick add: one line of text becomes a task ("Pay rent every 1st at 9am #Home @finance p1"). */
 export async function quickAddTask(
   ctx: Context,
   input: { text: string; workspaceId?: string | undefined },
+  splitter?: QuickAddSplitter,
 ): Promise<Task> {
   const me = actingUser(ctx.actor);
   const workspaceId =
     input.workspaceId ?? workspaceRestriction(ctx.actor) ?? (await personalWorkspaceId(ctx));
-  await roleIn(ctx, workspaceId);
-  const parsed = parseQuickAdd(input.text, {
-    now: ctx.now(),
-    timeZone: me.timezone,
-    categories: await listCategoryNames(ctx, workspaceId),
-  });
+  // Checked before the model is asked, so a viewer spends no tokens on a refusal.
+  assertAllowed(await roleIn(ctx, workspaceId), "task.create");
+  const categories = await listCategoryNames(ctx, workspaceId);
+  const options = { now: ctx.now(), timeZone: me.timezone, categories };
+  const split = splitter
+    ? await splitter(ctx, {
+        text: input.text,
+        workspaceId,
+        categories: categories.map((c) => c.name),
+      })
+    : null;
+  const parsed = split
+    ? applyQuickAddSplit(input.text, split, options)
+    : parseQuickAdd(input.text, options);
   return createTask(ctx, {
     // Cut to the column's 200 characters without leaving a trailing space behind.
     title: parsed.title.slice(0, 200).trimEnd(),

@@ -37,6 +37,7 @@ export function toWorkspace(found: {
     personal: found.row.personalOwnerId !== null,
     role: found.role,
     memberCount: found.memberCount,
+    aiRedactPii: found.row.aiRedactPii,
     createdAt: found.row.createdAt.toISOString(),
     updatedAt: found.row.updatedAt.toISOString(),
   };

@@ -23,6 +23,10 @@ export const workspaceSchema = z
       .meta({ description: "A user's own workspace: one member, not deletable" }),
     role: role.meta({ description: "Your role in the workspace" }),
     memberCount: z.number().int(),
+    aiRedactPii: z.boolean().nullable().meta({
+      description:
+        "Redact e-mail addresses, phone and card numbers before this workspace's text goes to an external AI provider; null: the deployment's default (AI_REDACT_PII)",
+    }),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -33,7 +37,12 @@ export type Workspace = z.infer<typeof workspaceSchema>;
 export const workspacePageSchema = pageSchema(workspaceSchema, "WorkspacePage");
 
 export const createWorkspaceSchema = z.strictObject({ name }).meta({ id: "CreateWorkspace" });
-export const updateWorkspaceSchema = z.strictObject({ name }).meta({ id: "UpdateWorkspace" });
+export const updateWorkspaceSchema = z
+  .strictObject({ name: name.optional(), aiRedactPii: z.boolean().nullable().optional() })
+  .refine((input) => input.name !== undefined || input.aiRedactPii !== undefined, {
+    message: "give name or aiRedactPii",
+  })
+  .meta({ id: "UpdateWorkspace" });
 
 export const memberSchema = z
   .object({

@@ -41,6 +41,7 @@ describe("creating and reading workspaces", () => {
       personal: false,
       role: "owner",
       memberCount: 1,
+      aiRedactPii: null,
       createdAt: "2026-03-01T12:00:00.000Z",
       updatedAt: "2026-03-01T12:00:00.000Z",
     });

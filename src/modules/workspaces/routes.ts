@@ -94,8 +94,9 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{ invitations: InvitationDel
     schema: {
       tags,
       security,
-      summary: "Rename a workspace (admins and owners)",
-      description: "Honours If-Match (412 when stale).",
+      summary: "Rename a workspace or set its AI redaction (admins and owners)",
+      description:
+        "Honours If-Match (412 when stale). `aiRedactPii`: true or false overrides the deployment's default for this workspace's AI prompts; null restores it.",
       params: workspaceParamsSchema,
       body: updateWorkspaceSchema,
       response: {
@@ -104,7 +105,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{ invitations: InvitationDel
       },
     },
     handler: async (request, reply) => {
-      const { workspace, version } = await service.renameWorkspace(
+      const { workspace, version } = await service.updateWorkspace(
         ctxOf(request),
         request.params.id,
         request.body,

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  boolean,
   check,
   index,
   integer,
@@ -25,6 +26,8 @@ export const workspace = pgTable(
     personalOwnerId: uuid("personal_owner_id")
       .unique()
       .references(() => user.id, { onDelete: "cascade" }),
+    // Null: the deployment's default (AI_REDACT_PII) applies.
+    aiRedactPii: boolean("ai_redact_pii"),
     version: integer("version").notNull().default(1),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),

@@ -152,10 +152,11 @@ export async function createWorkspace(ctx: Context, input: { name: string }): Pr
   return toWorkspace(await findWorkspace(ctx, id));
 }
 
-export async function renameWorkspace(
+/** Renames a workspace and/or sets its AI redaction (admins and owners). */
+export async function updateWorkspace(
   ctx: Context,
   id: string,
-  input: { name: string },
+  input: { name?: string | undefined; aiRedactPii?: boolean | null | undefined },
   expectedVersion?: ExpectedVersion,
 ) {
   await withTransaction(ctx.db, async (tx) => {
@@ -163,17 +164,35 @@ export async function renameWorkspace(
     const { row, role } = await lockWorkspace(txCtx, id);
     assertAllowed(role, "workspace.rename");
     checkVersion(row, expectedVersion);
-    if (row.name === input.name) return;
+    const rename = input.name !== undefined && input.name !== row.name;
+    const redaction = input.aiRedactPii !== undefined && input.aiRedactPii !== row.aiRedactPii;
+    if (!rename && !redaction) return;
     await tx
       .update(workspace)
-      .set({ name: input.name, version: sql`${workspace.version} + 1`, updatedAt: ctx.now() })
+      .set({
+        ...(rename ? { name: input.name } : {}),
+        ...(redaction ? { aiRedactPii: input.aiRedactPii } : {}),
+        version: sql`${workspace.version} + 1`,
+        updatedAt: ctx.now(),
+      })
       .where(eq(workspace.id, id));
-    await recordActivity(txCtx, {
-      type: "workspace.renamed",
-      workspaceId: id,
-      entity: { type: "workspace", id, title: input.name },
-      changes: { name: { from: row.name, to: input.name } },
-    });
+    const title = input.name ?? row.name;
+    if (rename) {
+      await recordActivity(txCtx, {
+        type: "workspace.renamed",
+        workspaceId: id,
+        entity: { type: "workspace", id, title },
+        changes: { name: { from: row.name, to: title } },
+      });
+    }
+    if (redaction) {
+      await recordActivity(txCtx, {
+        type: "workspace.updated",
+        workspaceId: id,
+        entity: { type: "workspace", id, title },
+        changes: { aiRedactPii: { from: row.aiRedactPii, to: input.aiRedactPii ?? null } },
+      });
+    }
   });
   return getWorkspaceWithVersion(ctx, id);
 }

@@ -109,6 +109,18 @@ function answerFor(templateId: string | undefined, user: string): string {
     case "breakdown":
     case "breakdown-repair":
       return JSON.stringify(localBreakdown(data as DataOf<typeof localBreakdown>));
+    case "quickadd":
+    case "quickadd-repair":
+      // The offline parser does quick add itself (it knows the user's clock
+      // and time zone); this answer only keeps the chain's contract.
+      return JSON.stringify({
+        title: String(data.text ?? "").slice(0, 200) || "Untitled",
+        priority: null,
+        tags: [],
+        category: null,
+        due: null,
+        recurrence: null,
+      });
     default:
       return "The offline assistant answers Taskpilot's own prompts only (summary, digest, breakdown).";
   }

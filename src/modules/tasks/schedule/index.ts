@@ -1,7 +1,7 @@
 export type { DueMatch, DueOptions, ParsedDue, WallClock } from "./due.ts";
 export { findDueInText, isValidTimeZone, localToInstant, parseDue } from "./due.ts";
-export type { Priority, QuickAddOptions, QuickAddResult } from "./quick-add.ts";
-export { parseQuickAdd } from "./quick-add.ts";
+export type { Priority, QuickAddOptions, QuickAddResult, QuickAddSplit } from "./quick-add.ts";
+export { applyQuickAddSplit, parseQuickAdd } from "./quick-add.ts";
 export type { RecurrenceMatch } from "./recurrence.ts";
 export {
   describeRecurrence,

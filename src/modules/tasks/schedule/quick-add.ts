@@ -145,3 +145,53 @@ export function parseQuickAdd(text: string, options: QuickAddOptions): QuickAddR
     recurrence: recurrence?.rule ?? null,
   };
 }
+
+/** A model's split of a quick-add line: named fields, dates only as the user's own words. */
+export type QuickAddSplit = {
+  title: string;
+  priority: Priority | null;
+  tags: string[];
+  category: string | null;
+  due: string | null;
+  recurrence: string | null;
+};
+
+const folded = (text: string) => text.replace(/\s+/g, " ").trim().toLowerCase();
+
+/**
+ * Combines a model's split with our own parse of the same text. The model
+ * names the title, priority, tags and category; the schedule stays ours: its
+ * due and recurrence phrases count only when they are words the user typed
+ * and our parser reads them in the user's time zone. Otherwise (a computed or
+ * invented date) the offline parse's schedule stands.
+ */
+export function applyQuickAddSplit(
+  text: string,
+  split: QuickAddSplit,
+  options: QuickAddOptions,
+): QuickAddResult {
+  const offline = parseQuickAdd(text, options);
+  const typed = folded(text);
+  const phrases = [split.recurrence, split.due].filter(
+    (phrase): phrase is string => phrase !== null && typed.includes(folded(phrase)),
+  );
+  const fromPhrases =
+    phrases.length > 0 ? parseQuickAdd(phrases.join(" "), { ...options, categories: [] }) : null;
+  const schedule =
+    fromPhrases && (fromPhrases.dueAt !== null || fromPhrases.recurrence !== null)
+      ? fromPhrases
+      : offline;
+  const byName = new Map(options.categories.map((c) => [normalizeName(c.name), c.id]));
+  const tags = extractTags(split.tags.map((tag) => `@${tag.replace(/^@/, "")}`).join(" ")).tags;
+  const title = tidy(split.title);
+  return {
+    title: title === "" ? offline.title : title,
+    categoryId:
+      split.category === null ? null : (byName.get(normalizeName(split.category)) ?? null),
+    tags,
+    priority: split.priority,
+    dueAt: schedule.dueAt,
+    allDay: schedule.allDay,
+    recurrence: schedule.recurrence,
+  };
+}

@@ -1,0 +1,1 @@
+ALTER TABLE "organization" ADD COLUMN "ai_redact_pii" boolean;
