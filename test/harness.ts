@@ -133,6 +133,35 @@ export function useTestApp(options: TestAppOptions = {}) {
   return context;
 }
 
+/**
+ * A second app instance on the first one's database, as behind a load
+ * balancer: on the Postgres server through its own pool; PGlite allows one
+ * connection, so there the two share it. Built once per file, closed after.
+ */
+export function useSecondInstance(first: TestContext, deps: Partial<AppDeps> = {}) {
+  const second = {} as { app: App };
+  let ownDatabase: DatabaseHandle | undefined;
+  beforeAll(async () => {
+    const url = (first.database as DatabaseHandle & { url?: string }).url;
+    ownDatabase = url ? await openDatabase({ databaseUrl: url, poolSize: 2 }) : undefined;
+    second.app = await buildApp({
+      database: ownDatabase ?? first.database,
+      authSecret: "test-secret-test-secret-test-secret-0123",
+      publicUrl: "http://localhost:3000",
+      logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
+      authRateLimit: false,
+      now: first.clock.now,
+      ...deps,
+    });
+    await second.app.ready();
+  });
+  afterAll(async () => {
+    await second.app?.close();
+    await ownDatabase?.close();
+  });
+  return second;
+}
+
 export type TestUser = {
   id: string;
   email: string;

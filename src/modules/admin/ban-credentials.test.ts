@@ -1,39 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { makeAdmin, postAuth } from "../../../test/auth-helpers.ts";
-import { signUp, useTestApp } from "../../../test/harness.ts";
+import { signUp, useSecondInstance, useTestApp } from "../../../test/harness.ts";
 import { expectProblem } from "../../../test/tasks-helpers.ts";
-import { type App, buildApp } from "../../app.ts";
-import { type DatabaseHandle, openDatabase } from "../../platform/db/pool.ts";
 import { createApiKey, keyHeaders } from "../api-keys/test-helpers.ts";
 
 const first = useTestApp();
 
-/** A second instance on the same database, whose session cache the ban never touches. */
-const second = {} as { app: App; database: DatabaseHandle; ownsDatabase: boolean };
-
-beforeAll(async () => {
-  const url = (first.database as DatabaseHandle & { url?: string }).url;
-  const database = url ? await openDatabase({ databaseUrl: url, poolSize: 2 }) : first.database;
-  const app = await buildApp({
-    database,
-    authSecret: "test-secret-test-secret-test-secret-0123",
-    publicUrl: "http://localhost:3000",
-    logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
-    authRateLimit: false,
-    // Two instances without Redis only exist in tests (embedded PGlite is one
-    // process): nothing would tell this one's user cache about the ban.
-    // user-cache.test.ts covers instances that share Redis.
-    userCacheTtlMs: 0,
-    now: first.clock.now,
-  });
-  await app.ready();
-  Object.assign(second, { app, database, ownsDatabase: url !== undefined });
-});
-
-afterAll(async () => {
-  await second.app?.close();
-  if (second.ownsDatabase) await second.database.close();
-});
+/**
+ * A second instance on the same database, whose session cache the ban never
+ * touches. Two instances without Redis only exist in tests (embedded PGlite
+ * is one process): nothing would tell its user cache about the ban, so it has
+ * none; user-cache.test.ts covers instances that share Redis.
+ */
+const second = useSecondInstance(first, { userCacheTtlMs: 0 });
 
 describe("a ban", () => {
   it("stops the user's cached session on another instance, their JWT and their API key at once", async () => {

@@ -1,38 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signUp, useTestApp } from "../../../test/harness.ts";
+import { describe, expect, it } from "vitest";
+import { signUp, useSecondInstance, useTestApp } from "../../../test/harness.ts";
 import { expectProblem } from "../../../test/tasks-helpers.ts";
-import { type App, buildApp } from "../../app.ts";
-import { type DatabaseHandle, openDatabase } from "../../platform/db/pool.ts";
 import { createApiKey, keyHeaders } from "./test-helpers.ts";
 
 const first = useTestApp();
 
-/**
- * A second app instance on the same database, as behind a load balancer: on
- * the Postgres server through its own pool; PGlite allows one connection, so
- * there the two instances share it.
- */
-const second = {} as { app: App; database: DatabaseHandle; ownsDatabase: boolean };
-
-beforeAll(async () => {
-  const url = (first.database as DatabaseHandle & { url?: string }).url;
-  const database = url ? await openDatabase({ databaseUrl: url, poolSize: 2 }) : first.database;
-  const app = await buildApp({
-    database,
-    authSecret: "test-secret-test-secret-test-secret-0123",
-    publicUrl: "http://localhost:3000",
-    logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
-    authRateLimit: false,
-    now: first.clock.now,
-  });
-  await app.ready();
-  Object.assign(second, { app, database, ownsDatabase: url !== undefined });
-});
-
-afterAll(async () => {
-  await second.app?.close();
-  if (second.ownsDatabase) await second.database.close();
-});
+/** A second app instance on the same database, as behind a load balancer. */
+const second = useSecondInstance(first);
 
 describe("API keys across app instances", () => {
   it("works on every instance and is refused on all of them right after revocation", async () => {
