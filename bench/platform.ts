@@ -5,7 +5,7 @@
  *
  *   bare               no request limits, no user cache (each request reads its user)
  *   platform           request limits counted in Redis, idempotency and caching
- *                      hooks, load shedding, the user cache (invalidated over Redis)
+ *                      hooks, load shedding, the user cache (invalidated by Postgres NOTIFY)
  *   platform, no cache the same without the user cache
  *
  * Targets (issue 6): platform p95 within 15% of bare; the user cache raises
@@ -104,7 +104,7 @@ try {
           }
         : false,
       overload: config.platform ? undefined : false,
-      userCacheTtlMs: config.userCache ? 2_000 : 0,
+      userCacheTtlMs: config.userCache ? 300_000 : 0,
     });
     apps.push(app);
     await app.listen({ host: "127.0.0.1", port: 0 });

@@ -30,6 +30,7 @@ import { workspaceRoutes } from "./modules/workspaces/routes.ts";
 import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
 import { type Actor, resolveActor } from "./platform/auth/actor.ts";
 import { createAuth } from "./platform/auth/auth.ts";
+import { followAuthChanges } from "./platform/auth/auth-changes.ts";
 import { requireActor, requireRouteScopes } from "./platform/auth/hook.ts";
 import { JwtVerifier } from "./platform/auth/jwt.ts";
 import {
@@ -71,11 +72,15 @@ export type AppDeps = {
   authRateLimit?: boolean;
   /**
    * How long a user row behind an actor may be served from memory (0: never;
-   * default 2 s). Used only with embedded PGlite or Redis, where every
-   * instance hears invalidations (UserCache).
+   * default 5 min). Changes reach every instance's cache through the
+   * database's notifications (auth-changes.ts); the TTL is a backstop.
    */
   userCacheTtlMs?: number;
-  /** How long a recognised session credential skips better-auth's check (0: never). */
+  /**
+   * How long a recognised session credential skips better-auth's check
+   * (0: never; default 5 min, never past the session's expiry). Invalidated
+   * like the user cache.
+   */
   sessionCacheTtlMs?: number;
   /** The clock every verb reads; tests pass a fixed one. */
   now?: () => Date;
@@ -290,14 +295,10 @@ export async function buildApp(deps: AppDeps) {
       })
     : undefined;
   app.addHook("onClose", async () => mailer?.close());
-  const sessions = new SessionCache({ ttlMs: deps.sessionCacheTtlMs ?? 5_000 });
-  // Only where every change is heard: one embedded process, or Redis pub/sub.
-  const userCacheTtlMs = deps.userCacheTtlMs ?? 2_000;
-  const users =
-    userCacheTtlMs > 0 && (deps.redis || deps.database.kind === "pglite")
-      ? new UserCache({ ttlMs: userCacheTtlMs, redis: deps.redis, log: app.log })
-      : undefined;
-  app.addHook("onClose", async () => users?.close());
+  const sessions = new SessionCache({ ttlMs: deps.sessionCacheTtlMs ?? 300_000 });
+  const users = new UserCache({ ttlMs: deps.userCacheTtlMs ?? 300_000 });
+  const authChanges = await followAuthChanges(deps.database, { sessions, users }, app.log);
+  app.addHook("onClose", async () => authChanges.close());
   // The one place the assistant is chosen: a model from the AI layer's
   // `chat` chain drives it when the chain has one; otherwise the offline agent.
   const assistant = hasExternalModel(ai.settings, "chat") ? modelAgent(ai) : offlineAgent;
@@ -324,7 +325,7 @@ export async function buildApp(deps: AppDeps) {
     });
     await v1.register(categoryRoutes);
     await v1.register(profileRoutes, {
-      onUserChanged: async (userId) => users?.invalidate(userId),
+      onUserChanged: async (userId) => users.forget(userId),
     });
     await v1.register(compatRoutes, { agent: assistant });
     await v1.register(workspaceRoutes, { invitations: { publicUrl: deps.publicUrl, mailer } });

@@ -55,6 +55,14 @@ export async function openTestDatabase(
 }
 
 /** A clock tests can set and move; verbs read it through ctx.now. */
+/**
+ * The machine's Postgres server, for tests of what only a server has (a
+ * connection that can drop). In the Postgres run it is the run's server.
+ */
+export function serverDatabaseUrl(): string {
+  return process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+}
+
 export class TestClock {
   current: Date;
   constructor(start: string | Date = new Date()) {

@@ -91,8 +91,8 @@ export type ActorDeps = {
   jwts: JwtVerifier;
   apiKeys: ApiKeyLookup;
   now: () => Date;
-  /** The user rows behind actors, when the deployment can keep them fresh (see UserCache). */
-  users?: UserCache;
+  /** The user rows behind actors (see UserCache). */
+  users: UserCache;
 };
 
 /**
@@ -144,7 +144,7 @@ const userId = z.uuid();
  */
 async function findActingUser(deps: ActorDeps, id: string, now: Date): Promise<ActingUser | null> {
   if (!userId.safeParse(id).success) return null;
-  const row = deps.users?.get(id) ?? (await readUser(deps, id));
+  const row = deps.users.get(id) ?? (await readUser(deps, id));
   if (!row) return null;
   const { banned, banExpires, ...acting } = row;
   // A ban stops every credential at once: sessions (even cached ones), JWTs
@@ -154,6 +154,7 @@ async function findActingUser(deps: ActorDeps, id: string, now: Date): Promise<A
 }
 
 async function readUser(deps: ActorDeps, id: string): Promise<CachedUser | null> {
+  const since = deps.users.generation;
   const [row] = await deps.db
     .select({
       userId: user.id,
@@ -165,7 +166,7 @@ async function readUser(deps: ActorDeps, id: string): Promise<CachedUser | null>
     })
     .from(user)
     .where(eq(user.id, id));
-  if (row) deps.users?.remember(row);
+  if (row) deps.users.remember(row, since);
   return row ?? null;
 }
 
@@ -204,11 +205,18 @@ async function actorForSession(
   const now = Date.now();
   let sessionUserId = deps.sessions.get(credential, now);
   if (!sessionUserId) {
+    const since = deps.sessions.generation;
     const headers = toHeaders(request);
     if (credential.startsWith("Bearer ")) headers.delete("cookie");
     const found = await deps.auth.api.getSession({ headers });
     if (!found) return null;
-    deps.sessions.remember(credential, found.user.id, found.session.expiresAt.getTime(), now);
+    deps.sessions.remember(
+      credential,
+      found.user.id,
+      found.session.expiresAt.getTime(),
+      now,
+      since,
+    );
     sessionUserId = found.user.id;
   }
   const owner = await findActingUser(deps, sessionUserId, deps.now());

@@ -113,7 +113,7 @@ export function registerAuthRoutes(
     auth: Auth;
     baseUrl: string;
     sessions: SessionCache;
-    users?: UserCache;
+    users: UserCache;
     signInLimits: SignInLimits;
   },
 ): void {
@@ -126,11 +126,12 @@ export function registerAuthRoutes(
     const response = await callAuth(auth, baseUrl, request);
     if (attempt) await recordSignIn(signInLimits, attempt, response.status);
     // Sign-out, revocations, bans, unbans, password changes and deletions
-    // change sessions or users: forget them all here (and on every instance,
-    // for users) rather than track which; the caches refill in one request each.
+    // change sessions or users. Every instance hears of it from the database
+    // (auth-changes.ts) within moments; this instance forgets everything at
+    // once, so the client's very next request here already sees the change.
     if (request.method === "POST" && !/\/sign-(in|up)\//.test(request.url)) {
       sessions.clear();
-      await users?.clear();
+      users.clear();
     }
     return sendAuthResponse(reply, response);
   };

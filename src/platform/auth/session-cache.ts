@@ -1,25 +1,43 @@
 type Entry = { userId: string; validUntil: number };
 
 /**
- * Remembers, for a few seconds, which user a session credential (bearer
- * token or signed session cookie) belongs to, so the hot path skips
- * better-auth's full session check (about 1 ms of CPU per request, see
- * bench/results). The user row itself is still read on every request, so a
- * profile change or a deleted user is seen at once. Sign-out and other
- * session changes made through this instance clear the cache; on other
- * instances a revoked session lives at most `ttlMs` longer.
+ * Remembers which user a session credential (bearer token or signed session
+ * cookie) belongs to, so the hot path skips better-auth's full session check
+ * (HMAC, its context, a query: most of a request's CPU, see bench/results).
+ * Correctness rests on invalidation (auth-changes.ts): a session that
+ * changes or ends anywhere drops its user's credentials here within moments,
+ * and while that feed is down nothing is served. The TTL only bounds the
+ * damage of a lost notification; entries never outlive the session.
  */
 export class SessionCache {
   readonly #entries = new Map<string, Entry>();
   readonly #ttlMs: number;
   readonly #maxEntries: number;
+  #serving = false;
+  #generation = 0;
 
-  constructor(options: { ttlMs: number; maxEntries?: number }) {
+  constructor(options: { ttlMs: number; maxEntries?: number; serving?: boolean }) {
     this.#ttlMs = options.ttlMs;
     this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#serving = options.serving ?? false;
+  }
+
+  /** True while entries may be served (the invalidation feed is up). */
+  get serving(): boolean {
+    return this.#serving;
+  }
+
+  /**
+   * Changes whenever something is forgotten. Take it before checking a
+   * credential and hand it to `remember`: an answer read before a change
+   * that was forgotten meanwhile is not kept.
+   */
+  get generation(): number {
+    return this.#generation;
   }
 
   get(credential: string, now: number): string | undefined {
+    if (!this.#serving) return undefined;
     const entry = this.#entries.get(credential);
     if (!entry) return undefined;
     if (entry.validUntil <= now) {
@@ -29,8 +47,14 @@ export class SessionCache {
     return entry.userId;
   }
 
-  remember(credential: string, userId: string, sessionExpiresAt: number, now: number): void {
-    if (this.#ttlMs <= 0) return;
+  remember(
+    credential: string,
+    userId: string,
+    sessionExpiresAt: number,
+    now: number,
+    since: number,
+  ): void {
+    if (this.#ttlMs <= 0 || !this.#serving || since !== this.#generation) return;
     if (this.#entries.size >= this.#maxEntries) {
       // Maps iterate in insertion order: drop the oldest entry.
       const oldest = this.#entries.keys().next().value;
@@ -42,8 +66,29 @@ export class SessionCache {
     this.#entries.set(credential, { userId, validUntil: Math.min(now + ttl, sessionExpiresAt) });
   }
 
+  /** Drops every credential of one user (one of their sessions changed or ended). */
+  forgetUser(userId: string): void {
+    this.#generation++;
+    for (const [credential, entry] of this.#entries) {
+      if (entry.userId === userId) this.#entries.delete(credential);
+    }
+  }
+
   clear(): void {
+    this.#generation++;
     this.#entries.clear();
+  }
+
+  /** Stops serving (the feed is down: changes may go unheard) and forgets everything. */
+  suspend(): void {
+    this.#serving = false;
+    this.clear();
+  }
+
+  /** Serves again, from an empty cache: whatever changed while deaf is not in it. */
+  resume(): void {
+    this.clear();
+    this.#serving = true;
   }
 }
 

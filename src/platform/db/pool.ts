@@ -6,6 +6,7 @@ import { createPgConfig, PglitePgConnection } from "@electric-sql/pglite/node-po
 import { vector } from "@electric-sql/pglite-pgvector";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import pg from "pg";
+import { type Listener, type ListenHandlers, listenPglite, listenPostgres } from "./listen.ts";
 
 export type Database = NodePgDatabase;
 
@@ -13,6 +14,15 @@ export type DatabaseHandle = {
   pool: pg.Pool;
   db: Database;
   kind: "pglite" | "postgres";
+  /**
+   * Subscribes to NOTIFY on `channel` over a connection of its own (see
+   * listen.ts); `log` hears about lost connections.
+   */
+  listen: (
+    channel: string,
+    handlers: ListenHandlers,
+    log: { warn: (object: object, message: string) => void },
+  ) => Promise<Listener>;
   close: () => Promise<void>;
 };
 
@@ -58,7 +68,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       idleTimeoutMillis: 30_000,
       application_name: "taskpilot",
     });
-    return wrap(pool, "postgres", () => pool.end());
+    const databaseUrl = options.databaseUrl;
+    return wrap(
+      pool,
+      "postgres",
+      () => pool.end(),
+      (channel, handlers, log) => listenPostgres(databaseUrl, channel, handlers, log),
+    );
   }
   const dataDir = options.dataDir ?? "./data";
   const location = dataDir.startsWith("memory://") ? dataDir : join(dataDir, "pg");
@@ -71,16 +87,26 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     connectionTimeoutMillis: options.poolTimeoutMs ?? 5_000,
     Client: pgliteClient(pglite),
   });
-  return wrap(pool, "pglite", async () => {
-    await pool.end();
-    await pglite.close();
-  });
+  return wrap(
+    pool,
+    "pglite",
+    async () => {
+      await pool.end();
+      await pglite.close();
+    },
+    (channel, handlers) => listenPglite(pglite, channel, handlers),
+  );
 }
 
-function wrap(pool: pg.Pool, kind: DatabaseHandle["kind"], close: () => Promise<void>) {
+function wrap(
+  pool: pg.Pool,
+  kind: DatabaseHandle["kind"],
+  close: () => Promise<void>,
+  listen: DatabaseHandle["listen"],
+): DatabaseHandle {
   // An idle client that errors (server restart, network) must not crash the process.
   pool.on("error", () => {});
-  return { pool, db: drizzle({ client: pool }), kind, close };
+  return { pool, db: drizzle({ client: pool }), kind, listen, close };
 }
 
 /**
