@@ -264,7 +264,7 @@ export async function buildApp(deps: AppDeps) {
     log: app.log,
     oauth: deps.oauth,
     onUserCreated: async (user) => {
-      await createPersonalWorkspace(db, user);
+      await createPersonalWorkspace(db, user, now());
     },
   });
   const ai = new AiGateway({

@@ -30,6 +30,7 @@ export type Membership = { id: string; name: string; role: WorkspaceRole };
 export async function createPersonalWorkspace(
   db: Executor,
   owner: { id: string; name: string },
+  now: Date,
 ): Promise<string> {
   return db.transaction(async (tx) => {
     const [created] = await tx
@@ -39,6 +40,9 @@ export async function createPersonalWorkspace(
         name: "Personal",
         slug: `personal-${owner.id}`,
         personalOwnerId: owner.id,
+        // The app's clock, like every other workspace: lists order by it.
+        createdAt: now,
+        updatedAt: now,
       })
       .onConflictDoNothing({ target: workspace.personalOwnerId })
       .returning({ id: workspace.id });
@@ -64,7 +68,7 @@ export async function personalWorkspaceId(ctx: Context): Promise<string> {
     .select({ id: workspace.id })
     .from(workspace)
     .where(eq(workspace.personalOwnerId, me.userId));
-  return found?.id ?? createPersonalWorkspace(ctx.db, { id: me.userId, name: me.name });
+  return found?.id ?? createPersonalWorkspace(ctx.db, { id: me.userId, name: me.name }, ctx.now());
 }
 
 export async function listMemberships(ctx: Context): Promise<Membership[]> {
