@@ -7,10 +7,10 @@ import { createApiKey, keyHeaders } from "../api-keys/test-helpers.ts";
 const first = useTestApp();
 
 /**
- * A second instance on the same database, whose session cache the ban never
- * touches. Two instances without Redis only exist in tests (embedded PGlite
- * is one process): nothing would tell its user cache about the ban, so it has
- * none; user-cache.test.ts covers instances that share Redis.
+ * A second instance on the same database, whose caches the ban through the
+ * first one does not clear directly. Its user cache is off, so it reads the
+ * banned row on the very next request, before the database's notification
+ * reaches it; auth-changes.test.ts covers the notified caches.
  */
 const second = useSecondInstance(first, { userCacheTtlMs: 0 });
 
