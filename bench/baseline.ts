@@ -1,12 +1,13 @@
 /**
  * The raw-SQL baseline: for each scenario, the statements the API issues for
- * one request (authentication: one user read for a token in the app's
- * session cache, else better-auth's session and user lookups; then the
- * service's queries, in the same transactions), sent straight through `pg`
+ * one request (authentication: nothing for a token and user in the app's
+ * caches, else better-auth's session and user lookups and the actor's user
+ * row; then the service's queries, in the same transactions), sent straight through `pg`
  * with the same parameters. `run.ts` checks the statement texts against a trace of
  * the real API, so a change in src that adds a query shows up as a mismatch.
  */
 import type pg from "pg";
+import { listStatementName } from "../src/modules/tasks/list.ts";
 import { v7 as uuidv7 } from "uuid";
 import {
   createInput,
@@ -82,34 +83,50 @@ function first<T extends pg.QueryResultRow>(result: pg.QueryResult<T>, what: str
 }
 
 /**
- * The app's session cache (src/platform/auth/session-cache.ts): for `ttlMs`
- * after better-auth recognised a bearer token, the app only reads the user
- * row. The baseline keeps the same kind of cache so it sends the same SQL.
+ * The app's authentication caches (src/platform/auth/session-cache.ts and
+ * user-cache.ts): for `sessionTtlMs` after better-auth recognised a bearer
+ * token the app skips the session check, and for `userTtlMs` after reading a
+ * user row it skips that read. Nothing changes users or sessions during a
+ * run, so no invalidation arrives; the baseline keeps the same caches so it
+ * sends the same SQL.
  */
 export class BaselineSessionCache {
-  readonly #entries = new Map<string, { userId: string; validUntil: number }>();
-  readonly ttlMs: number;
+  readonly #sessions = new Map<string, { userId: string; validUntil: number }>();
+  readonly #users = new Map<string, number>();
+  readonly sessionTtlMs: number;
+  readonly userTtlMs: number;
 
-  constructor(ttlMs: number) {
-    this.ttlMs = ttlMs;
+  constructor(sessionTtlMs: number, userTtlMs: number) {
+    this.sessionTtlMs = sessionTtlMs;
+    this.userTtlMs = userTtlMs;
   }
 
   get(token: string, now: number): string | undefined {
-    const entry = this.#entries.get(token);
+    const entry = this.#sessions.get(token);
     if (!entry || entry.validUntil <= now) return undefined;
     return entry.userId;
   }
 
   remember(token: string, userId: string, expiresAt: number, now: number): void {
-    if (this.ttlMs > 0) {
-      this.#entries.set(token, { userId, validUntil: Math.min(now + this.ttlMs, expiresAt) });
+    if (this.sessionTtlMs > 0) {
+      const ttl = this.sessionTtlMs * (0.5 + Math.random() * 0.5);
+      this.#sessions.set(token, { userId, validUntil: Math.min(now + ttl, expiresAt) });
     }
+  }
+
+  knowsUser(userId: string, now: number): boolean {
+    return (this.#users.get(userId) ?? 0) > now;
+  }
+
+  rememberUser(userId: string, now: number): void {
+    if (this.userTtlMs > 0) this.#users.set(userId, now + this.userTtlMs);
   }
 }
 
 /**
- * The app's authentication: a cached token costs one user read; otherwise
- * better-auth's getSession, which reads the session by token, then its user.
+ * The app's authentication: a cached token skips better-auth's getSession
+ * (which reads the session by token, then its user); a cached user skips
+ * the read of the user row behind the actor.
  */
 async function authenticate(
   pool: pg.Pool,
@@ -117,19 +134,25 @@ async function authenticate(
   token: string,
 ): Promise<{ userId: string }> {
   const now = Date.now();
-  const cached = sessions.get(token, now);
-  if (cached) {
-    const row = await pool.query<{ id: string }>(statements.cachedUser, [cached]);
-    if (row.rows[0]) return { userId: row.rows[0].id };
+  let userId = sessions.get(token, now);
+  if (!userId) {
+    const session = first(
+      await pool.query<{ user_id: string; expires_at: Date }>(statements.session, [token]),
+      "session",
+    );
+    if (session.expires_at.getTime() < now) throw new BaselineError("session expired");
+    const user = first(
+      await pool.query<{ id: string }>(statements.user, [session.user_id]),
+      "user",
+    );
+    sessions.remember(token, user.id, session.expires_at.getTime(), now);
+    userId = user.id;
   }
-  const session = first(
-    await pool.query<{ user_id: string; expires_at: Date }>(statements.session, [token]),
-    "session",
-  );
-  if (session.expires_at.getTime() < now) throw new BaselineError("session expired");
-  const user = first(await pool.query<{ id: string }>(statements.user, [session.user_id]), "user");
-  sessions.remember(token, user.id, session.expires_at.getTime(), now);
-  return { userId: user.id };
+  if (!sessions.knowsUser(userId, now)) {
+    first(await pool.query<{ id: string }>(statements.cachedUser, [userId]), "cached user");
+    sessions.rememberUser(userId, now);
+  }
+  return { userId };
 }
 
 /** Drizzle's `db.transaction`: a pooled client, begin, work, commit (or rollback). */
@@ -166,23 +189,34 @@ export function baselineOp(
     case "list":
       return async (i) => {
         const me = await authenticate(pool, sessions, pickUser(users, i).token);
+        // The app prepares one statement per list shape; so does the baseline.
         if (listUsesPriority(i)) {
-          await pool.query(statements.listByPriority, [
-            "open",
-            ...listPriorityFilter,
-            51,
-            me.userId,
-            51,
-          ]);
+          await pool.query({
+            name: listStatementName("sort:dueAt:asc,live,status,priority:2"),
+            text: statements.listByPriority,
+            values: ["open", ...listPriorityFilter, 51, me.userId, 51],
+          });
         } else {
-          await pool.query(statements.list, ["open", 51, me.userId, 51]);
+          await pool.query({
+            name: listStatementName("sort:dueAt:asc,live,status"),
+            text: statements.list,
+            values: ["open", 51, me.userId, 51],
+          });
         }
       };
     case "get":
       return async (i) => {
         const { user, taskId } = pickTask(users, i);
         const me = await authenticate(pool, sessions, user.token);
-        first(await pool.query(statements.visibleTask, [me.userId, taskId]), "task");
+        // The app sends this one as a named (prepared) statement; so does the baseline.
+        first(
+          await pool.query({
+            name: "task_visible_to_user",
+            text: statements.visibleTask,
+            values: [me.userId, taskId],
+          }),
+          "task",
+        );
       };
     case "me":
       return async (i) => {

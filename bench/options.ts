@@ -25,6 +25,8 @@ export type BenchOptions = {
   profile: boolean;
   /** The app's session cache TTL (its `sessionCacheTtlMs`); the baseline mirrors it. */
   sessionCacheMs: number;
+  /** The app's user cache TTL (its `userCacheTtlMs`); the baseline mirrors it. */
+  userCacheMs: number;
   /** An earlier result JSON to compare latencies with (e.g. 1M tasks against 100k). */
   compare: string | undefined;
 };
@@ -49,8 +51,10 @@ const usage = `Usage: npm run bench -- [options]
   --out DIR              results directory (BENCH_OUT, default bench/results)
   --profile              also run each scenario once under the V8 profiler and
                          summarise where the server's CPU goes (BENCH_PROFILE=1)
-  --session-cache-ms N   the app's bearer-session cache TTL, mirrored by the baseline
-                         (BENCH_SESSION_CACHE_MS, default 5000 like the app; 0 turns it off)
+  --session-cache-ms N   the app's session cache TTL, mirrored by the baseline
+                         (BENCH_SESSION_CACHE_MS, default 300000 like the app; 0 turns it off)
+  --user-cache-ms N      the app's user cache TTL, mirrored by the baseline
+                         (BENCH_USER_CACHE_MS, default 300000 like the app; 0 turns it off)
   --compare FILE         an earlier results .json to compare p95 latencies with
 `;
 
@@ -100,6 +104,7 @@ export function parseOptions(
       profile: { type: "boolean" },
       compare: { type: "string" },
       "session-cache-ms": { type: "string" },
+      "user-cache-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -134,7 +139,12 @@ export function parseOptions(
     profile: values.profile ?? env.BENCH_PROFILE === "1",
     sessionCacheMs: integer(
       "session-cache-ms",
-      pick(values["session-cache-ms"], "BENCH_SESSION_CACHE_MS", "5000"),
+      pick(values["session-cache-ms"], "BENCH_SESSION_CACHE_MS", "300000"),
+      0,
+    ),
+    userCacheMs: integer(
+      "user-cache-ms",
+      pick(values["user-cache-ms"], "BENCH_USER_CACHE_MS", "300000"),
       0,
     ),
     compare: values.compare ?? (env.BENCH_COMPARE || undefined),

@@ -368,7 +368,7 @@ export function toMarkdown(report: BenchReport): string {
   lines.push(
     "Traced: one request by a user whose token the app has just seen (the steady state). " +
       "During the runs: all statements sent, per request; session lookups show how often the " +
-      `token was not in the session cache (${p.sessionCacheMs} ms).`,
+      `token was not in the session cache (TTL ${p.sessionCacheMs} ms; users ${p.userCacheMs ?? "?"} ms).`,
     "",
     "| Scenario | Traced, API | Traced, raw SQL | Same texts | During runs, API | During runs, raw SQL | Session lookups/req, API | raw SQL |",
     "|---|---:|---:|---|---:|---:|---:|---:|",

@@ -124,7 +124,10 @@ function commandLine(options: BenchOptions): string {
   }
   if (options.seed !== 42) parts.push(`--seed ${options.seed}`);
   if (options.profile) parts.push("--profile");
-  if (options.sessionCacheMs !== 5000) parts.push(`--session-cache-ms ${options.sessionCacheMs}`);
+  if (options.sessionCacheMs !== 300_000) {
+    parts.push(`--session-cache-ms ${options.sessionCacheMs}`);
+  }
+  if (options.userCacheMs !== 300_000) parts.push(`--user-cache-ms ${options.userCacheMs}`);
   if (options.compare) parts.push(`--compare ${options.compare}`);
   return parts.join(" ");
 }
@@ -201,8 +204,9 @@ async function main(): Promise<number> {
       // One address plays a thousand users: the request limits would measure themselves.
       rateLimit: false,
       sessionCacheTtlMs: options.sessionCacheMs,
+      userCacheTtlMs: options.userCacheMs,
     });
-    const sessions = new BaselineSessionCache(options.sessionCacheMs);
+    const sessions = new BaselineSessionCache(options.sessionCacheMs, options.userCacheMs);
     closeApp = () => app.close();
     await app.listen({ host: "127.0.0.1", port: 0 });
     const address = app.server.address();

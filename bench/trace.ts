@@ -10,6 +10,15 @@ function statementText(query: unknown): string {
   return "<unknown>";
 }
 
+/** A prepared statement's name, then its text: the baseline must prepare the same ones. */
+function tracedStatement(query: unknown): string {
+  const name =
+    query && typeof query === "object" && "name" in query && typeof query.name === "string"
+      ? `[prepared ${query.name}] `
+      : "";
+  return name + statementText(query);
+}
+
 /**
  * Every statement any pg client (Postgres or the PGlite bridge) sends while
  * `work` runs. Nothing else may use the database meanwhile.
@@ -19,7 +28,7 @@ export async function captureStatements(work: () => Promise<void>): Promise<stri
   const original = proto.query;
   const seen: string[] = [];
   proto.query = function (this: unknown, ...args: unknown[]) {
-    seen.push(statementText(args[0]).replace(/\s+/g, " ").trim().toLowerCase());
+    seen.push(tracedStatement(args[0]).replace(/\s+/g, " ").trim().toLowerCase());
     return original.apply(this, args);
   };
   try {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   type AnyColumn,
   and,
@@ -13,14 +14,16 @@ import {
   lt,
   lte,
   or,
+  type Placeholder,
   type SQL,
   sql,
 } from "drizzle-orm";
-import { actingUser } from "../../platform/auth/actor.ts";
+import { LRUCache } from "lru-cache";
+import { actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import type { Context } from "../../platform/context.ts";
+import type { Executor } from "../../platform/db/transaction.ts";
 import { validationFailed } from "../../platform/http/errors.ts";
 import { decodeCursor, type Page, toPage } from "../../platform/http/pagination.ts";
-import { membershipsOf } from "../workspaces/membership.ts";
 import { member } from "../workspaces/schema.ts";
 import { roleIn } from "../workspaces/service.ts";
 import { type TaskRow, taskColumns } from "./access.ts";
@@ -91,53 +94,69 @@ function checkCursorKey(sort: TaskSort, key: string | number | null): void {
 }
 
 /**
+ * A list query's values, as placeholders of a prepared statement, and its
+ * shape: which conditions it has (not their values). Queries of one shape
+ * share one statement, built by Drizzle once.
+ */
+class Bindings {
+  readonly values: Record<string, unknown> = {};
+  readonly #shape: string[] = [];
+
+  /** A placeholder for `value`. */
+  bind(value: unknown): Placeholder {
+    const name = `p${Object.keys(this.values).length}`;
+    this.values[name] = value;
+    return sql.placeholder(name);
+  }
+
+  /** Records that the query has `part`; returns `condition` (so: `has("x") && ...`). */
+  has(part: string): true {
+    this.#shape.push(part);
+    return true;
+  }
+
+  get shape(): string {
+    return this.#shape.join(",");
+  }
+}
+
+/**
  * Rows strictly after the cursor in (sort key, id) order. Tasks without a due
  * date sort last in both directions, so they need their own branch.
  */
 function afterCursor(
+  bindings: Bindings,
   sort: TaskSort,
   descending: boolean,
   cursor: { key: string | number | null; id: string },
 ): SQL | undefined {
   const column = sortColumns[sort];
   const beyond = descending ? lt : gt;
-  if (cursor.key === null) return and(isNull(column), beyond(tasks.id, cursor.id));
-  const key = keyValue(sort, cursor.key);
+  const id = bindings.bind(cursor.id);
+  if (cursor.key === null) {
+    bindings.has("cursor:null");
+    return and(isNull(column), beyond(tasks.id, id));
+  }
+  bindings.has("cursor");
+  const key = bindings.bind(keyValue(sort, cursor.key));
   return or(
     beyond(column, key),
-    and(eq(column, key), beyond(tasks.id, cursor.id)),
+    and(eq(column, key), beyond(tasks.id, id)),
     sort === "dueAt" ? isNull(column) : undefined,
   );
 }
 
-export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Page<Task>> {
-  const me = actingUser(ctx.actor);
-  if (query.workspaceId) await roleIn(ctx, query.workspaceId);
+/**
+ * Prepared list statements per database handle and query shape (Postgres
+ * keeps each one parsed per connection). Shapes are few in practice; the
+ * LRU bounds them anyway.
+ */
+const preparedLists = new WeakMap<Executor, LRUCache<string, ReturnType<typeof buildList>>>();
+
+function buildList(ctx: Context, query: ListTasksQuery, shape: string, build: () => ListParts) {
+  const { conditions, workspace, member: memberCondition, limit } = build();
   const descending = query.order === "desc";
-  const cursor = decodeCursor(query.cursor, `${query.sort}:${query.order}`);
-  if (cursor) checkCursorKey(query.sort, cursor.key);
   const column = sortColumns[query.sort];
-  const now = ctx.now();
-  const conditions = [
-    query.deleted ? isNotNull(tasks.deletedAt) : isNull(tasks.deletedAt),
-    query.status === "all" ? undefined : eq(tasks.status, query.status),
-    query.workspaceId ? eq(tasks.workspaceId, query.workspaceId) : undefined,
-    query.priority ? inArray(tasks.priority, query.priority) : undefined,
-    query.categoryId ? eq(tasks.categoryId, query.categoryId) : undefined,
-    query.tag ? arrayContains(tasks.tags, [query.tag.toLowerCase()]) : undefined,
-    query.q ? sql`${tasks.search} @@ websearch_to_tsquery('english', ${query.q})` : undefined,
-    query.dueBefore ? lte(tasks.dueAt, new Date(query.dueBefore)) : undefined,
-    query.dueAfter ? gte(tasks.dueAt, new Date(query.dueAfter)) : undefined,
-    query.overdue ? and(eq(tasks.status, "open"), lt(tasks.dueAt, now)) : undefined,
-    query.overdue === false
-      ? or(isNull(tasks.dueAt), gte(tasks.dueAt, now), eq(tasks.status, "completed"))
-      : undefined,
-    query.assigneeId
-      ? eq(tasks.assigneeId, query.assigneeId === "me" ? me.userId : query.assigneeId)
-      : undefined,
-    query.parentId ? eq(tasks.parentId, query.parentId) : undefined,
-    cursor ? afterCursor(query.sort, descending, cursor) : undefined,
-  ];
   // One page per workspace the user belongs to, each read in index order and
   // cut at limit + 1, then merged: Postgres stops early in every workspace
   // instead of sorting all of a user's tasks (5x faster p95 at 1M tasks).
@@ -146,24 +165,119 @@ export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Pa
     .from(tasks)
     .where(and(eq(tasks.workspaceId, member.organizationId), ...conditions))
     .orderBy(...orderBy(query.sort, descending, column, tasks.id))
-    .limit(query.limit + 1)
+    .limit(limit)
     .as("page");
-  const merged = await ctx.db
+  const name = listStatementName(shape);
+  return ctx.db
     .select()
     .from(member)
     .crossJoinLateral(page)
-    .where(
-      and(
-        membershipsOf(ctx.actor),
-        query.workspaceId ? eq(member.organizationId, query.workspaceId) : undefined,
-      ),
-    )
+    .where(and(memberCondition, workspace))
     .orderBy(...orderBy(query.sort, descending, page[sortFields[query.sort]], page.id))
-    .limit(query.limit + 1);
+    .limit(limit)
+    .prepare(name);
+}
+
+/** The prepared statement's name for a list shape (bench/baseline.ts sends the same). */
+export function listStatementName(shape: string): string {
+  return `task_list_${createHash("sha256").update(shape).digest("hex").slice(0, 16)}`;
+}
+
+type ListParts = {
+  conditions: Array<SQL | undefined>;
+  workspace: SQL | undefined;
+  member: SQL;
+  limit: Placeholder;
+};
+
+export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Page<Task>> {
+  const me = actingUser(ctx.actor);
+  if (query.workspaceId) await roleIn(ctx, query.workspaceId);
+  const descending = query.order === "desc";
+  const cursor = decodeCursor(query.cursor, `${query.sort}:${query.order}`);
+  if (cursor) checkCursorKey(query.sort, cursor.key);
+  const now = ctx.now();
+  const b = new Bindings();
+  b.has(`sort:${query.sort}:${query.order}`);
+  // Every value is bound in the same order for a given shape, so placeholder
+  // names line up with the statement prepared for that shape.
+  const parts = (): ListParts => ({
+    conditions: [
+      query.deleted
+        ? b.has("deleted") && isNotNull(tasks.deletedAt)
+        : b.has("live") && isNull(tasks.deletedAt),
+      query.status === "all"
+        ? undefined
+        : b.has("status") && eq(tasks.status, b.bind(query.status)),
+      query.workspaceId
+        ? b.has("workspace") && eq(tasks.workspaceId, b.bind(query.workspaceId))
+        : undefined,
+      query.priority
+        ? b.has(`priority:${query.priority.length}`) &&
+          inArray(
+            tasks.priority,
+            query.priority.map((priority) => b.bind(priority)),
+          )
+        : undefined,
+      query.categoryId
+        ? b.has("category") && eq(tasks.categoryId, b.bind(query.categoryId))
+        : undefined,
+      query.tag
+        ? b.has("tag") && arrayContains(tasks.tags, b.bind([query.tag.toLowerCase()]))
+        : undefined,
+      query.q
+        ? b.has("q") && sql`${tasks.search} @@ websearch_to_tsquery('english', ${b.bind(query.q)})`
+        : undefined,
+      query.dueBefore
+        ? b.has("dueBefore") && lte(tasks.dueAt, b.bind(new Date(query.dueBefore)))
+        : undefined,
+      query.dueAfter
+        ? b.has("dueAfter") && gte(tasks.dueAt, b.bind(new Date(query.dueAfter)))
+        : undefined,
+      query.overdue
+        ? b.has("overdue") && and(eq(tasks.status, "open"), lt(tasks.dueAt, b.bind(now)))
+        : undefined,
+      query.overdue === false
+        ? b.has("notOverdue") &&
+          or(isNull(tasks.dueAt), gte(tasks.dueAt, b.bind(now)), eq(tasks.status, "completed"))
+        : undefined,
+      query.assigneeId
+        ? b.has("assignee") &&
+          eq(tasks.assigneeId, b.bind(query.assigneeId === "me" ? me.userId : query.assigneeId))
+        : undefined,
+      query.parentId ? b.has("parent") && eq(tasks.parentId, b.bind(query.parentId)) : undefined,
+      cursor ? afterCursor(b, query.sort, descending, cursor) : undefined,
+    ],
+    limit: b.bind(query.limit + 1),
+    member: membershipCondition(ctx, b),
+    workspace: query.workspaceId ? eq(member.organizationId, b.bind(query.workspaceId)) : undefined,
+  });
+  const built = parts();
+  let statements = preparedLists.get(ctx.db);
+  if (!statements) {
+    statements = new LRUCache({ max: 200 });
+    preparedLists.set(ctx.db, statements);
+  }
+  const shape = b.shape;
+  let statement = statements.get(shape);
+  if (!statement) {
+    statement = buildList(ctx, query, shape, () => built);
+    statements.set(shape, statement);
+  }
+  const merged = await statement.execute(b.values);
   const rows: TaskRow[] = merged.map((row) => row.page);
   return toPage(rows, query.limit, toTask, (row) => ({
     sort: `${query.sort}:${query.order}`,
     key: sortKey(row, query.sort),
     id: row.id,
   }));
+}
+
+/** The actor's memberships (workspaceRestriction included), with bound values. */
+function membershipCondition(ctx: Context, b: Bindings): SQL {
+  const restricted = workspaceRestriction(ctx.actor);
+  const mine = eq(member.userId, b.bind(actingUser(ctx.actor).userId));
+  if (restricted === null) return mine;
+  b.has("restricted");
+  return and(mine, eq(member.organizationId, b.bind(restricted))) as SQL;
 }
