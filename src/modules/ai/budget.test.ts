@@ -94,6 +94,7 @@ describe("monthly budgets", () => {
       .select()
       .from(aiBudgetSpend)
       .where(and(eq(aiBudgetSpend.scope, "user"), eq(aiBudgetSpend.scopeId, user.id)));
+    await t.app.ai.ledger.flush();
     const ledger = await t.database.db
       .select({ cost: aiUsage.costMicros })
       .from(aiUsage)

@@ -1,18 +1,21 @@
 import { and, eq, or, sql } from "drizzle-orm";
 import { type Executor, withTransaction } from "../../platform/db/transaction.ts";
 import { DomainError } from "../../platform/http/errors.ts";
+import type { LedgerWriter } from "./ledger.ts";
 import { aiBudgetSpend, aiBudgets, aiUsage, type BudgetScope } from "./schema.ts";
 
 /**
  * Monthly budgets. A paid call first reserves its maximum cost against every
  * budget that applies (the user's, the workspace's) with one conditional
- * UPDATE each, inside one transaction: the row lock queues concurrent
- * reservations, so together they can never pass the limit. After the call
- * the reservation is settled with the real cost.
+ * UPDATE each, inside one transaction when there are several: the row lock
+ * queues concurrent reservations, so together they can never pass the
+ * limit. After the call the reservation is settled with the real cost.
  */
 
 export type BudgetTarget = { scope: BudgetScope; scopeId: string; limitMicros: number };
 export type Reservation = { targets: BudgetTarget[]; period: string; amountMicros: number };
+/** What sums the ledger writes the rows still waiting first (ledger.ts LedgerWriter). */
+export type LedgerFlush = Pick<LedgerWriter, "flush">;
 
 /** The calendar month (UTC) an instant belongs to, and when the next one starts. */
 export function budgetPeriod(at: Date): { period: string; start: Date; resetsAt: Date } {
@@ -76,7 +79,7 @@ export async function applicableBudgets(
 }
 
 /** Creates this month's spend row, starting from what the ledger already holds. */
-async function ensureSpendRow(db: Executor, target: BudgetTarget, at: Date): Promise<string> {
+async function ensureSpendRow(db: Executor, target: BudgetTarget, at: Date): Promise<void> {
   const { period, start, resetsAt } = budgetPeriod(at);
   const owner =
     target.scope === "user"
@@ -88,47 +91,89 @@ async function ensureSpendRow(db: Executor, target: BudgetTarget, at: Date): Pro
     from ${aiUsage}
     where ${owner} and ${aiUsage.createdAt} >= ${start} and ${aiUsage.createdAt} < ${resetsAt}
     on conflict do nothing`);
-  return period;
+}
+
+type TargetOutcome = "reserved" | "refused" | "no spend row";
+
+/**
+ * One conditional UPDATE; in the same statement, whether this month's spend
+ * row exists, so "refused" and "not started yet" are told apart from one
+ * snapshot.
+ */
+async function reserveAgainst(
+  db: Executor,
+  target: BudgetTarget,
+  input: { period: string; amountMicros: number; neededMicros: number },
+): Promise<TargetOutcome> {
+  const spendRow = sql`scope = ${target.scope} and scope_id = ${target.scopeId}
+    and period = ${input.period}`;
+  const result = await db.execute<{ reserved: boolean; started: boolean }>(sql`
+    with reserved as (
+      update ${aiBudgetSpend} set reserved_micros = reserved_micros + ${input.amountMicros}
+      where ${spendRow}
+        and spent_micros + reserved_micros + ${input.neededMicros} <= ${target.limitMicros}
+      returning 1
+    )
+    select exists (select 1 from reserved) as reserved,
+      exists (select 1 from ${aiBudgetSpend} where ${spendRow}) as started`);
+  const row = result.rows[0];
+  if (row?.reserved) return "reserved";
+  return row?.started ? "refused" : "no spend row";
 }
 
 /**
  * Reserves `amountMicros` against every target, or none of them. A zero
  * amount (a free model) still needs at least one micro-dollar left, so an
  * exhausted budget can also stop the offline provider when so configured.
+ * One target is one statement; several are one transaction, user first.
+ * A target's first call of the month starts its spend row from the ledger
+ * (written up to date first) and tries again.
  */
 export async function reserve(
   db: Executor,
+  ledger: LedgerFlush,
   targets: BudgetTarget[],
   amountMicros: number,
   at: Date,
 ): Promise<Reservation | null> {
+  if (targets.length === 0) return { targets, period: "", amountMicros: 0 };
   const { period } = budgetPeriod(at);
-  if (targets.length === 0) return { targets, period, amountMicros: 0 };
-  const needed = Math.max(amountMicros, 1);
-  try {
-    await withTransaction(db, async (tx) => {
-      for (const target of targets) {
-        await ensureSpendRow(tx, target, at);
-        const updated = await tx
-          .update(aiBudgetSpend)
-          .set({ reservedMicros: sql`${aiBudgetSpend.reservedMicros} + ${amountMicros}` })
-          .where(
-            and(
-              eq(aiBudgetSpend.scope, target.scope),
-              eq(aiBudgetSpend.scopeId, target.scopeId),
-              eq(aiBudgetSpend.period, period),
-              sql`${aiBudgetSpend.spentMicros} + ${aiBudgetSpend.reservedMicros} + ${needed} <= ${target.limitMicros}`,
-            ),
-          )
-          .returning({ scope: aiBudgetSpend.scope });
-        if (updated.length === 0) throw new BudgetRefused();
+  const input = { period, amountMicros, neededMicros: Math.max(amountMicros, 1) };
+  // Each round either decides or starts one more spend row.
+  for (let round = 0; round <= targets.length; round++) {
+    let missing: BudgetTarget | undefined;
+    try {
+      if (targets.length === 1 && targets[0]) {
+        const outcome = await reserveAgainst(db, targets[0], input);
+        if (outcome === "refused") return null;
+        if (outcome === "no spend row") missing = targets[0];
+      } else {
+        await withTransaction(db, async (tx) => {
+          for (const target of targets) {
+            const outcome = await reserveAgainst(tx, target, input);
+            if (outcome === "refused") throw new BudgetRefused();
+            if (outcome === "no spend row") throw new SpendRowMissing(target);
+          }
+        });
       }
-    });
-  } catch (error) {
-    if (error instanceof BudgetRefused) return null;
-    throw error;
+    } catch (error) {
+      if (error instanceof BudgetRefused) return null;
+      if (!(error instanceof SpendRowMissing)) throw error;
+      missing = error.target;
+    }
+    if (!missing) return { targets, period, amountMicros };
+    await ledger.flush();
+    await ensureSpendRow(db, missing, at);
   }
-  return { targets, period, amountMicros };
+  throw new Error("budget spend rows could not be started");
+}
+
+class SpendRowMissing extends Error {
+  readonly target: BudgetTarget;
+  constructor(target: BudgetTarget) {
+    super(`no spend row for ${target.scope} ${target.scopeId}`);
+    this.target = target;
+  }
 }
 
 class BudgetRefused extends Error {}
@@ -155,6 +200,7 @@ export async function settle(db: Executor, reservation: Reservation, actualMicro
 /** What a budget target has spent and holds in reservations this month. */
 export async function spendOf(
   db: Executor,
+  ledger: LedgerFlush,
   target: { scope: BudgetScope; scopeId: string },
   at: Date,
 ): Promise<{ spentMicros: number; reservedMicros: number }> {
@@ -170,6 +216,7 @@ export async function spendOf(
       ),
     );
   if (row) return { spentMicros: row.spent, reservedMicros: row.reserved };
+  await ledger.flush();
   const owner =
     target.scope === "user"
       ? eq(aiUsage.userId, target.scopeId)

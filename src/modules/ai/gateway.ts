@@ -18,7 +18,7 @@ import {
 } from "./budget.ts";
 import { type AnswerCache, cacheKey, createAnswerCache } from "./cache.ts";
 import { type EmbedAnswer, EmbeddingRouter, type EmbedRequest } from "./embedding.ts";
-import { costMicros, recordUsage } from "./ledger.ts";
+import { costMicros, LedgerWriter, type UsageEntry } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
 import { moderate } from "./moderation.ts";
 import { type RenderedPrompt, type TemplateId, templates } from "./prompts.ts";
@@ -84,24 +84,30 @@ export type GatewayDeps = {
  */
 export class AiGateway {
   readonly settings: AiSettings;
+  /** Usage rows go here; `flush()` before reading the ledger, and on close. */
+  readonly ledger: LedgerWriter;
   private readonly registry: ModelRegistry;
   private readonly breakers: Breakers;
   private readonly cache: AnswerCache | undefined;
   private readonly embeddings: EmbeddingRouter;
-  private readonly deps: GatewayDeps;
 
   constructor(deps: GatewayDeps) {
-    this.deps = deps;
     this.settings = deps.settings;
     this.registry = createModelRegistry(deps.settings);
     this.breakers = new Breakers(deps.settings.breaker, () => deps.now().getTime());
     this.cache = createAnswerCache({ ...deps.settings.cache, ...deps });
+    this.ledger = new LedgerWriter({ db: deps.db, log: deps.log, settings: deps.settings.ledger });
     this.embeddings = new EmbeddingRouter({
       settings: deps.settings,
       registry: this.registry,
       breakers: this.breakers,
-      db: deps.db,
+      ledger: this.ledger,
     });
+  }
+
+  /** Writes the usage rows still waiting; the app calls it on close, before the pool closes. */
+  close(): Promise<void> {
+    return this.ledger.flush();
   }
 
   /** Vectors for texts from the `embed` chain (same budgets, breakers, retries and ledger). */
@@ -118,7 +124,7 @@ export class AiGateway {
       settings: this.settings,
       registry: this.registry,
       breakers: this.breakers,
-      db: this.deps.db,
+      ledger: this.ledger,
     });
   }
 
@@ -204,7 +210,13 @@ export class AiGateway {
           inputTokens: Math.ceil(estimateTokens(prompt.system + prompt.user) * 1.25),
           outputTokens: request.maxOutputTokens,
         });
-        reservation = await reserve(ctx.db, await budgetsOf(), maxCost * calls, ctx.now());
+        reservation = await reserve(
+          ctx.db,
+          this.ledger,
+          await budgetsOf(),
+          maxCost * calls,
+          ctx.now(),
+        );
         if (!reservation) {
           budgetResetsAt = budgetPeriod(ctx.now()).resetsAt;
           if (!this.settings.localWhenOverBudget) throw budgetExceeded(budgetResetsAt, ctx.now());
@@ -280,7 +292,7 @@ export class AiGateway {
     if (request.onDelta) {
       for (const chunk of hit.text.match(/\S+\s*/g) ?? []) request.onDelta(chunk);
     }
-    await this.ledger(ctx, request, ref, prompt, {
+    this.record(ctx, request, ref, prompt, {
       usage: { inputTokens: 0, outputTokens: 0, cachedTokens: 0 },
       costMicros: 0,
       latencyMs: performance.now() - started,
@@ -310,7 +322,7 @@ export class AiGateway {
     let output = first;
     let total: CallOutput & { costMicros: number } = first;
     const problems = request.validate?.(first.text) ?? [];
-    await this.ledger(ctx, request, ref, prompt, {
+    this.record(ctx, request, ref, prompt, {
       ...first,
       outcome: problems.length > 0 ? "invalid_output" : "ok",
     });
@@ -319,7 +331,7 @@ export class AiGateway {
       const repairPrompt = request.repair(first.text, problems)(external);
       const second = await this.callWithRetries(ctx, request, ref, repairPrompt, spent);
       const remaining = request.validate?.(second.text) ?? [];
-      await this.ledger(ctx, request, ref, repairPrompt, {
+      this.record(ctx, request, ref, repairPrompt, {
         ...second,
         outcome: remaining.length > 0 ? "invalid_output" : "ok",
       });
@@ -409,7 +421,7 @@ export class AiGateway {
             })
           : 0;
         spent.micros += partial;
-        await this.ledger(ctx, request, ref, prompt, {
+        this.record(ctx, request, ref, prompt, {
           usage: {
             inputTokens: error.partialText ? estimateTokens(prompt.system + prompt.user) : 0,
             outputTokens: estimateTokens(error.partialText),
@@ -444,7 +456,7 @@ export class AiGateway {
     }
   }
 
-  private async ledger(
+  private record(
     ctx: Context,
     request: AiRequest,
     ref: ModelRef,
@@ -453,10 +465,10 @@ export class AiGateway {
       usage: CallOutput["usage"];
       costMicros: number;
       latencyMs: number;
-      outcome: Parameters<typeof recordUsage>[1]["outcome"];
+      outcome: UsageEntry["outcome"];
     },
-  ) {
-    await recordUsage(this.deps.db, {
+  ): void {
+    this.ledger.record({
       userId: actingUser(ctx.actor).userId,
       workspaceId: request.workspaceId,
       requestId: ctx.requestId,
