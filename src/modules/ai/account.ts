@@ -152,5 +152,7 @@ export async function setBudget(ctx: Context, ai: AiGateway, input: BudgetUpdate
       changes: { monthlyLimitUsd: input.monthlyLimitUsd },
     });
   });
+  // Calls on this instance see the new budget at once (others within budgetLookupTtlMs).
+  ai.budgets.forget(input.scope, scopeId);
   return getBudget(ctx, ai, { workspaceId });
 }

@@ -14,7 +14,7 @@ import { CallControl, forwardStream, readHead } from "./agent-stream.ts";
 import { AttemptFailed, type CallUsage } from "./attempt.ts";
 import type { Breakers } from "./breaker.ts";
 import {
-  applicableBudgets,
+  type BudgetLookup,
   type BudgetTarget,
   budgetExceeded,
   budgetPeriod,
@@ -52,6 +52,7 @@ export type RouterParts = {
   registry: ModelRegistry;
   breakers: Breakers;
   ledger: LedgerWriter;
+  budgets: BudgetLookup;
 };
 
 /**
@@ -125,7 +126,7 @@ export class RoutedAgentModel implements LanguageModelV4 {
   readonly #ctx: Context;
   readonly #request: AgentModelRequest;
   readonly #parts: RouterParts;
-  #budgets: BudgetTarget[] | undefined;
+  #budgets: readonly BudgetTarget[] | undefined;
   /** Where in the chain the next call starts: the run stays with the model that answered. */
   #first = 0;
 
@@ -215,10 +216,9 @@ export class RoutedAgentModel implements LanguageModelV4 {
   ): Promise<Reservation | null | "refused"> {
     const price = priceOf(this.#settings, ref);
     if (price.input === 0 && price.output === 0 && this.#settings.localWhenOverBudget) return null;
-    this.#budgets ??= await applicableBudgets(this.#ctx.db, {
+    this.#budgets ??= await this.#parts.budgets.targets(this.#ctx.db, {
       userId: actingUser(this.#ctx.actor).userId,
       workspaceId: this.#request.workspaceId,
-      defaultUserLimitMicros: this.#settings.defaultUserBudgetMicros,
     });
     const maxCost = costMicros(price, {
       inputTokens: Math.ceil(inputTokens * 1.25),

@@ -1,4 +1,5 @@
 import { and, eq, or, sql } from "drizzle-orm";
+import { LRUCache } from "lru-cache";
 import { type Executor, withTransaction } from "../../platform/db/transaction.ts";
 import { DomainError } from "../../platform/http/errors.ts";
 import type { LedgerWriter } from "./ledger.ts";
@@ -12,8 +13,21 @@ import { aiBudgetSpend, aiBudgets, aiUsage, type BudgetScope } from "./schema.ts
  * limit. After the call the reservation is settled with the real cost.
  */
 
-export type BudgetTarget = { scope: BudgetScope; scopeId: string; limitMicros: number };
-export type Reservation = { targets: BudgetTarget[]; period: string; amountMicros: number };
+/**
+ * A budget a call is charged against. Its limit is read from ai_budgets by
+ * the reserving statement itself; `defaultLimitMicros` applies when no row
+ * is there (AI_USER_MONTHLY_BUDGET_USD for users; none for workspaces).
+ */
+export type BudgetTarget = {
+  scope: BudgetScope;
+  scopeId: string;
+  defaultLimitMicros: number | null;
+};
+export type Reservation = {
+  targets: readonly BudgetTarget[];
+  period: string;
+  amountMicros: number;
+};
 /** What sums the ledger writes the rows still waiting first (ledger.ts LedgerWriter). */
 export type LedgerFlush = Pick<LedgerWriter, "flush">;
 
@@ -37,7 +51,7 @@ export function budgetExceeded(resetsAt: Date, now: Date): DomainError {
  * The budgets that apply to a call by `userId` in `workspaceId`; system work
  * (no user, e.g. re-embedding after a restart) only meets the workspace's.
  */
-export async function applicableBudgets(
+async function applicableBudgets(
   db: Executor,
   input: {
     userId: string | null;
@@ -48,11 +62,7 @@ export async function applicableBudgets(
   const { userId } = input;
   if (!userId && !input.workspaceId) return [];
   const rows = await db
-    .select({
-      scope: aiBudgets.scope,
-      scopeId: aiBudgets.scopeId,
-      limitMicros: aiBudgets.monthlyLimitMicros,
-    })
+    .select({ scope: aiBudgets.scope, scopeId: aiBudgets.scopeId })
     .from(aiBudgets)
     .where(
       or(
@@ -62,7 +72,10 @@ export async function applicableBudgets(
           : undefined,
       ),
     );
-  const targets: BudgetTarget[] = rows;
+  const targets: BudgetTarget[] = rows.map((row) => ({
+    ...row,
+    defaultLimitMicros: row.scope === "user" ? input.defaultUserLimitMicros : null,
+  }));
   if (
     userId &&
     !rows.some((row) => row.scope === "user") &&
@@ -71,11 +84,58 @@ export async function applicableBudgets(
     targets.push({
       scope: "user",
       scopeId: userId,
-      limitMicros: input.defaultUserLimitMicros,
+      defaultLimitMicros: input.defaultUserLimitMicros,
     });
   }
   // Always user before workspace, so concurrent reservations lock rows in one order.
   return targets.sort((a, b) => (a.scope < b.scope ? 1 : -1));
+}
+
+/**
+ * Which budgets apply to a user in a workspace, remembered for `ttlMs`
+ * (most calls meet no budget at all, and then pay no query for it). Only
+ * which budget rows exist is remembered, never a limit: the reserving
+ * statement reads the limit, so a changed or removed limit applies at once
+ * everywhere. A budget set where there was none applies at once on the
+ * instance that set it (`forget`) and within `ttlMs` on the others.
+ */
+export class BudgetLookup {
+  readonly #remembered: LRUCache<string, readonly BudgetTarget[]>;
+  readonly #defaultUserLimitMicros: number | null;
+  /** Moves on every `forget`, so a lookup that raced one is not remembered. */
+  #generation = 0;
+
+  constructor(options: { ttlMs: number; defaultUserLimitMicros: number | null }) {
+    this.#remembered = new LRUCache({ max: 10_000, ttl: Math.max(1, options.ttlMs) });
+    this.#defaultUserLimitMicros = options.defaultUserLimitMicros;
+  }
+
+  async targets(
+    db: Executor,
+    input: { userId: string | null; workspaceId: string | null },
+  ): Promise<readonly BudgetTarget[]> {
+    const key = `${input.userId ?? ""}/${input.workspaceId ?? ""}`;
+    const remembered = this.#remembered.get(key);
+    if (remembered) return remembered;
+    const generation = this.#generation;
+    const targets = await applicableBudgets(db, {
+      ...input,
+      defaultUserLimitMicros: this.#defaultUserLimitMicros,
+    });
+    if (generation === this.#generation) this.#remembered.set(key, targets);
+    return targets;
+  }
+
+  /** A budget of this user or workspace was set or removed here: look it up again. */
+  forget(scope: BudgetScope, scopeId: string): void {
+    this.#generation++;
+    const stale: string[] = [];
+    for (const key of this.#remembered.keys()) {
+      const [userId, workspaceId] = key.split("/");
+      if ((scope === "user" ? userId : workspaceId) === scopeId) stale.push(key);
+    }
+    for (const key of stale) this.#remembered.delete(key);
+  }
 }
 
 /** Creates this month's spend row, starting from what the ledger already holds. */
@@ -96,9 +156,10 @@ async function ensureSpendRow(db: Executor, target: BudgetTarget, at: Date): Pro
 type TargetOutcome = "reserved" | "refused" | "no spend row";
 
 /**
- * One conditional UPDATE; in the same statement, whether this month's spend
- * row exists, so "refused" and "not started yet" are told apart from one
- * snapshot.
+ * One conditional UPDATE against the limit as ai_budgets holds it now (the
+ * target's default without a row; no limit at all without either). In the
+ * same statement: whether this month's spend row exists, so "refused" and
+ * "not started yet" are told apart from one snapshot.
  */
 async function reserveAgainst(
   db: Executor,
@@ -107,11 +168,15 @@ async function reserveAgainst(
 ): Promise<TargetOutcome> {
   const spendRow = sql`scope = ${target.scope} and scope_id = ${target.scopeId}
     and period = ${input.period}`;
+  const limit = sql`(select ${aiBudgets.monthlyLimitMicros} from ${aiBudgets}
+    where ${aiBudgets.scope} = ${target.scope} and ${aiBudgets.scopeId} = ${target.scopeId})`;
   const result = await db.execute<{ reserved: boolean; started: boolean }>(sql`
     with reserved as (
       update ${aiBudgetSpend} set reserved_micros = reserved_micros + ${input.amountMicros}
-      where ${spendRow}
-        and spent_micros + reserved_micros + ${input.neededMicros} <= ${target.limitMicros}
+      where ${spendRow} and coalesce(
+        spent_micros + reserved_micros + ${input.neededMicros}
+          <= coalesce(${limit}, ${target.defaultLimitMicros}::bigint),
+        true)
       returning 1
     )
     select exists (select 1 from reserved) as reserved,
@@ -132,7 +197,7 @@ async function reserveAgainst(
 export async function reserve(
   db: Executor,
   ledger: LedgerFlush,
-  targets: BudgetTarget[],
+  targets: readonly BudgetTarget[],
   amountMicros: number,
   at: Date,
 ): Promise<Reservation | null> {

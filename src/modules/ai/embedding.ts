@@ -2,7 +2,7 @@ import { embedMany } from "ai";
 import type { Context } from "../../platform/context.ts";
 import { DomainError } from "../../platform/http/errors.ts";
 import type { Breakers } from "./breaker.ts";
-import { applicableBudgets, budgetExceeded, budgetPeriod, reserve, settle } from "./budget.ts";
+import { type BudgetLookup, budgetExceeded, budgetPeriod, reserve, settle } from "./budget.ts";
 import { costMicros, type LedgerWriter } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
 import type { ModelRegistry } from "./providers.ts";
@@ -79,6 +79,7 @@ export class EmbeddingRouter {
     registry: ModelRegistry;
     breakers: Breakers;
     ledger: LedgerWriter;
+    budgets: BudgetLookup;
   };
 
   constructor(deps: EmbeddingRouter["deps"]) {
@@ -101,10 +102,9 @@ export class EmbeddingRouter {
       const free = price.input === 0 && price.output === 0;
       let reservation = null;
       if (!free || !settings.localWhenOverBudget) {
-        const budgets = await applicableBudgets(ctx.db, {
+        const budgets = await this.deps.budgets.targets(ctx.db, {
           userId: request.userId,
           workspaceId: request.workspaceId,
-          defaultUserLimitMicros: settings.defaultUserBudgetMicros,
         });
         const maxCost = costMicros(price, {
           inputTokens: Math.ceil(tokens * 1.25),

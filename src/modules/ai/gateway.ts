@@ -8,7 +8,7 @@ import { type AgentModelRequest, RoutedAgentModel } from "./agent-model.ts";
 import { AttemptFailed, type CallOutput, callModel } from "./attempt.ts";
 import { Breakers, type CircuitBreaker } from "./breaker.ts";
 import {
-  applicableBudgets,
+  BudgetLookup,
   type BudgetTarget,
   budgetExceeded,
   budgetPeriod,
@@ -86,6 +86,8 @@ export class AiGateway {
   readonly settings: AiSettings;
   /** Usage rows go here; `flush()` before reading the ledger, and on close. */
   readonly ledger: LedgerWriter;
+  /** Which budgets apply to whom; forget a scope when its budget is set. */
+  readonly budgets: BudgetLookup;
   private readonly registry: ModelRegistry;
   private readonly breakers: Breakers;
   private readonly cache: AnswerCache | undefined;
@@ -97,11 +99,16 @@ export class AiGateway {
     this.breakers = new Breakers(deps.settings.breaker, () => deps.now().getTime());
     this.cache = createAnswerCache({ ...deps.settings.cache, ...deps });
     this.ledger = new LedgerWriter({ db: deps.db, log: deps.log, settings: deps.settings.ledger });
+    this.budgets = new BudgetLookup({
+      ttlMs: deps.settings.budgetLookupTtlMs,
+      defaultUserLimitMicros: deps.settings.defaultUserBudgetMicros,
+    });
     this.embeddings = new EmbeddingRouter({
       settings: deps.settings,
       registry: this.registry,
       breakers: this.breakers,
       ledger: this.ledger,
+      budgets: this.budgets,
     });
   }
 
@@ -125,6 +132,7 @@ export class AiGateway {
       registry: this.registry,
       breakers: this.breakers,
       ledger: this.ledger,
+      budgets: this.budgets,
     });
   }
 
@@ -182,12 +190,11 @@ export class AiGateway {
     let screened: Promise<boolean> | undefined;
     // Looked up only when a model needs a reservation: cache hits and free
     // models skip the query.
-    let budgets: BudgetTarget[] | undefined;
+    let budgets: readonly BudgetTarget[] | undefined;
     const budgetsOf = async () => {
-      budgets ??= await applicableBudgets(ctx.db, {
+      budgets ??= await this.budgets.targets(ctx.db, {
         userId: me.userId,
         workspaceId: request.workspaceId,
-        defaultUserLimitMicros: this.settings.defaultUserBudgetMicros,
       });
       return budgets;
     };

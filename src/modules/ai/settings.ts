@@ -50,6 +50,8 @@ export type AiSettings = {
   chat: ChatLimits;
   /** The usage ledger's write-behind (ledger.ts LedgerWriter). */
   ledger: LedgerSettings;
+  /** How long the budgets that apply to a user in a workspace are remembered (budget.ts). */
+  budgetLookupTtlMs: number;
 };
 
 export type LedgerSettings = {
@@ -289,6 +291,7 @@ export function aiSettingsFromEnv(env: AiEnv, publicUrl?: string): AiSettings {
       maxBufferedRows: 10_000,
       retryDelaysMs: [200, 1_000],
     },
+    budgetLookupTtlMs: 10_000,
   };
 }
 
