@@ -200,9 +200,12 @@ export class AiGateway {
     };
     let lastFailure: Failure | undefined;
     let budgetResetsAt: Date | undefined;
+    const template = { id: request.template, version: templates[request.template].version };
     for (const ref of chain) {
       const prompt = promptFor(ref);
-      const cached = await this.fromCache(ctx, request, ref, prompt);
+      // Hashed once per model: looked up now, written after the call.
+      const key = this.cache ? cacheKey(ref, template, request.cacheInput) : undefined;
+      const cached = key ? await this.fromCache(ctx, request, ref, prompt, key) : undefined;
       if (cached) return cached;
       if (screenedBefore(ref)) {
         screened ??= this.screen(ctx, request, redact, moderationFlags);
@@ -232,7 +235,7 @@ export class AiGateway {
       }
       const spent = { micros: 0 };
       try {
-        return await this.answerWith(ctx, request, ref, prompt, spent, redact);
+        return await this.answerWith(ctx, request, ref, prompt, { spent, redact, key });
       } catch (error) {
         if (!(error instanceof ModelSkipped)) throw error;
         lastFailure = error.failure;
@@ -290,11 +293,10 @@ export class AiGateway {
     request: AiRequest,
     ref: ModelRef,
     prompt: RenderedPrompt,
+    key: string,
   ): Promise<AiAnswer | undefined> {
-    if (!this.cache) return undefined;
     const started = performance.now();
-    const template = { id: request.template, version: templates[request.template].version };
-    const hit = await this.cache.get(cacheKey(ref, template, request.cacheInput));
+    const hit = await this.cache?.get(key);
     if (!hit) return undefined;
     if (request.onDelta) {
       for (const chunk of hit.text.match(/\S+\s*/g) ?? []) request.onDelta(chunk);
@@ -312,7 +314,7 @@ export class AiGateway {
       cached: true,
       usage: { inputTokens: 0, outputTokens: 0, costMicros: 0 },
       flags: prompt.flags,
-      template,
+      template: { id: request.template, version: templates[request.template].version },
     };
   }
 
@@ -322,9 +324,9 @@ export class AiGateway {
     request: AiRequest,
     ref: ModelRef,
     prompt: RenderedPrompt,
-    spent: { micros: number },
-    redact: boolean,
+    call: { spent: { micros: number }; redact: boolean; key: string | undefined },
   ): Promise<AiAnswer> {
+    const { spent, redact, key } = call;
     const first = await this.callWithRetries(ctx, request, ref, prompt, spent);
     let output = first;
     let total: CallOutput & { costMicros: number } = first;
@@ -354,9 +356,8 @@ export class AiGateway {
     const text = request.sanitize
       ? sanitizeOutput(output.text, this.settings.linkAllowlist)
       : output.text;
-    if (this.cache) {
-      const template = { id: request.template, version: templates[request.template].version };
-      await this.cache.set(cacheKey(ref, template, request.cacheInput), ref, {
+    if (this.cache && key) {
+      await this.cache.set(key, ref, {
         text,
         inputTokens: total.usage.inputTokens,
         outputTokens: total.usage.outputTokens,
