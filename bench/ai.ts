@@ -2,7 +2,7 @@
  * npm run bench:ai — what the AI layer itself costs, against the fake vendor
  * (a test double on loopback, test/fake-llm) so the numbers exclude any real
  * model. Each sample pairs a direct AI SDK call to the vendor with the same
- * call through the layer (router, budget lookup, ledger write, cache,
+ * call through the layer (router, budget lookup, ledger row, cache,
  * safety), interleaved so both see the same machine noise.
  *
  *   --samples N   paired samples per measurement (default 300)
@@ -210,8 +210,11 @@ const md = [
   `Cache hit (LRU in front of Postgres): p50 ${result.cacheHit.p50} ms, p95 **${result.cacheHit.p95} ms** (target p95 <= 2 ms).`,
   "",
   "Direct = the AI SDK's generateText/streamText against the fake vendor. Layer = AiGateway.run",
-  "with the same prompt: budget lookup, circuit breaker, prompt rendering with PII redaction,",
-  "output link filtering and one ledger INSERT per call (cache off for the first two rows).",
+  "with the same prompt: budget lookup (remembered per user and workspace for 10 s), circuit",
+  "breaker, prompt rendering with PII redaction, output link filtering and a ledger row per call",
+  "for the write-behind writer, whose batched INSERTs run in the background of the measured calls",
+  "(cache off for the first two rows). The request names no workspace, so the workspace's",
+  "redaction setting (one primary-key SELECT per call for a real task's summary) is not read.",
   "",
 ].join("\n");
 
@@ -221,5 +224,7 @@ const name = `${result.date.slice(0, 10)}-ai-${database.kind}`;
 writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
 writeFileSync(join(dir, `${name}.md`), md);
 console.log(md);
+await uncached.close();
+await cached.close();
 await fake.close();
 await database.drop();

@@ -126,6 +126,8 @@ declare module "fastify" {
     resolveCredential: (headers: Record<string, string>) => Promise<Actor | null>;
     /** The long-lived services verbs find in their context (search), for non-HTTP transports. */
     services: AppServices;
+    /** The AI layer; its usage ledger is written behind (`ai.ledger.flush()`). */
+    ai: AiGateway;
   }
 }
 
@@ -274,6 +276,10 @@ export async function buildApp(deps: AppDeps) {
     now,
     log: app.log,
   });
+  // Usage rows still waiting are written on close. onClose hooks run last
+  // registered first, so this one runs after the embedding worker stopped;
+  // the caller closes the pool after app.close().
+  app.addHook("onClose", async () => ai.close());
   const search = await createTaskSearch({
     db,
     gateway: ai,
@@ -341,5 +347,6 @@ export async function buildApp(deps: AppDeps) {
   );
   schedulePurge(app, { db, now });
   app.decorate("services", services);
+  app.decorate("ai", ai);
   return Object.assign(app, { auth });
 }

@@ -22,13 +22,15 @@ function assertAdmin(role: string): void {
   }
 }
 
-export async function getUsage(ctx: Context, query: UsageQuery) {
+export async function getUsage(ctx: Context, ai: AiGateway, query: UsageQuery) {
   const me = actingUser(ctx.actor);
   const now = ctx.now();
   const from = query.from ? new Date(query.from) : budgetPeriod(now).start;
   const to = query.to ? new Date(query.to) : now;
   if (from >= to) throw validationFailed("from", "must be before to");
   if (query.workspaceId) assertAdmin(await roleIn(ctx, query.workspaceId));
+  // This instance's own calls are in the report, even those of the last moment.
+  await ai.ledger.flush();
   const rows = await usageReport(ctx.db, {
     ...(query.workspaceId ? { workspaceId: query.workspaceId } : { userId: me.userId }),
     from,
@@ -78,13 +80,14 @@ async function limitOf(ctx: Context, scope: BudgetScope, scopeId: string) {
 
 async function budgetView(
   ctx: Context,
+  ai: AiGateway,
   scope: BudgetScope,
   scopeId: string,
   defaultLimit: number | null,
 ) {
   const now = ctx.now();
   const limit = (await limitOf(ctx, scope, scopeId)) ?? defaultLimit;
-  const { spentMicros, reservedMicros } = await spendOf(ctx.db, { scope, scopeId }, now);
+  const { spentMicros, reservedMicros } = await spendOf(ctx.db, ai.ledger, { scope, scopeId }, now);
   const { period, resetsAt } = budgetPeriod(now);
   return {
     scope,
@@ -103,8 +106,8 @@ export async function getBudget(ctx: Context, ai: AiGateway, query: { workspaceI
   const workspaceId = query.workspaceId ?? (await personalWorkspaceId(ctx));
   await roleIn(ctx, workspaceId);
   return {
-    user: await budgetView(ctx, "user", me.userId, ai.settings.defaultUserBudgetMicros),
-    workspace: await budgetView(ctx, "workspace", workspaceId, null),
+    user: await budgetView(ctx, ai, "user", me.userId, ai.settings.defaultUserBudgetMicros),
+    workspace: await budgetView(ctx, ai, "workspace", workspaceId, null),
   };
 }
 
@@ -149,5 +152,7 @@ export async function setBudget(ctx: Context, ai: AiGateway, input: BudgetUpdate
       changes: { monthlyLimitUsd: input.monthlyLimitUsd },
     });
   });
+  // Calls on this instance see the new budget at once (others within budgetLookupTtlMs).
+  ai.budgets.forget(input.scope, scopeId);
   return getBudget(ctx, ai, { workspaceId });
 }

@@ -9,13 +9,12 @@ import type {
 } from "@ai-sdk/provider";
 import { actingUser } from "../../platform/auth/actor.ts";
 import type { Context } from "../../platform/context.ts";
-import type { Executor } from "../../platform/db/transaction.ts";
 import { DomainError } from "../../platform/http/errors.ts";
 import { CallControl, forwardStream, readHead } from "./agent-stream.ts";
 import { AttemptFailed, type CallUsage } from "./attempt.ts";
 import type { Breakers } from "./breaker.ts";
 import {
-  applicableBudgets,
+  type BudgetLookup,
   type BudgetTarget,
   budgetExceeded,
   budgetPeriod,
@@ -23,7 +22,7 @@ import {
   reserve,
   settle,
 } from "./budget.ts";
-import { costMicros, recordUsage } from "./ledger.ts";
+import { costMicros, type LedgerWriter } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
 import type { TemplateId } from "./prompts.ts";
 import type { ModelRegistry } from "./providers.ts";
@@ -52,7 +51,8 @@ export type RouterParts = {
   settings: AiSettings;
   registry: ModelRegistry;
   breakers: Breakers;
-  db: Executor;
+  ledger: LedgerWriter;
+  budgets: BudgetLookup;
 };
 
 /**
@@ -126,7 +126,7 @@ export class RoutedAgentModel implements LanguageModelV4 {
   readonly #ctx: Context;
   readonly #request: AgentModelRequest;
   readonly #parts: RouterParts;
-  #budgets: BudgetTarget[] | undefined;
+  #budgets: readonly BudgetTarget[] | undefined;
   /** Where in the chain the next call starts: the run stays with the model that answered. */
   #first = 0;
 
@@ -216,16 +216,22 @@ export class RoutedAgentModel implements LanguageModelV4 {
   ): Promise<Reservation | null | "refused"> {
     const price = priceOf(this.#settings, ref);
     if (price.input === 0 && price.output === 0 && this.#settings.localWhenOverBudget) return null;
-    this.#budgets ??= await applicableBudgets(this.#ctx.db, {
+    this.#budgets ??= await this.#parts.budgets.targets(this.#ctx.db, {
       userId: actingUser(this.#ctx.actor).userId,
       workspaceId: this.#request.workspaceId,
-      defaultUserLimitMicros: this.#settings.defaultUserBudgetMicros,
     });
     const maxCost = costMicros(price, {
       inputTokens: Math.ceil(inputTokens * 1.25),
       outputTokens: maxOutputTokens,
     });
-    return (await reserve(this.#ctx.db, this.#budgets, maxCost, this.#ctx.now())) ?? "refused";
+    const reservation = await reserve(
+      this.#ctx.db,
+      this.#parts.ledger,
+      this.#budgets,
+      maxCost,
+      this.#ctx.now(),
+    );
+    return reservation ?? "refused";
   }
 
   async #settle(spend: Spend) {
@@ -284,13 +290,13 @@ export class RoutedAgentModel implements LanguageModelV4 {
       result = await model.doGenerate({ ...options, abortSignal: control.controller.signal });
     } catch (error) {
       const failure = control.failure(error);
-      await this.#ledger(ref, noUsage, outcomeOf(failure), started, spend, flags);
+      this.#ledger(ref, noUsage, outcomeOf(failure), started, spend, flags);
       throw new AttemptFailed(failure, "", false);
     } finally {
       control.close();
     }
     const estimate = { ...noUsage, inputTokens: inputEstimate(options) };
-    await this.#ledger(ref, usageOf(result.usage, estimate), "ok", started, spend, flags);
+    this.#ledger(ref, usageOf(result.usage, estimate), "ok", started, spend, flags);
     await this.#settle(spend);
     const allowlist = this.#settings.linkAllowlist;
     return {
@@ -332,7 +338,7 @@ export class RoutedAgentModel implements LanguageModelV4 {
             outputTokens: estimateTokens(written),
             cachedTokens: 0,
           };
-          await this.#ledger(ref, usageOf(usage, estimate), outcome, started, spend, flags);
+          this.#ledger(ref, usageOf(usage, estimate), outcome, started, spend, flags);
           await this.#settle(spend);
         },
       });
@@ -341,7 +347,7 @@ export class RoutedAgentModel implements LanguageModelV4 {
       control.close();
       reader?.cancel().catch(() => {});
       const failure = control.failure(error);
-      await this.#ledger(ref, noUsage, outcomeOf(failure), started, spend, flags);
+      this.#ledger(ref, noUsage, outcomeOf(failure), started, spend, flags);
       throw new AttemptFailed(failure, "", false);
     }
   }
@@ -350,7 +356,7 @@ export class RoutedAgentModel implements LanguageModelV4 {
     return new CallControl([options.abortSignal, this.#request.signal], this.#settings.timeoutMs);
   }
 
-  async #ledger(
+  #ledger(
     ref: ModelRef,
     usage: CallUsage,
     outcome: UsageOutcome,
@@ -361,7 +367,7 @@ export class RoutedAgentModel implements LanguageModelV4 {
     const cost = costMicros(priceOf(this.#settings, ref), usage);
     spend.micros += cost;
     this.usedTokens += usage.inputTokens + usage.outputTokens;
-    await recordUsage(this.#parts.db, {
+    this.#parts.ledger.record({
       userId: actingUser(this.#ctx.actor).userId,
       workspaceId: this.#request.workspaceId,
       requestId: this.#ctx.requestId,

@@ -80,6 +80,7 @@ describe("POST /v1/ai/breakdown", () => {
     expect(t.fake.requests).toHaveLength(2);
     expect(t.fake.requests[1]?.rawBody).toContain("previous answer");
     expect(t.fake.requests[1]?.rawBody).toContain("subtasks");
+    await t.app.ai.ledger.flush();
     const ledger = await t.database.db
       .select({ outcome: aiUsage.outcome, template: aiUsage.templateId })
       .from(aiUsage)

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from "uuid";
 import { beforeEach, describe, expect, it } from "vitest";
 import { aiPost } from "../../../test/fake-llm/client.ts";
 import { testSettings, useAiTestApp } from "../../../test/fake-llm/harness.ts";
-import { signUp, type TestUser } from "../../../test/harness.ts";
+import { signUp, type TestUser, useSecondInstance } from "../../../test/harness.ts";
 import {
   createTask,
   expectProblem,
@@ -94,6 +94,7 @@ describe("monthly budgets", () => {
       .select()
       .from(aiBudgetSpend)
       .where(and(eq(aiBudgetSpend.scope, "user"), eq(aiBudgetSpend.scopeId, user.id)));
+    await t.app.ai.ledger.flush();
     const ledger = await t.database.db
       .select({ cost: aiUsage.costMicros })
       .from(aiUsage)
@@ -168,11 +169,56 @@ describe("monthly budgets", () => {
     );
   });
 
+  it("applies a budget set with PUT to the very next call on this instance", async () => {
+    const task = await createTask(t.app, user, { title: "Budget arrives" });
+    const summary = () => aiPost(t.app, user, `/v1/tasks/${task.id}/summary`);
+    // This instance now remembers that no budget applies to the user.
+    expect((await summary()).statusCode).toBe(200);
+    expect((await putBudget(user, { scope: "user", monthlyLimitUsd: 0 })).statusCode).toBe(200);
+    expectProblem(await summary(), 429, "budget_exceeded");
+  });
+
+  it("applies a workspace budget set with PUT to the very next call on this instance", async () => {
+    const workspaceId = await personalWorkspaceId(t.app, user);
+    const task = await createTask(t.app, user, { title: "Workspace budget arrives" });
+    const summary = () => aiPost(t.app, user, `/v1/tasks/${task.id}/summary`);
+    expect((await summary()).statusCode).toBe(200);
+    const put = await putBudget(user, { scope: "workspace", workspaceId, monthlyLimitUsd: 0 });
+    expect(put.statusCode, put.body).toBe(200);
+    expectProblem(await summary(), 429, "budget_exceeded");
+  });
+
   it("rejects a negative limit naming the field", async () => {
     expectValidationError(
       await putBudget(user, { scope: "user", monthlyLimitUsd: -1 }),
       "monthlyLimitUsd",
     );
+  });
+});
+
+describe("a budget changed on another instance", () => {
+  const other = useSecondInstance(t);
+  const putBudgetThere = (who: TestUser, body: Record<string, unknown>) =>
+    other.app.inject({ method: "PUT", url: "/v1/ai/budget", headers: who.headers, payload: body });
+
+  it("applies a lowered limit at once, while this instance remembers which budgets apply", async () => {
+    await putBudget(user, { scope: "user", monthlyLimitUsd: 1 });
+    const task = await createTask(t.app, user, { title: "Limit lowered elsewhere" });
+    const summary = () => aiPost(t.app, user, `/v1/tasks/${task.id}/summary`);
+    expect((await summary()).statusCode).toBe(200);
+    const lowered = await putBudgetThere(user, { scope: "user", monthlyLimitUsd: 0.0001 });
+    expect(lowered.statusCode, lowered.body).toBe(200);
+    expectProblem(await summary(), 429, "budget_exceeded");
+  });
+
+  it("lifts a removed limit at once", async () => {
+    await putBudget(user, { scope: "user", monthlyLimitUsd: 0 });
+    const task = await createTask(t.app, user, { title: "Limit removed elsewhere" });
+    const summary = () => aiPost(t.app, user, `/v1/tasks/${task.id}/summary`);
+    expectProblem(await summary(), 429, "budget_exceeded");
+    const removed = await putBudgetThere(user, { scope: "user", monthlyLimitUsd: null });
+    expect(removed.statusCode, removed.body).toBe(200);
+    expect((await summary()).statusCode).toBe(200);
   });
 });
 

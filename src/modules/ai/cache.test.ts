@@ -42,6 +42,7 @@ describe("the response cache (in-process LRU over Postgres)", () => {
       usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
     });
     expect(t.fake.requests).toHaveLength(1);
+    await t.app.ai.ledger.flush();
     const [hit] = await t.database.db
       .select()
       .from(aiUsage)

@@ -1,10 +1,9 @@
 import { embedMany } from "ai";
 import type { Context } from "../../platform/context.ts";
-import type { Executor } from "../../platform/db/transaction.ts";
 import { DomainError } from "../../platform/http/errors.ts";
 import type { Breakers } from "./breaker.ts";
-import { applicableBudgets, budgetExceeded, budgetPeriod, reserve, settle } from "./budget.ts";
-import { costMicros, recordUsage } from "./ledger.ts";
+import { type BudgetLookup, budgetExceeded, budgetPeriod, reserve, settle } from "./budget.ts";
+import { costMicros, type LedgerWriter } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
 import type { ModelRegistry } from "./providers.ts";
 import { redactsPii } from "./redaction.ts";
@@ -79,7 +78,8 @@ export class EmbeddingRouter {
     settings: AiSettings;
     registry: ModelRegistry;
     breakers: Breakers;
-    db: Executor;
+    ledger: LedgerWriter;
+    budgets: BudgetLookup;
   };
 
   constructor(deps: EmbeddingRouter["deps"]) {
@@ -102,16 +102,15 @@ export class EmbeddingRouter {
       const free = price.input === 0 && price.output === 0;
       let reservation = null;
       if (!free || !settings.localWhenOverBudget) {
-        const budgets = await applicableBudgets(ctx.db, {
+        const budgets = await this.deps.budgets.targets(ctx.db, {
           userId: request.userId,
           workspaceId: request.workspaceId,
-          defaultUserLimitMicros: settings.defaultUserBudgetMicros,
         });
         const maxCost = costMicros(price, {
           inputTokens: Math.ceil(tokens * 1.25),
           outputTokens: 0,
         });
-        reservation = await reserve(ctx.db, budgets, maxCost, ctx.now());
+        reservation = await reserve(ctx.db, this.deps.ledger, budgets, maxCost, ctx.now());
         if (!reservation) {
           budgetResetsAt = budgetPeriod(ctx.now()).resetsAt;
           if (!settings.localWhenOverBudget) throw budgetExceeded(budgetResetsAt, ctx.now());
@@ -151,7 +150,7 @@ export class EmbeddingRouter {
       }
       const started = performance.now();
       const ledger = (outcome: UsageOutcome, inputTokens: number, cost: number) =>
-        recordUsage(this.deps.db, {
+        this.deps.ledger.record({
           userId: request.userId,
           workspaceId: request.workspaceId,
           requestId: ctx.requestId,
@@ -180,7 +179,7 @@ export class EmbeddingRouter {
             request.values.reduce((sum, value) => sum + estimateTokens(value), 0);
           const cost = costMicros(price, { inputTokens, outputTokens: 0 });
           spent.micros += cost;
-          await ledger("ok", inputTokens, cost);
+          ledger("ok", inputTokens, cost);
           return {
             embeddings: result.embeddings,
             model: ref,
@@ -191,7 +190,7 @@ export class EmbeddingRouter {
       } catch (error) {
         failure = classifyFailure(error, request.signal);
       }
-      await ledger(outcomeOf(failure), 0, 0);
+      ledger(outcomeOf(failure), 0, 0);
       if (failure.kind === "aborted") {
         breaker?.release();
         throw new DomainError("upstream_error", "The embedding request was cancelled");

@@ -8,7 +8,7 @@ import { type AgentModelRequest, RoutedAgentModel } from "./agent-model.ts";
 import { AttemptFailed, type CallOutput, callModel } from "./attempt.ts";
 import { Breakers, type CircuitBreaker } from "./breaker.ts";
 import {
-  applicableBudgets,
+  BudgetLookup,
   type BudgetTarget,
   budgetExceeded,
   budgetPeriod,
@@ -18,7 +18,7 @@ import {
 } from "./budget.ts";
 import { type AnswerCache, cacheKey, createAnswerCache } from "./cache.ts";
 import { type EmbedAnswer, EmbeddingRouter, type EmbedRequest } from "./embedding.ts";
-import { costMicros, recordUsage } from "./ledger.ts";
+import { costMicros, LedgerWriter, type UsageEntry } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
 import { moderate } from "./moderation.ts";
 import { type RenderedPrompt, type TemplateId, templates } from "./prompts.ts";
@@ -84,24 +84,37 @@ export type GatewayDeps = {
  */
 export class AiGateway {
   readonly settings: AiSettings;
+  /** Usage rows go here; `flush()` before reading the ledger, and on close. */
+  readonly ledger: LedgerWriter;
+  /** Which budgets apply to whom; forget a scope when its budget is set. */
+  readonly budgets: BudgetLookup;
   private readonly registry: ModelRegistry;
   private readonly breakers: Breakers;
   private readonly cache: AnswerCache | undefined;
   private readonly embeddings: EmbeddingRouter;
-  private readonly deps: GatewayDeps;
 
   constructor(deps: GatewayDeps) {
-    this.deps = deps;
     this.settings = deps.settings;
     this.registry = createModelRegistry(deps.settings);
     this.breakers = new Breakers(deps.settings.breaker, () => deps.now().getTime());
     this.cache = createAnswerCache({ ...deps.settings.cache, ...deps });
+    this.ledger = new LedgerWriter({ db: deps.db, log: deps.log, settings: deps.settings.ledger });
+    this.budgets = new BudgetLookup({
+      ttlMs: deps.settings.budgetLookupTtlMs,
+      defaultUserLimitMicros: deps.settings.defaultUserBudgetMicros,
+    });
     this.embeddings = new EmbeddingRouter({
       settings: deps.settings,
       registry: this.registry,
       breakers: this.breakers,
-      db: deps.db,
+      ledger: this.ledger,
+      budgets: this.budgets,
     });
+  }
+
+  /** Writes the usage rows still waiting; the app calls it on close, before the pool closes. */
+  close(): Promise<void> {
+    return this.ledger.flush();
   }
 
   /** Vectors for texts from the `embed` chain (same budgets, breakers, retries and ledger). */
@@ -118,7 +131,8 @@ export class AiGateway {
       settings: this.settings,
       registry: this.registry,
       breakers: this.breakers,
-      db: this.deps.db,
+      ledger: this.ledger,
+      budgets: this.budgets,
     });
   }
 
@@ -176,20 +190,22 @@ export class AiGateway {
     let screened: Promise<boolean> | undefined;
     // Looked up only when a model needs a reservation: cache hits and free
     // models skip the query.
-    let budgets: BudgetTarget[] | undefined;
+    let budgets: readonly BudgetTarget[] | undefined;
     const budgetsOf = async () => {
-      budgets ??= await applicableBudgets(ctx.db, {
+      budgets ??= await this.budgets.targets(ctx.db, {
         userId: me.userId,
         workspaceId: request.workspaceId,
-        defaultUserLimitMicros: this.settings.defaultUserBudgetMicros,
       });
       return budgets;
     };
     let lastFailure: Failure | undefined;
     let budgetResetsAt: Date | undefined;
+    const template = { id: request.template, version: templates[request.template].version };
     for (const ref of chain) {
       const prompt = promptFor(ref);
-      const cached = await this.fromCache(ctx, request, ref, prompt);
+      // Hashed once per model: looked up now, written after the call.
+      const key = this.cache ? cacheKey(ref, template, request.cacheInput) : undefined;
+      const cached = key ? await this.fromCache(ctx, request, ref, prompt, key) : undefined;
       if (cached) return cached;
       if (screenedBefore(ref)) {
         screened ??= this.screen(ctx, request, redact, moderationFlags);
@@ -204,7 +220,13 @@ export class AiGateway {
           inputTokens: Math.ceil(estimateTokens(prompt.system + prompt.user) * 1.25),
           outputTokens: request.maxOutputTokens,
         });
-        reservation = await reserve(ctx.db, await budgetsOf(), maxCost * calls, ctx.now());
+        reservation = await reserve(
+          ctx.db,
+          this.ledger,
+          await budgetsOf(),
+          maxCost * calls,
+          ctx.now(),
+        );
         if (!reservation) {
           budgetResetsAt = budgetPeriod(ctx.now()).resetsAt;
           if (!this.settings.localWhenOverBudget) throw budgetExceeded(budgetResetsAt, ctx.now());
@@ -213,7 +235,7 @@ export class AiGateway {
       }
       const spent = { micros: 0 };
       try {
-        return await this.answerWith(ctx, request, ref, prompt, spent, redact);
+        return await this.answerWith(ctx, request, ref, prompt, { spent, redact, key });
       } catch (error) {
         if (!(error instanceof ModelSkipped)) throw error;
         lastFailure = error.failure;
@@ -271,16 +293,15 @@ export class AiGateway {
     request: AiRequest,
     ref: ModelRef,
     prompt: RenderedPrompt,
+    key: string,
   ): Promise<AiAnswer | undefined> {
-    if (!this.cache) return undefined;
     const started = performance.now();
-    const template = { id: request.template, version: templates[request.template].version };
-    const hit = await this.cache.get(cacheKey(ref, template, request.cacheInput));
+    const hit = await this.cache?.get(key);
     if (!hit) return undefined;
     if (request.onDelta) {
       for (const chunk of hit.text.match(/\S+\s*/g) ?? []) request.onDelta(chunk);
     }
-    await this.ledger(ctx, request, ref, prompt, {
+    this.record(ctx, request, ref, prompt, {
       usage: { inputTokens: 0, outputTokens: 0, cachedTokens: 0 },
       costMicros: 0,
       latencyMs: performance.now() - started,
@@ -293,7 +314,7 @@ export class AiGateway {
       cached: true,
       usage: { inputTokens: 0, outputTokens: 0, costMicros: 0 },
       flags: prompt.flags,
-      template,
+      template: { id: request.template, version: templates[request.template].version },
     };
   }
 
@@ -303,14 +324,14 @@ export class AiGateway {
     request: AiRequest,
     ref: ModelRef,
     prompt: RenderedPrompt,
-    spent: { micros: number },
-    redact: boolean,
+    call: { spent: { micros: number }; redact: boolean; key: string | undefined },
   ): Promise<AiAnswer> {
+    const { spent, redact, key } = call;
     const first = await this.callWithRetries(ctx, request, ref, prompt, spent);
     let output = first;
     let total: CallOutput & { costMicros: number } = first;
     const problems = request.validate?.(first.text) ?? [];
-    await this.ledger(ctx, request, ref, prompt, {
+    this.record(ctx, request, ref, prompt, {
       ...first,
       outcome: problems.length > 0 ? "invalid_output" : "ok",
     });
@@ -319,7 +340,7 @@ export class AiGateway {
       const repairPrompt = request.repair(first.text, problems)(external);
       const second = await this.callWithRetries(ctx, request, ref, repairPrompt, spent);
       const remaining = request.validate?.(second.text) ?? [];
-      await this.ledger(ctx, request, ref, repairPrompt, {
+      this.record(ctx, request, ref, repairPrompt, {
         ...second,
         outcome: remaining.length > 0 ? "invalid_output" : "ok",
       });
@@ -335,9 +356,8 @@ export class AiGateway {
     const text = request.sanitize
       ? sanitizeOutput(output.text, this.settings.linkAllowlist)
       : output.text;
-    if (this.cache) {
-      const template = { id: request.template, version: templates[request.template].version };
-      await this.cache.set(cacheKey(ref, template, request.cacheInput), ref, {
+    if (this.cache && key) {
+      await this.cache.set(key, ref, {
         text,
         inputTokens: total.usage.inputTokens,
         outputTokens: total.usage.outputTokens,
@@ -409,7 +429,7 @@ export class AiGateway {
             })
           : 0;
         spent.micros += partial;
-        await this.ledger(ctx, request, ref, prompt, {
+        this.record(ctx, request, ref, prompt, {
           usage: {
             inputTokens: error.partialText ? estimateTokens(prompt.system + prompt.user) : 0,
             outputTokens: estimateTokens(error.partialText),
@@ -444,7 +464,7 @@ export class AiGateway {
     }
   }
 
-  private async ledger(
+  private record(
     ctx: Context,
     request: AiRequest,
     ref: ModelRef,
@@ -453,10 +473,10 @@ export class AiGateway {
       usage: CallOutput["usage"];
       costMicros: number;
       latencyMs: number;
-      outcome: Parameters<typeof recordUsage>[1]["outcome"];
+      outcome: UsageEntry["outcome"];
     },
-  ) {
-    await recordUsage(this.deps.db, {
+  ): void {
+    this.ledger.record({
       userId: actingUser(ctx.actor).userId,
       workspaceId: request.workspaceId,
       requestId: ctx.requestId,

@@ -101,6 +101,7 @@ describe("moderation of stored text", () => {
     });
     expect(t.fake.requests).toHaveLength(0);
     expect(JSON.stringify(t.fake.moderations[0]?.input)).toContain("Something awful");
+    await t.app.ai.ledger.flush();
     const ledger = await t.database.db
       .select({ provider: aiUsage.provider, flags: aiUsage.flags })
       .from(aiUsage)

@@ -49,7 +49,8 @@ async function quickAdd(app = t.app, who = user, text = "") {
   return { task: response.json<Task>(), requestId: String(response.headers["x-request-id"]) };
 }
 
-function ledgerOf(requestId: string) {
+async function ledgerOf(requestId: string) {
+  await t.app.ai.ledger.flush();
   return t.database.db
     .select({ feature: aiUsage.feature, provider: aiUsage.provider, outcome: aiUsage.outcome })
     .from(aiUsage)
@@ -174,6 +175,7 @@ describe("POST /v1/tasks/quick without a quickadd model", () => {
       dueAt: "2026-04-01T09:00:00.000Z",
     });
     expect(offline.fake.requests).toHaveLength(0);
+    await offline.app.ai.ledger.flush();
     const ledger = await offline.database.db
       .select()
       .from(aiUsage)

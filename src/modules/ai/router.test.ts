@@ -35,6 +35,7 @@ const summarise = () => aiPost(t.app, user, `/v1/tasks/${taskId}/summary`);
 const vendorCalls = () => t.fake.requests.map((request) => request.vendor);
 
 async function ledgerOf(requestId: string) {
+  await t.app.ai.ledger.flush();
   return t.database.db
     .select({ provider: aiUsage.provider, outcome: aiUsage.outcome, cost: aiUsage.costMicros })
     .from(aiUsage)

@@ -115,7 +115,7 @@ export const aiRoutes: FastifyPluginAsyncZod<{ gateway: AiGateway }> = async (ap
       querystring: usageQuerySchema,
       response: { 200: usageReportSchema, ...problemResponses("not_found", "forbidden") },
     },
-    handler: (request) => getUsage(ctxOf(request), request.query),
+    handler: (request) => getUsage(ctxOf(request), ai, request.query),
   });
 
   app.get("/v1/ai/budget", {

@@ -40,8 +40,10 @@ function luhnValid(digits: string): boolean {
  * numbers (9 to 15 digits, not ISO dates, so dates and times stay) with placeholders.
  */
 export function redactPii(text: string): string {
-  return text
-    .replace(email, "[email]")
+  // Most strings hold neither an "@" nor a digit: nothing to scan for.
+  const withoutEmail = text.includes("@") ? text.replace(email, "[email]") : text;
+  if (!/\d/.test(withoutEmail)) return withoutEmail;
+  return withoutEmail
     .replace(cardCandidate, (match) => {
       const digits = match.replace(/\D/g, "");
       return luhnValid(digits) ? "[card number]" : match;
@@ -81,42 +83,46 @@ export function mapStrings<T>(value: T, transform: (text: string) => string): T 
   if (typeof value === "string") return transform(value) as T;
   if (Array.isArray(value)) return value.map((item) => mapStrings(item, transform)) as T;
   if (value && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, mapStrings(item, transform)]),
-    ) as T;
+    const mapped: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) mapped[key] = mapStrings(item, transform);
+    return mapped as T;
   }
   return value;
+}
+
+/** True when `visit` is true for some string in a JSON-like value (which is left as it is). */
+function someString(value: unknown, visit: (text: string) => boolean): boolean {
+  if (typeof value === "string") return visit(value);
+  if (Array.isArray(value)) return value.some((item) => someString(item, visit));
+  if (value && typeof value === "object") {
+    return Object.values(value).some((item) => someString(item, visit));
+  }
+  return false;
 }
 
 /** Every string inside a JSON-like value, in order (for the moderation endpoint). */
 export function textsOf(value: unknown): string[] {
   const texts: string[] = [];
-  mapStrings(value, (text) => {
+  someString(value, (text) => {
     if (!idOrInstant.test(text)) texts.push(text);
-    return text;
+    return false;
   });
   return texts;
 }
 
 /** True when any string inside the value trips the injection heuristics. */
 export function containsInjection(value: unknown): boolean {
-  let found = false;
-  mapStrings(value, (text) => {
-    if (!found && looksLikeInjection(text)) found = true;
-    return text;
-  });
-  return found;
+  return someString(value, looksLikeInjection);
 }
+
+const fenceEscapes: Record<string, string> = { "<": "\\u003c", ">": "\\u003e", "&": "\\u0026" };
 
 /**
  * JSON for a data block: `<`, `>` and `&` are escaped, so stored text can
  * never close its block or open a new one.
  */
 export function fencedJson(value: unknown): string {
-  return JSON.stringify(value, null, 1)
-    .replaceAll("<", "\\u003c")
-    .replaceAll(">", "\\u003e")
-    .replaceAll("&", "\\u0026");
+  return JSON.stringify(value, null, 1).replace(/[<>&]/g, (character) => fenceEscapes[character]!);
 }
 
 function allowedUrl(url: string, allowlist: string[]): boolean {

@@ -48,6 +48,21 @@ export type AiSettings = {
   linkAllowlist: string[];
   /** Bounds of one assistant turn driven by a model. */
   chat: ChatLimits;
+  /** The usage ledger's write-behind (ledger.ts LedgerWriter). */
+  ledger: LedgerSettings;
+  /** How long the budgets that apply to a user in a workspace are remembered (budget.ts). */
+  budgetLookupTtlMs: number;
+};
+
+export type LedgerSettings = {
+  /** Rows waiting that are written at once, without waiting for the delay. */
+  batchRows: number;
+  /** The longest a row waits for company before it is written. */
+  flushDelayMs: number;
+  /** Rows held while the database does not take them; beyond, the oldest are dropped. */
+  maxBufferedRows: number;
+  /** Waits before each retry of a failed write; when they are used up the rows are lost (logged). */
+  retryDelaysMs: number[];
 };
 
 export type ChatLimits = {
@@ -270,6 +285,13 @@ export function aiSettingsFromEnv(env: AiEnv, publicUrl?: string): AiSettings {
       maxTokensPerTurn: env.AI_CHAT_MAX_TOKENS ?? 60_000,
       maxOutputTokens: 1_000,
     },
+    ledger: {
+      batchRows: 100,
+      flushDelayMs: 50,
+      maxBufferedRows: 10_000,
+      retryDelaysMs: [200, 1_000],
+    },
+    budgetLookupTtlMs: 10_000,
   };
 }
 

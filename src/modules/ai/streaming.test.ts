@@ -176,12 +176,13 @@ describe("a client that disconnects", () => {
 
     // The aborted call is in the ledger, charged for what was produced.
     await expect
-      .poll(async () =>
-        t.database.db
+      .poll(async () => {
+        await t.app.ai.ledger.flush();
+        return t.database.db
           .select({ outcome: aiUsage.outcome })
           .from(aiUsage)
-          .where(eq(aiUsage.outcome, "aborted")),
-      )
+          .where(eq(aiUsage.outcome, "aborted"));
+      })
       .toHaveLength(1);
   });
 });

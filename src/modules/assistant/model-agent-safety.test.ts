@@ -81,6 +81,7 @@ describe("a compromised model", () => {
     // The planted text reached the model only as flagged data, and the ledger says so.
     const [listed] = dataBlocksIn(t.fake.requests[1]?.body);
     expect(listed).toMatchObject({ name: "result", flagged: true });
+    await t.app.ai.ledger.flush();
     const rows = await t.database.db
       .select({ flags: aiUsage.flags })
       .from(aiUsage)

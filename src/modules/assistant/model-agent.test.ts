@@ -226,6 +226,7 @@ describe("the model-driven assistant", () => {
       { kind: "text", text: "Nothing yet.", usage: { inputTokens: 1000, outputTokens: 4 } },
     );
     await say(t.app, user, "what do I have to do?");
+    await t.app.ai.ledger.flush();
     const rows = await t.database.db
       .select()
       .from(aiUsage)
@@ -404,12 +405,13 @@ describe("POST /v1/chat with Accept: text/event-stream", () => {
     expect(upstream?.clientClosed).toBe(true);
     expect(upstream?.chunksSent).toBeLessThan(50);
     await expect
-      .poll(async () =>
-        t.database.db
+      .poll(async () => {
+        await t.app.ai.ledger.flush();
+        return t.database.db
           .select({ outcome: aiUsage.outcome })
           .from(aiUsage)
-          .where(and(eq(aiUsage.userId, user.id), eq(aiUsage.outcome, "aborted"))),
-      )
+          .where(and(eq(aiUsage.userId, user.id), eq(aiUsage.outcome, "aborted")));
+      })
       .toHaveLength(1);
     // What the turn did is kept: the conversation has the reply saying it stopped.
     await expect

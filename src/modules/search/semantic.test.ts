@@ -1,9 +1,14 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
-import { openTestDatabase, signUp, TestClock, useTestApp } from "../../../test/harness.ts";
+import {
+  openTestDatabase,
+  signUp,
+  TestClock,
+  type TestContext,
+  useTestApp,
+} from "../../../test/harness.ts";
 import { createTask, deleteTask, patchTask, taskAction } from "../../../test/tasks-helpers.ts";
 import { buildApp } from "../../app.ts";
-import type { Executor } from "../../platform/db/transaction.ts";
 import { embedPending, foundTitles, queuedJobs, search, storedVectors } from "./test-helpers.ts";
 
 /**
@@ -103,8 +108,13 @@ describe("semantic search with the offline model", () => {
 });
 
 /** The worker's embedding calls charged to a user: one ledger row per model call. */
-async function taskTextCalls(db: Executor, userId: string) {
-  const result = await db.execute<{ provider: string; costMicros: number; outcome: string }>(sql`
+async function taskTextCalls({ app, database }: TestContext, userId: string) {
+  await app.ai.ledger.flush();
+  const result = await database.db.execute<{
+    provider: string;
+    costMicros: number;
+    outcome: string;
+  }>(sql`
     select provider, cost_micros as "costMicros", outcome from ai_usage
     where feature = 'embed' and template_id = 'task-text' and user_id = ${userId}`);
   return result.rows;
@@ -118,10 +128,10 @@ describe("the embedding queue", () => {
     await patchTask(t.app, user, task.id, { title: "Write the planning agenda" });
     const search = t.app.services.search;
     expect(await search?.worker.drain()).toBe(0); // not due yet: the debounce is app time
-    expect(await taskTextCalls(t.database.db, user.id)).toEqual([]);
+    expect(await taskTextCalls(t, user.id)).toEqual([]);
 
     expect(await embedPending(t.app, t.clock)).toBe(1);
-    expect(await taskTextCalls(t.database.db, user.id)).toEqual([
+    expect(await taskTextCalls(t, user.id)).toEqual([
       { provider: "local", costMicros: 0, outcome: "ok" },
     ]);
     expect(await storedVectors(t.database.db, task.id)).toEqual([
@@ -153,7 +163,7 @@ describe("the embedding queue", () => {
     expect(await storedVectors(t.database.db, next)).toEqual(
       await storedVectors(t.database.db, task.id),
     );
-    expect(await taskTextCalls(t.database.db, user.id)).toHaveLength(1);
+    expect(await taskTextCalls(t, user.id)).toHaveLength(1);
   });
 
   it("reports semantic and typo-tolerant search as available in /readyz", async () => {

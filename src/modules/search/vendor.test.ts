@@ -1,9 +1,8 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { testSettings, useAiTestApp } from "../../../test/fake-llm/harness.ts";
+import { type AiTestContext, testSettings, useAiTestApp } from "../../../test/fake-llm/harness.ts";
 import { signUp } from "../../../test/harness.ts";
 import { createTask } from "../../../test/tasks-helpers.ts";
-import type { Executor } from "../../platform/db/transaction.ts";
 import { embedPending, foundTitles, search, storedVectors } from "./test-helpers.ts";
 
 /**
@@ -28,8 +27,13 @@ function conceptVector(text: string): number[] {
 const fast = { AI_MAX_RETRIES: 1, AI_BREAKER_FAILURES: 100 };
 
 /** The embedding calls of the worker and of searches, as the ledger has them. */
-async function embedLedger(db: Executor, userId: string) {
-  const result = await db.execute<{ model: string; template: string; outcome: string }>(sql`
+async function embedLedger({ app, database }: AiTestContext, userId: string) {
+  await app.ai.ledger.flush();
+  const result = await database.db.execute<{
+    model: string;
+    template: string;
+    outcome: string;
+  }>(sql`
     select provider || ':' || model as model, template_id as template, outcome
     from ai_usage where feature = 'embed' and user_id = ${userId} order by created_at, id`);
   return result.rows;
@@ -55,7 +59,7 @@ describe("with a vendor's embedding model", () => {
       "text-embedding-3-small",
       "text-embedding-3-small",
     ]);
-    expect(await embedLedger(t.database.db, user.id)).toEqual([
+    expect(await embedLedger(t, user.id)).toEqual([
       { model: "openai:text-embedding-3-small", template: "task-text", outcome: "ok" },
       { model: "openai:text-embedding-3-small", template: "search-query", outcome: "ok" },
     ]);
@@ -91,7 +95,7 @@ describe("with a vendor's embedding model", () => {
     expect(await storedVectors(t.database.db, task.id)).toEqual([
       expect.objectContaining({ model: "local:taskpilot-embed-1", dimension: 512 }),
     ]);
-    expect((await embedLedger(t.database.db, user.id)).map((row) => row.outcome)).toEqual([
+    expect((await embedLedger(t, user.id)).map((row) => row.outcome)).toEqual([
       "rate_limited",
       "error",
       "ok",
