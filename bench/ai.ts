@@ -19,8 +19,10 @@ import { v7 as uuidv7 } from "uuid";
 import { AiGateway, type AiRequest } from "../src/modules/ai/gateway.ts";
 import { renderPrompt } from "../src/modules/ai/prompts.ts";
 import { aiSettingsFromEnv } from "../src/modules/ai/settings.ts";
+import { createPersonalWorkspace } from "../src/modules/workspaces/service.ts";
 import { user } from "../src/platform/auth/schema.ts";
 import type { Context } from "../src/platform/context.ts";
+import { startChangeFeed } from "../src/platform/db/change-feed.ts";
 import { startFakeVendor } from "../test/fake-llm/server.ts";
 import { openTestDatabase } from "../test/harness.ts";
 import { describeMachine } from "./report.ts";
@@ -41,6 +43,11 @@ const userId = uuidv7();
 await database.db
   .insert(user)
   .values({ id: userId, name: "Bench", email: `bench-${userId}@example.com` });
+const workspaceId = await createPersonalWorkspace(
+  database.db,
+  { id: userId, name: "Bench" },
+  new Date(),
+);
 const ctx: Context = {
   actor: {
     type: "user",
@@ -61,8 +68,11 @@ const env = {
   OPENAI_BASE_URL: fake.baseUrl("openai"),
   AI_ROUTES: JSON.stringify({ summary: ["openai", "local"] }),
 };
+// As in the app: the workspace's settings are remembered until the database announces a change.
+const changes = await startChangeFeed(database, log);
 const gateway = (cache: boolean) =>
   new AiGateway({
+    changes,
     settings: { ...aiSettingsFromEnv({ ...env, AI_CACHE: cache }), maxRetries: 0 },
     db: database.db,
     redis: undefined,
@@ -95,7 +105,9 @@ const request = (input: unknown, stream = false, onDelta?: (delta: string) => vo
   template: "summary",
   render: (external) => renderPrompt("summary", variables, { external }),
   cacheInput: input,
-  workspaceId: null,
+  // A real summary is of a task in a workspace: the layer reads that
+  // workspace's redaction setting and checks its budget too.
+  workspaceId,
   maxOutputTokens: 400,
   sanitize: true,
   stream,
@@ -213,8 +225,9 @@ const md = [
   "with the same prompt: budget lookup (remembered per user and workspace for 10 s), circuit",
   "breaker, prompt rendering with PII redaction, output link filtering and a ledger row per call",
   "for the write-behind writer, whose batched INSERTs run in the background of the measured calls",
-  "(cache off for the first two rows). The request names no workspace, so the workspace's",
-  "redaction setting (one primary-key SELECT per call for a real task's summary) is not read.",
+  "(cache off for the first two rows). The request is in the user's personal workspace, like a",
+  "real task's summary: the workspace's redaction setting is read once and then remembered until",
+  "the database announces a change to the workspace (change feed).",
   "",
 ].join("\n");
 
@@ -226,5 +239,6 @@ writeFileSync(join(dir, `${name}.md`), md);
 console.log(md);
 await uncached.close();
 await cached.close();
+await changes.close();
 await fake.close();
 await database.drop();

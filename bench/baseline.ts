@@ -7,8 +7,8 @@
  * the real API, so a change in src that adds a query shows up as a mismatch.
  */
 import type pg from "pg";
-import { listStatementName } from "../src/modules/tasks/list.ts";
 import { v7 as uuidv7 } from "uuid";
+import { listStatementName } from "../src/modules/tasks/list.ts";
 import {
   createInput,
   type LoadUser,

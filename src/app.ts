@@ -46,6 +46,7 @@ import { SignInLimits } from "./platform/auth/sign-in-limits.ts";
 import { UserCache } from "./platform/auth/user-cache.ts";
 import type { Redis } from "./platform/cache/redis.ts";
 import type { AppServices } from "./platform/context.ts";
+import { startChangeFeed } from "./platform/db/change-feed.ts";
 import type { DatabaseHandle } from "./platform/db/pool.ts";
 import { registerCachingDefaults } from "./platform/http/caching.ts";
 import { registerDeprecations } from "./platform/http/deprecation.ts";
@@ -269,7 +270,12 @@ export async function buildApp(deps: AppDeps) {
       await createPersonalWorkspace(db, user, now());
     },
   });
+  // Rows some part of this instance keeps in memory are announced by the
+  // database when they change (auth caches, workspace AI settings).
+  const changes = await startChangeFeed(deps.database, app.log);
+  app.addHook("onClose", async () => changes.close());
   const ai = new AiGateway({
+    changes,
     settings: deps.ai ?? offlineAiSettings(),
     db,
     redis: deps.redis,
@@ -303,8 +309,7 @@ export async function buildApp(deps: AppDeps) {
   app.addHook("onClose", async () => mailer?.close());
   const sessions = new SessionCache({ ttlMs: deps.sessionCacheTtlMs ?? 300_000 });
   const users = new UserCache({ ttlMs: deps.userCacheTtlMs ?? 300_000 });
-  const authChanges = await followAuthChanges(deps.database, { sessions, users }, app.log);
-  app.addHook("onClose", async () => authChanges.close());
+  followAuthChanges(changes, { sessions, users });
   // The one place the assistant is chosen: a model from the AI layer's
   // `chat` chain drives it when the chain has one; otherwise the offline agent.
   const assistant = hasExternalModel(ai.settings, "chat") ? modelAgent(ai) : offlineAgent;
@@ -334,7 +339,10 @@ export async function buildApp(deps: AppDeps) {
       onUserChanged: async (userId) => users.forget(userId),
     });
     await v1.register(compatRoutes, { agent: assistant });
-    await v1.register(workspaceRoutes, { invitations: { publicUrl: deps.publicUrl, mailer } });
+    await v1.register(workspaceRoutes, {
+      invitations: { publicUrl: deps.publicUrl, mailer },
+      onWorkspaceChanged: (workspaceId) => ai.forgetWorkspace(workspaceId),
+    });
     await v1.register(apiKeyRoutes);
     await v1.register(adminRoutes);
     await v1.register(aiRoutes, { gateway: ai });

@@ -6,7 +6,7 @@ import { type BudgetLookup, budgetExceeded, budgetPeriod, reserve, settle } from
 import { costMicros, type LedgerWriter } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
 import type { ModelRegistry } from "./providers.ts";
-import { redactsPii } from "./redaction.ts";
+import type { RedactionLookup } from "./redaction.ts";
 import { CallTimeoutError, classifyFailure, type Failure, retryable, retryDelay } from "./retry.ts";
 import { cleanText, redactPii } from "./safety.ts";
 import type { UsageOutcome } from "./schema.ts";
@@ -80,6 +80,7 @@ export class EmbeddingRouter {
     breakers: Breakers;
     ledger: LedgerWriter;
     budgets: BudgetLookup;
+    redaction: RedactionLookup;
   };
 
   constructor(deps: EmbeddingRouter["deps"]) {
@@ -95,7 +96,7 @@ export class EmbeddingRouter {
       this.deps.registry.isExternal(ref.provider),
     );
     const redact = external
-      ? await redactsPii(ctx.db, request.workspaceId, settings.redactPii)
+      ? await this.deps.redaction.redacts(ctx.db, request.workspaceId, settings.redactPii)
       : settings.redactPii;
     for (const ref of settings.routes.embed) {
       const price = priceOf(settings, ref);

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from "fastify";
 import { actingUser } from "../../platform/auth/actor.ts";
 import type { Redis } from "../../platform/cache/redis.ts";
 import type { Context } from "../../platform/context.ts";
+import type { ChangeFeed } from "../../platform/db/change-feed.ts";
 import type { Executor } from "../../platform/db/transaction.ts";
 import { DomainError, validationFailed } from "../../platform/http/errors.ts";
 import { type AgentModelRequest, RoutedAgentModel } from "./agent-model.ts";
@@ -23,7 +24,7 @@ import { estimateTokens } from "./local/model.ts";
 import { moderate } from "./moderation.ts";
 import { type RenderedPrompt, type TemplateId, templates } from "./prompts.ts";
 import { createModelRegistry, type ModelRegistry } from "./providers.ts";
-import { redactsPii } from "./redaction.ts";
+import { RedactionLookup } from "./redaction.ts";
 import { type Failure, ModelSkipped, outcomeOf, retryable, retryDelay, sleep } from "./retry.ts";
 import { redactPii, StreamingSanitizer, sanitizeOutput, textsOf } from "./safety.ts";
 import { type AiFeature, type AiSettings, type ModelRef, priceOf } from "./settings.ts";
@@ -69,6 +70,8 @@ export type AiRequest = {
 
 export type GatewayDeps = {
   settings: AiSettings;
+  /** Announced changes; without it each call reads its workspace's redaction setting. */
+  changes?: ChangeFeed;
   db: Executor;
   redis: Redis | undefined;
   now: () => Date;
@@ -92,8 +95,10 @@ export class AiGateway {
   private readonly breakers: Breakers;
   private readonly cache: AnswerCache | undefined;
   private readonly embeddings: EmbeddingRouter;
+  private readonly redaction: RedactionLookup;
 
   constructor(deps: GatewayDeps) {
+    this.redaction = new RedactionLookup(deps.changes);
     this.settings = deps.settings;
     this.registry = createModelRegistry(deps.settings);
     this.breakers = new Breakers(deps.settings.breaker, () => deps.now().getTime());
@@ -109,7 +114,13 @@ export class AiGateway {
       breakers: this.breakers,
       ledger: this.ledger,
       budgets: this.budgets,
+      redaction: this.redaction,
     });
+  }
+
+  /** Drops what this instance remembers of a workspace (its settings changed here). */
+  forgetWorkspace(workspaceId: string): void {
+    this.redaction.forget(workspaceId);
   }
 
   /** Writes the usage rows still waiting; the app calls it on close, before the pool closes. */
@@ -153,7 +164,7 @@ export class AiGateway {
   ): Promise<void> {
     const chain = this.settings.routes[input.feature];
     if (!this.settings.moderation || !chain.some(screenedBefore)) return;
-    const redact = await redactsPii(ctx.db, input.workspaceId, this.settings.redactPii);
+    const redact = await this.redaction.redacts(ctx.db, input.workspaceId, this.settings.redactPii);
     await this.screen(
       ctx,
       {
@@ -171,7 +182,7 @@ export class AiGateway {
     const chain = this.settings.routes[request.feature];
     // Only text that leaves the process is redacted; an offline chain needs no lookup.
     const redact = chain.some((ref) => this.registry.isExternal(ref.provider))
-      ? await redactsPii(ctx.db, request.workspaceId, this.settings.redactPii)
+      ? await this.redaction.redacts(ctx.db, request.workspaceId, this.settings.redactPii)
       : this.settings.redactPii;
     const renders = new Map<boolean, RenderedPrompt>();
     // Stored text the moderation endpoint flagged: the answer and its ledger rows say so.

@@ -69,6 +69,34 @@ describe("PII redaction per workspace", () => {
     expect(redactedBody).toContain("[email]");
   });
 
+  it("turning redaction on applies to the very next call, though the setting was remembered", async () => {
+    const workspaceId = await createWorkspace("Switching team");
+    expect((await patchWorkspace(workspaceId, { aiRedactPii: false })).statusCode).toBe(200);
+    // The first call remembers "off"...
+    expect(await sentToVendor(workspaceId)).toContain("ana.lopez@example.com");
+    expect((await patchWorkspace(workspaceId, { aiRedactPii: true })).statusCode).toBe(200);
+    // ...and the change through this instance drops it before the PATCH answers.
+    expect(await sentToVendor(workspaceId)).not.toContain("ana.lopez@example.com");
+  });
+
+  it("hears a setting changed behind the API (by hand in SQL, or by another instance)", async () => {
+    const workspaceId = await createWorkspace("Hand-edited team");
+    expect((await patchWorkspace(workspaceId, { aiRedactPii: false })).statusCode).toBe(200);
+    expect(await sentToVendor(workspaceId)).toContain("ana.lopez@example.com");
+    await t.database.pool.query(`update "organization" set ai_redact_pii = true where id = $1`, [
+      workspaceId,
+    ]);
+    // The database announces the change when it commits; it arrives asynchronously.
+    const deadline = Date.now() + 2_000;
+    let body = await sentToVendor(workspaceId);
+    while (body.includes("ana.lopez@example.com") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      body = await sentToVendor(workspaceId);
+    }
+    expect(body).not.toContain("ana.lopez@example.com");
+    expect(body).toContain("[email]");
+  });
+
   it("null restores the deployment's default (AI_REDACT_PII, on here)", async () => {
     const workspaceId = await personalWorkspaceId(t.app, user);
     expect((await patchWorkspace(workspaceId, { aiRedactPii: false })).statusCode).toBe(200);

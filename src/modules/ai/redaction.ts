@@ -1,21 +1,65 @@
 import { eq } from "drizzle-orm";
+import { LRUCache } from "lru-cache";
+import type { ChangeFeed } from "../../platform/db/change-feed.ts";
 import type { Executor } from "../../platform/db/transaction.ts";
 import { workspace } from "../workspaces/schema.ts";
 
 /**
- * Whether PII is redacted before a workspace's text leaves for an external
- * provider: the workspace's `aiRedactPii` when its admins set it, else the
- * deployment's default (`AI_REDACT_PII`).
+ * Each workspace's redaction setting, read once and kept until the database
+ * announces a change to the workspace (change feed; migration 0009), so an
+ * AI call does not pay a query for it. While the feed is down every call
+ * reads the setting; a lookup that raced a change is not kept.
  */
-export async function redactsPii(
-  db: Executor,
-  workspaceId: string | null,
-  fallback: boolean,
-): Promise<boolean> {
-  if (workspaceId === null) return fallback;
-  const [row] = await db
-    .select({ aiRedactPii: workspace.aiRedactPii })
-    .from(workspace)
-    .where(eq(workspace.id, workspaceId));
-  return row?.aiRedactPii ?? fallback;
+export class RedactionLookup {
+  readonly #settings = new LRUCache<string, { redact: boolean | null }>({ max: 10_000 });
+  #serving = false;
+  #generation = 0;
+
+  constructor(changes: ChangeFeed | undefined) {
+    changes?.subscribe({
+      changed: (kind, id) => {
+        if (kind === "workspace") this.#forget(id);
+      },
+      up: () => {
+        this.#forget(null);
+        this.#serving = true;
+      },
+      down: () => {
+        this.#serving = false;
+        this.#forget(null);
+      },
+    });
+  }
+
+  /**
+   * Whether PII is redacted before a workspace's text leaves for an external
+   * provider: the workspace's `aiRedactPii` when its admins set it, else the
+   * deployment's default (`AI_REDACT_PII`, passed as `fallback`).
+   */
+  async redacts(db: Executor, workspaceId: string | null, fallback: boolean): Promise<boolean> {
+    if (workspaceId === null) return fallback;
+    const known = this.#serving ? this.#settings.get(workspaceId) : undefined;
+    if (known) return known.redact ?? fallback;
+    const generation = this.#generation;
+    const [row] = await db
+      .select({ aiRedactPii: workspace.aiRedactPii })
+      .from(workspace)
+      .where(eq(workspace.id, workspaceId));
+    const redact = row ? row.aiRedactPii : null;
+    if (this.#serving && generation === this.#generation) {
+      this.#settings.set(workspaceId, { redact });
+    }
+    return redact ?? fallback;
+  }
+
+  /** Drops one workspace's setting (it changed through this instance). */
+  forget(workspaceId: string): void {
+    this.#forget(workspaceId);
+  }
+
+  #forget(workspaceId: string | null): void {
+    this.#generation++;
+    if (workspaceId === null) this.#settings.clear();
+    else this.#settings.delete(workspaceId);
+  }
 }

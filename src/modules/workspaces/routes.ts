@@ -31,10 +31,15 @@ const noContent = z.null().describe("Done");
 const etagOf = (workspace: Workspace, version: number) =>
   formatEtag(version, workspace.memberCount, workspace.role);
 
-export const workspaceRoutes: FastifyPluginAsyncZod<{ invitations: InvitationDelivery }> = async (
-  app,
-  options,
-) => {
+export const workspaceRoutes: FastifyPluginAsyncZod<{
+  invitations: InvitationDelivery;
+  /**
+   * Called after a workspace changed or was deleted, before the answer
+   * leaves, so this instance's copies (its AI settings) are dropped at once;
+   * other instances hear it from the database.
+   */
+  onWorkspaceChanged?: (workspaceId: string) => void;
+}> = async (app, options) => {
   app.get("/v1/workspaces", {
     config: { scope: "tasks:read" },
     schema: {
@@ -111,6 +116,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{ invitations: InvitationDel
         request.body,
         versionFromIfMatch(request),
       );
+      options.onWorkspaceChanged?.(request.params.id);
       return reply.header("etag", etagOf(workspace, version)).send(workspace);
     },
   });
@@ -130,6 +136,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{ invitations: InvitationDel
     },
     handler: async (request, reply) => {
       await service.deleteWorkspace(ctxOf(request), request.params.id, versionFromIfMatch(request));
+      options.onWorkspaceChanged?.(request.params.id);
       return reply.code(204).send(null);
     },
   });

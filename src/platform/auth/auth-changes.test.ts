@@ -8,8 +8,9 @@ import {
   useTestApp,
 } from "../../../test/harness.ts";
 import type { App } from "../../app.ts";
+import { type ChangeFeed, changesChannel, startChangeFeed } from "../db/change-feed.ts";
 import { type DatabaseHandle, openDatabase } from "../db/pool.ts";
-import { type AuthChanges, authChangesChannel, followAuthChanges } from "./auth-changes.ts";
+import { followAuthChanges } from "./auth-changes.ts";
 import { SessionCache } from "./session-cache.ts";
 import { UserCache } from "./user-cache.ts";
 
@@ -140,7 +141,7 @@ describe("the auth caches across instances", () => {
  */
 describe("losing the Postgres LISTEN connection", () => {
   let database: DatabaseHandle;
-  let changes: AuthChanges | undefined;
+  let changes: ChangeFeed | undefined;
   const sessions = new SessionCache({ ttlMs: 60_000 });
   const users = new UserCache({ ttlMs: 60_000 });
   const log = { warn: () => {}, info: () => {} };
@@ -162,14 +163,15 @@ describe("losing the Postgres LISTEN connection", () => {
 
   it("serves nothing while deaf, and caches again once it listens again", async () => {
     database = await openDatabase({ databaseUrl: serverDatabaseUrl(), poolSize: 1 });
-    changes = await followAuthChanges(database, { sessions, users }, log);
+    changes = await startChangeFeed(database, log);
+    followAuthChanges(changes, { sessions, users });
     expect(changes.listening).toBe(true);
     users.remember(row("u1"), users.generation);
     sessions.remember("Bearer x", "u1", Date.now() + 60_000, Date.now(), sessions.generation);
     expect(users.get("u1")?.userId).toBe("u1");
 
     // A notification on the channel drops the user and their credentials.
-    await database.pool.query("select pg_notify($1, $2)", [authChangesChannel, "user:u1"]);
+    await database.pool.query("select pg_notify($1, $2)", [changesChannel, "user:u1"]);
     await eventually(async () => {
       expect(users.get("u1")).toBeUndefined();
       expect(sessions.get("Bearer x", Date.now())).toBeUndefined();
@@ -179,7 +181,7 @@ describe("losing the Postgres LISTEN connection", () => {
     const { rows } = await database.pool.query<{ pid: number }>(
       `select pid from pg_stat_activity
         where application_name = 'taskpilot-listen' and query = $1 and pid <> pg_backend_pid()`,
-      [`listen ${authChangesChannel}`],
+      [`listen ${changesChannel}`],
     );
     expect(rows.length).toBeGreaterThan(0);
     // Terminate every listener on the server: other test files' instances reconnect too.
@@ -197,8 +199,8 @@ describe("losing the Postgres LISTEN connection", () => {
     expect(users.get("u2")).toBeUndefined();
     users.remember(row("u3"), users.generation);
     expect(users.get("u3")?.userId).toBe("u3");
-    await database.pool.query("select pg_notify($1, $2)", [authChangesChannel, "session:u9"]);
-    await database.pool.query("select pg_notify($1, $2)", [authChangesChannel, "user:u3"]);
+    await database.pool.query("select pg_notify($1, $2)", [changesChannel, "session:u9"]);
+    await database.pool.query("select pg_notify($1, $2)", [changesChannel, "user:u3"]);
     await eventually(async () => expect(users.get("u3")).toBeUndefined());
   });
 });
