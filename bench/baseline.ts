@@ -221,28 +221,44 @@ export function baselineOp(
     case "me":
       return async (i) => {
         const me = await authenticate(pool, sessions, pickUser(users, i).token);
-        first(await pool.query(statements.user, [me.userId]), "profile");
+        // The app sends these as named (prepared) statements; so does the baseline.
+        first(
+          await pool.query({ name: "profile_user", text: statements.user, values: [me.userId] }),
+          "profile",
+        );
         const now = new Date();
         const start = new Date(now);
         start.setUTCHours(0, 0, 0, 0);
         const end = new Date(start.getTime() + 86_399_999);
         const weekAgo = new Date(now.getTime() - 7 * 86_400_000);
         await Promise.all([
-          pool.query(statements.memberships, [me.userId]),
-          pool.query(statements.stats, [
-            "open",
-            "open",
-            now.toISOString(),
-            "open",
-            start.toISOString(),
-            end.toISOString(),
-            "completed",
-            weekAgo.toISOString(),
-            me.userId,
-            me.userId,
-            me.userId,
-          ]),
-          pool.query(statements.activity, [me.userId, 21]),
+          pool.query({
+            name: "memberships_of_user",
+            text: statements.memberships,
+            values: [me.userId],
+          }),
+          pool.query({
+            name: "task_stats_of_user",
+            text: statements.stats,
+            values: [
+              "open",
+              "open",
+              now,
+              "open",
+              start,
+              end,
+              "completed",
+              weekAgo,
+              me.userId,
+              me.userId,
+              me.userId,
+            ],
+          }),
+          pool.query({
+            name: "activity_of_actor",
+            text: statements.activity,
+            values: [me.userId, 21],
+          }),
         ]);
       };
     case "create":
@@ -301,7 +317,11 @@ export function baselineOp(
         const { user, taskId } = pickTask(users, i);
         const me = await authenticate(pool, sessions, user.token);
         const current = first(
-          await pool.query<TaskRow & { role: string }>(statements.visibleTask, [me.userId, taskId]),
+          await pool.query<TaskRow & { role: string }>({
+            name: "task_visible_to_user",
+            text: statements.visibleTask,
+            values: [me.userId, taskId],
+          }),
           "task",
         );
         await transaction(pool, async (client) => {

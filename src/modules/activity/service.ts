@@ -1,8 +1,9 @@
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { workspaceRestriction } from "../../platform/auth/actor.ts";
 import { user } from "../../platform/auth/schema.ts";
 import type { Context } from "../../platform/context.ts";
+import { preparedPerDatabase } from "../../platform/db/prepared.ts";
 import type { Executor } from "../../platform/db/transaction.ts";
 import { decodeCursor, instantKey, type Page, toPage } from "../../platform/http/pagination.ts";
 import type { Activity } from "./contracts.ts";
@@ -53,9 +54,25 @@ export function diffChanges<T extends Record<string, unknown>>(
 
 type ActivityPageQuery = { limit: number; cursor?: string | undefined };
 
+/** The first page of what a user did, as shown by /v1/me on every call: prepared. */
+const actorActivityStatement = preparedPerDatabase((db) =>
+  db
+    .select({ event: activityEvents, actorName: user.name })
+    .from(activityEvents)
+    .leftJoin(user, eq(user.id, activityEvents.actorId))
+    .where(eq(activityEvents.actorId, sql.placeholder("userId")))
+    .orderBy(desc(activityEvents.createdAt), desc(activityEvents.id))
+    .limit(sql.placeholder("limit"))
+    .prepare("activity_of_actor"),
+);
+
 /** What the acting user did, newest first (in its one workspace for a bound API key). */
-export function listActorActivity(ctx: Context, userId: string, query: ActivityPageQuery) {
+export async function listActorActivity(ctx: Context, userId: string, query: ActivityPageQuery) {
   const only = workspaceRestriction(ctx.actor);
+  if (only === null && !query.cursor) {
+    const rows = await actorActivityStatement(ctx.db).execute({ userId, limit: query.limit + 1 });
+    return activityPage(rows, query.limit);
+  }
   return listActivity(
     ctx.db,
     and(
@@ -99,14 +116,20 @@ async function listActivity(
     .where(and(scope, keyset))
     .orderBy(desc(activityEvents.createdAt), desc(activityEvents.id))
     .limit(query.limit + 1);
-  return toPage(rows, query.limit, toActivity, ({ event }) => ({
+  return activityPage(rows, query.limit);
+}
+
+function activityPage(rows: ActivityRow[], limit: number): Page<Activity> {
+  return toPage(rows, limit, toActivity, ({ event }) => ({
     sort: "createdAt",
     key: event.createdAt.toISOString(),
     id: event.id,
   }));
 }
 
-function toActivity(row: { event: typeof activityEvents.$inferSelect; actorName: string | null }) {
+type ActivityRow = { event: typeof activityEvents.$inferSelect; actorName: string | null };
+
+function toActivity(row: ActivityRow) {
   const { event } = row;
   return {
     id: event.id,

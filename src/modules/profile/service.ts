@@ -1,8 +1,9 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { DateTime } from "luxon";
 import { actingUser } from "../../platform/auth/actor.ts";
 import { user } from "../../platform/auth/schema.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
+import { preparedPerDatabase } from "../../platform/db/prepared.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
 import { notFound } from "../../platform/http/errors.ts";
 import { diffChanges, listActorActivity, recordActivity } from "../activity/service.ts";
@@ -10,12 +11,20 @@ import { taskStats } from "../tasks/stats.ts";
 import { listMemberships } from "../workspaces/service.ts";
 import type { Profile, UpdateProfileInput } from "./contracts.ts";
 
+const profileStatement = preparedPerDatabase((db) =>
+  db
+    .select()
+    .from(user)
+    .where(eq(user.id, sql.placeholder("id")))
+    .prepare("profile_user"),
+);
+
 export async function getProfile(
   ctx: Context,
   options: { activityLimit: number },
 ): Promise<Profile> {
   const me = actingUser(ctx.actor);
-  const [row] = await ctx.db.select().from(user).where(eq(user.id, me.userId));
+  const [row] = await profileStatement(ctx.db).execute({ id: me.userId });
   if (!row) throw notFound("User");
   const now = ctx.now();
   const today = DateTime.fromJSDate(now, { zone: row.timezone });

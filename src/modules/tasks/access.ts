@@ -1,7 +1,7 @@
 import { and, eq, getTableColumns, inArray, isNull, sql } from "drizzle-orm";
 import { type Actor, actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import type { Context } from "../../platform/context.ts";
-import type { Executor } from "../../platform/db/transaction.ts";
+import { preparedPerDatabase } from "../../platform/db/prepared.ts";
 import { DomainError, notFound } from "../../platform/http/errors.ts";
 import { membershipsOf, visibleWorkspaceIds } from "../workspaces/membership.ts";
 import { allows } from "../workspaces/permissions.ts";
@@ -26,14 +26,10 @@ export function visibleTo(actor: Actor) {
 
 /**
  * The most frequent read, `GET /v1/tasks/{id}`, as a prepared statement
- * (built once per database handle; Postgres parses and plans it once per
- * connection). Building a Drizzle query costs more CPU than this statement
- * costs the database (bench/results).
+ * (see preparedPerDatabase).
  */
-const preparedVisibleTask = new WeakMap<Executor, ReturnType<typeof prepareVisibleTask>>();
-
-function prepareVisibleTask(db: Executor) {
-  return db
+const visibleTaskStatement = preparedPerDatabase((db) =>
+  db
     .select({ row: taskColumns, role: member.role })
     .from(tasks)
     .innerJoin(
@@ -44,8 +40,8 @@ function prepareVisibleTask(db: Executor) {
       ),
     )
     .where(and(eq(tasks.id, sql.placeholder("id")), isNull(tasks.deletedAt)))
-    .prepare("task_visible_to_user");
-}
+    .prepare("task_visible_to_user"),
+);
 
 /**
  * A task the acting user can see, with their role in its workspace, in one
@@ -57,12 +53,10 @@ export async function findVisibleTask(
   options: { deleted?: boolean; forUpdate?: boolean } = {},
 ): Promise<{ row: TaskRow; role: WorkspaceRole }> {
   if (!options.deleted && !options.forUpdate && workspaceRestriction(ctx.actor) === null) {
-    let prepared = preparedVisibleTask.get(ctx.db);
-    if (!prepared) {
-      prepared = prepareVisibleTask(ctx.db);
-      preparedVisibleTask.set(ctx.db, prepared);
-    }
-    const [found] = await prepared.execute({ userId: actingUser(ctx.actor).userId, id });
+    const [found] = await visibleTaskStatement(ctx.db).execute({
+      userId: actingUser(ctx.actor).userId,
+      id,
+    });
     if (!found) throw notFound("Task");
     return found;
   }

@@ -1,7 +1,8 @@
 import { and, asc, eq, gt, or, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
-import { actingUser } from "../../platform/auth/actor.ts";
+import { actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
+import { preparedPerDatabase } from "../../platform/db/prepared.ts";
 import { type Executor, withTransaction } from "../../platform/db/transaction.ts";
 import { DomainError, notFound } from "../../platform/http/errors.ts";
 import { decodeCursor, instantKey, type Page, toPage } from "../../platform/http/pagination.ts";
@@ -71,7 +72,20 @@ export async function personalWorkspaceId(ctx: Context): Promise<string> {
   return found?.id ?? createPersonalWorkspace(ctx.db, { id: me.userId, name: me.name }, ctx.now());
 }
 
+const membershipsStatement = preparedPerDatabase((db) =>
+  db
+    .select({ id: workspace.id, name: workspace.name, role: member.role })
+    .from(member)
+    .innerJoin(workspace, eq(workspace.id, member.organizationId))
+    .where(eq(member.userId, sql.placeholder("userId")))
+    .orderBy(asc(workspace.createdAt), asc(workspace.id))
+    .prepare("memberships_of_user"),
+);
+
 export async function listMemberships(ctx: Context): Promise<Membership[]> {
+  if (workspaceRestriction(ctx.actor) === null) {
+    return membershipsStatement(ctx.db).execute({ userId: actingUser(ctx.actor).userId });
+  }
   return ctx.db
     .select({ id: workspace.id, name: workspace.name, role: member.role })
     .from(member)
