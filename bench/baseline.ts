@@ -49,10 +49,9 @@ const taskColumns = [
 const bare = taskColumns.map((column) => `"${column}"`).join(", ");
 const qualified = taskColumns.map((column) => `"tasks"."${column}"`).join(", ");
 const pageColumns = taskColumns.map((column) => `"page"."${column}"`).join(", ");
-const memberColumns = `"member"."id", "member"."organization_id", "member"."user_id", "member"."role", "member"."created_at"`;
 /** The list statement: one page per workspace (lateral), merged. `n` is the first limit's parameter. */
 const listPage = (filters: string, n: number) =>
-  `select ${memberColumns}, ${pageColumns} from "member" cross join lateral (select ${bare} from "tasks" where ("tasks"."workspace_id" = "member"."organization_id" and "tasks"."deleted_at" is null and "tasks"."status" = $1${filters}) order by "tasks"."due_at" asc nulls last, "tasks"."id" asc limit $${n}) "page" where "member"."user_id" = $${n + 1} order by "page"."due_at" asc nulls last, "page"."id" asc limit $${n + 2}`;
+  `select ${pageColumns} from "member" cross join lateral (select ${bare} from "tasks" where ("tasks"."workspace_id" = "member"."organization_id" and "tasks"."deleted_at" is null and "tasks"."status" = $1${filters}) order by "tasks"."due_at" asc nulls last, "tasks"."id" asc limit $${n}) "page" where "member"."user_id" = $${n + 1} order by "page"."due_at" asc nulls last, "page"."id" asc limit $${n + 2}`;
 
 /** Statement texts exactly as Drizzle and better-auth's Drizzle adapter render them. */
 export const statements = {
@@ -189,18 +188,21 @@ export function baselineOp(
     case "list":
       return async (i) => {
         const me = await authenticate(pool, sessions, pickUser(users, i).token);
-        // The app prepares one statement per list shape; so does the baseline.
+        // The app prepares one statement per list shape and reads its rows as
+        // arrays; so does the baseline.
         if (listUsesPriority(i)) {
           await pool.query({
             name: listStatementName("sort:dueAt:asc,live,status,priority:2"),
             text: statements.listByPriority,
             values: ["open", ...listPriorityFilter, 51, me.userId, 51],
+            rowMode: "array",
           });
         } else {
           await pool.query({
             name: listStatementName("sort:dueAt:asc,live,status"),
             text: statements.list,
             values: ["open", 51, me.userId, 51],
+            rowMode: "array",
           });
         }
       };

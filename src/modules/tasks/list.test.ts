@@ -9,6 +9,7 @@ import {
   patchTask,
   taskAction,
 } from "../../../test/tasks-helpers.ts";
+import { useFastListRows } from "./list.ts";
 
 const t = useTestApp({ now: "2026-03-01T12:00:00Z" });
 
@@ -233,6 +234,47 @@ describe("GET /v1/tasks sorts", () => {
       "Charlie",
       "Bravo",
       "Alpha",
+    ]);
+  });
+});
+
+describe("GET /v1/tasks rows", () => {
+  it("reads the same tasks by column position as through Drizzle's mapping", async () => {
+    const user = await signUp(t.app);
+    const category = await createCategory(t.app, user, "Work");
+    const parent = await createTask(t.app, user, {
+      title: "Plan the launch",
+      description: "With everyone",
+      priority: "urgent",
+      tags: ["Launch", "q2"],
+      dueAt: "2026-03-05T09:30:00.000Z",
+      categoryId: category.id,
+      recurrence: "every monday",
+    });
+    await createTask(t.app, user, { title: "Book the room", parentId: parent.id });
+    await createTask(t.app, user, { title: "All day", due: "March 6" });
+    const done = await createTask(t.app, user, { title: "Done" });
+    await taskAction(t.app, user, done.id, "complete");
+    const page = async () => {
+      const response = await t.app.inject({
+        url: "/v1/tasks?status=all&sort=dueAt&limit=10",
+        headers: user.headers,
+      });
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json<{ data: unknown[] }>();
+    };
+    const fast = await page();
+    useFastListRows(false);
+    try {
+      expect(await page()).toEqual(fast);
+    } finally {
+      useFastListRows(true);
+    }
+    expect(sorted((fast.data as Array<{ title: string }>).map((task) => task.title))).toEqual([
+      "All day",
+      "Book the room",
+      "Done",
+      "Plan the launch",
     ]);
   });
 });
