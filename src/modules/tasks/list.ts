@@ -252,7 +252,7 @@ export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Pa
   b.has(`sort:${query.sort}:${query.order}`);
   // Every value is bound in the same order for a given shape, so placeholder
   // names line up with the statement prepared for that shape.
-  const parts = (): ListParts => ({
+  const parts: ListParts = {
     conditions: [
       query.deleted
         ? b.has("deleted") && isNotNull(tasks.deletedAt)
@@ -302,8 +302,7 @@ export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Pa
     limit: b.bind(query.limit + 1),
     member: membershipCondition(ctx, b),
     workspace: query.workspaceId ? eq(member.organizationId, b.bind(query.workspaceId)) : undefined,
-  });
-  const built = parts();
+  };
   let statements = preparedLists.get(ctx.db);
   if (!statements) {
     statements = new LRUCache({ max: 200 });
@@ -313,7 +312,7 @@ export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Pa
   let statement = statements.get(shape);
   if (!statement) {
     const name = listStatementName(shape);
-    const prepared = buildList(ctx, query, name, built);
+    const prepared = buildList(ctx, query, name, parts);
     statement = { name, prepared, query: prepared.getQuery() };
     statements.set(shape, statement);
   }
