@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { LRUCache } from "lru-cache";
-import type { ChangeFeed } from "../../platform/db/change-feed.ts";
+import { type ChangeFeed, NotifiedGate } from "../../platform/db/change-feed.ts";
 import type { Executor } from "../../platform/db/transaction.ts";
 import { workspace } from "../workspaces/schema.ts";
 
@@ -12,22 +12,15 @@ import { workspace } from "../workspaces/schema.ts";
  */
 export class RedactionLookup {
   readonly #settings = new LRUCache<string, { redact: boolean | null }>({ max: 10_000 });
-  #serving = false;
-  #generation = 0;
+  readonly #gate = new NotifiedGate(() => this.#settings.clear());
 
   constructor(changes: ChangeFeed | undefined) {
     changes?.subscribe({
       changed: (kind, id) => {
-        if (kind === "workspace") this.#forget(id);
+        if (kind === "workspace") this.forget(id);
       },
-      up: () => {
-        this.#forget(null);
-        this.#serving = true;
-      },
-      down: () => {
-        this.#serving = false;
-        this.#forget(null);
-      },
+      up: () => this.#gate.resume(),
+      down: () => this.#gate.suspend(),
     });
   }
 
@@ -38,28 +31,21 @@ export class RedactionLookup {
    */
   async redacts(db: Executor, workspaceId: string | null, fallback: boolean): Promise<boolean> {
     if (workspaceId === null) return fallback;
-    const known = this.#serving ? this.#settings.get(workspaceId) : undefined;
+    const known = this.#gate.serving ? this.#settings.get(workspaceId) : undefined;
     if (known) return known.redact ?? fallback;
-    const generation = this.#generation;
+    const since = this.#gate.generation;
     const [row] = await db
       .select({ aiRedactPii: workspace.aiRedactPii })
       .from(workspace)
       .where(eq(workspace.id, workspaceId));
     const redact = row ? row.aiRedactPii : null;
-    if (this.#serving && generation === this.#generation) {
-      this.#settings.set(workspaceId, { redact });
-    }
+    if (this.#gate.accepts(since)) this.#settings.set(workspaceId, { redact });
     return redact ?? fallback;
   }
 
-  /** Drops one workspace's setting (it changed through this instance). */
+  /** Drops one workspace's setting (it changed). */
   forget(workspaceId: string): void {
-    this.#forget(workspaceId);
-  }
-
-  #forget(workspaceId: string | null): void {
-    this.#generation++;
-    if (workspaceId === null) this.#settings.clear();
-    else this.#settings.delete(workspaceId);
+    this.#gate.changed();
+    this.#settings.delete(workspaceId);
   }
 }

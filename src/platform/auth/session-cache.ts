@@ -1,3 +1,5 @@
+import { NotifiedGate } from "../db/change-feed.ts";
+
 type Entry = { userId: string; validUntil: number };
 
 /**
@@ -13,18 +15,17 @@ export class SessionCache {
   readonly #entries = new Map<string, Entry>();
   readonly #ttlMs: number;
   readonly #maxEntries: number;
-  #serving = false;
-  #generation = 0;
+  readonly #gate: NotifiedGate;
 
   constructor(options: { ttlMs: number; maxEntries?: number; serving?: boolean }) {
     this.#ttlMs = options.ttlMs;
     this.#maxEntries = options.maxEntries ?? 10_000;
-    this.#serving = options.serving ?? false;
+    this.#gate = new NotifiedGate(() => this.#entries.clear(), options.serving);
   }
 
   /** True while entries may be served (the invalidation feed is up). */
   get serving(): boolean {
-    return this.#serving;
+    return this.#gate.serving;
   }
 
   /**
@@ -33,11 +34,11 @@ export class SessionCache {
    * that was forgotten meanwhile is not kept.
    */
   get generation(): number {
-    return this.#generation;
+    return this.#gate.generation;
   }
 
   get(credential: string, now: number): string | undefined {
-    if (!this.#serving) return undefined;
+    if (!this.#gate.serving) return undefined;
     const entry = this.#entries.get(credential);
     if (!entry) return undefined;
     if (entry.validUntil <= now) {
@@ -54,7 +55,7 @@ export class SessionCache {
     now: number,
     since: number,
   ): void {
-    if (this.#ttlMs <= 0 || !this.#serving || since !== this.#generation) return;
+    if (this.#ttlMs <= 0 || !this.#gate.accepts(since)) return;
     if (this.#entries.size >= this.#maxEntries) {
       // Maps iterate in insertion order: drop the oldest entry.
       const oldest = this.#entries.keys().next().value;
@@ -68,27 +69,25 @@ export class SessionCache {
 
   /** Drops every credential of one user (one of their sessions changed or ended). */
   forgetUser(userId: string): void {
-    this.#generation++;
+    this.#gate.changed();
     for (const [credential, entry] of this.#entries) {
       if (entry.userId === userId) this.#entries.delete(credential);
     }
   }
 
   clear(): void {
-    this.#generation++;
+    this.#gate.changed();
     this.#entries.clear();
   }
 
   /** Stops serving (the feed is down: changes may go unheard) and forgets everything. */
   suspend(): void {
-    this.#serving = false;
-    this.clear();
+    this.#gate.suspend();
   }
 
   /** Serves again, from an empty cache: whatever changed while deaf is not in it. */
   resume(): void {
-    this.clear();
-    this.#serving = true;
+    this.#gate.resume();
   }
 }
 

@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { NotifiedGate } from "../db/change-feed.ts";
 
 /** The part of a user row that every request reads to become an actor. */
 export type CachedUser = {
@@ -22,8 +23,7 @@ export type CachedUser = {
 export class UserCache {
   readonly #entries: LRUCache<string, CachedUser>;
   readonly #ttlMs: number;
-  #serving: boolean;
-  #generation = 0;
+  readonly #gate: NotifiedGate;
 
   constructor(options: { ttlMs: number; maxEntries?: number; serving?: boolean }) {
     this.#ttlMs = options.ttlMs;
@@ -31,45 +31,42 @@ export class UserCache {
       max: options.maxEntries ?? 10_000,
       ttl: Math.max(1, options.ttlMs),
     });
-    this.#serving = options.serving ?? false;
+    this.#gate = new NotifiedGate(() => this.#entries.clear(), options.serving);
   }
 
   /** True while entries may be served (the invalidation feed is up). */
   get serving(): boolean {
-    return this.#serving;
+    return this.#gate.serving;
   }
 
-  /** Take it before reading a row and hand it to `remember` (see SessionCache.generation). */
+  /** Take it before reading a row and hand it to `remember` (see NotifiedGate). */
   get generation(): number {
-    return this.#generation;
+    return this.#gate.generation;
   }
 
   get(userId: string): CachedUser | undefined {
-    return this.#serving ? this.#entries.get(userId) : undefined;
+    return this.#gate.serving ? this.#entries.get(userId) : undefined;
   }
 
   remember(user: CachedUser, since: number): void {
-    if (this.#ttlMs > 0 && this.#serving && since === this.#generation)
-      this.#entries.set(user.userId, user);
+    if (this.#ttlMs > 0 && this.#gate.accepts(since)) this.#entries.set(user.userId, user);
   }
 
   forget(userId: string): void {
-    this.#generation++;
+    this.#gate.changed();
     this.#entries.delete(userId);
   }
 
   clear(): void {
-    this.#generation++;
+    this.#gate.changed();
     this.#entries.clear();
   }
 
   suspend(): void {
-    this.#serving = false;
-    this.clear();
+    this.#gate.suspend();
   }
 
   resume(): void {
-    this.clear();
-    this.#serving = true;
+    this.#gate.resume();
   }
 }

@@ -73,3 +73,53 @@ export async function startChangeFeed(
     },
   };
 }
+
+/**
+ * The state every in-memory copy fed by the change feed shares: whether it
+ * may serve (only while the feed listens), and a generation that moves on
+ * every forget, so an answer read before a change and stored after it is
+ * dropped. `clear` empties the copy's own store.
+ */
+export class NotifiedGate {
+  readonly #clear: () => void;
+  #serving: boolean;
+  #generation = 0;
+
+  constructor(clear: () => void, serving = false) {
+    this.#clear = clear;
+    this.#serving = serving;
+  }
+
+  get serving(): boolean {
+    return this.#serving;
+  }
+
+  /** Take it before reading what will be stored; hand it to `accepts`. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** True when a value read at generation `since` may be stored now. */
+  accepts(since: number): boolean {
+    return this.#serving && since === this.#generation;
+  }
+
+  /** Call on every forget (one entry or all). */
+  changed(): void {
+    this.#generation++;
+  }
+
+  /** Stops serving (changes may go unheard) and forgets everything. */
+  suspend(): void {
+    this.#serving = false;
+    this.changed();
+    this.#clear();
+  }
+
+  /** Serves again, from empty: whatever changed while deaf is not kept. */
+  resume(): void {
+    this.changed();
+    this.#clear();
+    this.#serving = true;
+  }
+}
