@@ -10,7 +10,6 @@ import { diffChanges, recordActivity } from "../activity/service.ts";
 import { countLiveTasksByCategory, uncategoriseTasks } from "../tasks/service.ts";
 import { visibleWorkspaceIds } from "../workspaces/membership.ts";
 import { assertAllowed } from "../workspaces/permissions.ts";
-import { member } from "../workspaces/schema.ts";
 import { personalWorkspaceId, roleIn } from "../workspaces/service.ts";
 import type {
   Category,
