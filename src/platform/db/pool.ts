@@ -7,6 +7,7 @@ import { vector } from "@electric-sql/pglite-pgvector";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import { type Listener, type ListenHandlers, listenPglite, listenPostgres } from "./listen.ts";
+import { parseTimestamptz } from "./timestamps.ts";
 
 export type Database = NodePgDatabase;
 
@@ -52,6 +53,7 @@ export type DatabaseOptions = {
 
 // count(*) and other bigints arrive as strings by default; our counts fit in a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, parseTimestamptz);
 
 /**
  * The single database code path: everything (Drizzle, better-auth, raw SQL)
