@@ -4,7 +4,6 @@ import Fastify, { type FastifyLoggerOptions, type FastifyRequest } from "fastify
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
-  serializerCompiler,
   validatorCompiler,
 } from "fastify-type-provider-zod";
 import { v7 as uuidv7 } from "uuid";
@@ -62,6 +61,7 @@ import {
 import { frameworkErrorHandler, registerProblemHandlers } from "./platform/http/problem.ts";
 import { registerRateLimit } from "./platform/http/rate-limit/plugin.ts";
 import { defaultRateLimits, type RateLimitSettings } from "./platform/http/rate-limit/policy.ts";
+import { serializerCompiler } from "./platform/http/serializer.ts";
 import { createSmtpMailer } from "./platform/mail/mailer.ts";
 import { loggerOptions } from "./platform/observability/logger.ts";
 
@@ -114,6 +114,12 @@ export type AppDeps = {
   trustProxy?: string[];
   /** Browser origins allowed to call the API (CORS); "*" for any, without credentials. */
   corsOrigins?: string[];
+  /**
+   * Validate every answer against its zod schema and compare the compiled
+   * serializer's text with zod's encoding (serializer.ts). On in tests and
+   * with RESPONSE_CHECK=true; off by default, it doubles serialization cost.
+   */
+  checkResponses?: boolean;
 };
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
@@ -158,7 +164,7 @@ export async function buildApp(deps: AppDeps) {
   // request within requestTimeout.
   app.server.headersTimeout = 15_000;
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(serializerCompiler({ check: deps.checkResponses ?? false }));
   // Bodies are JSON only: Fastify's built-in text/plain parser would turn a
   // plain-text body into a confusing 400 instead of 415.
   app.removeContentTypeParser("text/plain");

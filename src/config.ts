@@ -158,6 +158,7 @@ const envSchema = z.object({
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL" }).optional(),
   MAIL_FROM: z.string().min(3).max(200).optional(),
   LOG_LEVEL: z.enum(logLevels, { error: `must be one of ${logLevels.join(", ")}` }).default("info"),
+  RESPONSE_CHECK: booleanFlag.default(false),
   DATABASE_POOL_SIZE: z.coerce
     .number({ error: poolSize })
     .int(poolSize)
@@ -248,6 +249,8 @@ export type Config = {
   /** From of that mail; the app defaults it to no-reply at PUBLIC_URL's host. */
   mailFrom: string | undefined;
   logLevel: (typeof logLevels)[number];
+  /** Validate every answer against its schema as well as serializing it (tests, staging). */
+  checkResponses: boolean;
   oauth: OAuthProviders;
   ai: AiSettings;
 };
@@ -302,6 +305,7 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: values.SMTP_URL,
     mailFrom: values.MAIL_FROM,
     logLevel: values.LOG_LEVEL,
+    checkResponses: values.RESPONSE_CHECK,
     oauth: oauthProviders(values),
     ai: aiSettings(values, publicUrl),
   };

@@ -20,6 +20,7 @@ export async function startFromConfig(config: Config, overrides: Partial<AppDeps
     authSecret: config.authSecret,
     publicUrl: config.publicUrl,
     logLevel: config.logLevel,
+    checkResponses: config.checkResponses,
     redis,
     oauth: config.oauth,
     smtpUrl: config.smtpUrl,

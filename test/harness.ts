@@ -117,6 +117,7 @@ export function useTestApp(options: TestAppOptions = {}) {
     const clock = new TestClock(options.now);
     const app = await buildApp({
       database,
+      checkResponses: true,
       authSecret: "test-secret-test-secret-test-secret-0123",
       publicUrl: options.publicUrl ?? "http://localhost:3000",
       logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
@@ -154,6 +155,7 @@ export function useSecondInstance(first: TestContext, deps: Partial<AppDeps> = {
     ownDatabase = url ? await openDatabase({ databaseUrl: url, poolSize: 2 }) : undefined;
     second.app = await buildApp({
       database: ownDatabase ?? first.database,
+      checkResponses: true,
       authSecret: "test-secret-test-secret-test-secret-0123",
       publicUrl: "http://localhost:3000",
       logLevel: process.env.TEST_LOG_LEVEL ?? "silent",

@@ -63,6 +63,7 @@ export function useAiTestApp(options: AiTestOptions = {}) {
     const clock = new TestClock(options.now);
     const app = await buildApp({
       database,
+      checkResponses: true,
       authSecret: "test-secret-test-secret-test-secret-0123",
       publicUrl: "http://localhost:3000",
       logLevel: process.env.TEST_LOG_LEVEL ?? "silent",

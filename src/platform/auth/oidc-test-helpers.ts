@@ -35,6 +35,7 @@ export function useOidcApp(): OidcTestContext {
     drop = database.drop;
     const app = await buildApp({
       database,
+      checkResponses: true,
       authSecret: "test-secret-test-secret-test-secret-0123",
       publicUrl: appUrl,
       logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
