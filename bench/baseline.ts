@@ -5,6 +5,7 @@
  * row; then the service's queries, in the same transactions), sent straight through `pg`
  * with the same parameters. `run.ts` checks the statement texts against a trace of
  * the real API, so a change in src that adds a query shows up as a mismatch.
+ * The reads and the authentication are exported for the HTTP floor (floor.ts).
  */
 import type pg from "pg";
 import { v7 as uuidv7 } from "uuid";
@@ -75,9 +76,18 @@ type TaskRow = { id: string; title: string; version: number; workspace_id: strin
 
 class BaselineError extends Error {}
 
+/** The token names no live session (or its user is gone): the app answers 401. */
+export class UnknownTokenError extends BaselineError {}
+
 function first<T extends pg.QueryResultRow>(result: pg.QueryResult<T>, what: string): T {
   const row = result.rows[0];
   if (row === undefined) throw new BaselineError(`${what}: no row`);
+  return row;
+}
+
+function known<T extends pg.QueryResultRow>(result: pg.QueryResult<T>, what: string): T {
+  const row = result.rows[0];
+  if (row === undefined) throw new UnknownTokenError(`${what}: no row`);
   return row;
 }
 
@@ -127,7 +137,7 @@ export class BaselineSessionCache {
  * (which reads the session by token, then its user); a cached user skips
  * the read of the user row behind the actor.
  */
-async function authenticate(
+export async function authenticate(
   pool: pg.Pool,
   sessions: BaselineSessionCache,
   token: string,
@@ -135,12 +145,12 @@ async function authenticate(
   const now = Date.now();
   let userId = sessions.get(token, now);
   if (!userId) {
-    const session = first(
+    const session = known(
       await pool.query<{ user_id: string; expires_at: Date }>(statements.session, [token]),
       "session",
     );
-    if (session.expires_at.getTime() < now) throw new BaselineError("session expired");
-    const user = first(
+    if (session.expires_at.getTime() < now) throw new UnknownTokenError("session expired");
+    const user = known(
       await pool.query<{ id: string }>(statements.user, [session.user_id]),
       "user",
     );
@@ -148,7 +158,7 @@ async function authenticate(
     userId = user.id;
   }
   if (!sessions.knowsUser(userId, now)) {
-    first(await pool.query<{ id: string }>(statements.cachedUser, [userId]), "cached user");
+    known(await pool.query<{ id: string }>(statements.cachedUser, [userId]), "cached user");
     sessions.rememberUser(userId, now);
   }
   return { userId };
@@ -174,6 +184,91 @@ function textArray(items: readonly string[]): string {
   return `{${items.map((item) => `"${item}"`).join(",")}}`;
 }
 
+// The read scenarios' SQL after authentication, shared by the baseline and
+// the HTTP floor (bench/floor.ts) so both send the same statements.
+
+/** GET /v1/tasks: the app prepares one statement per list shape and reads its rows as arrays. */
+export async function readList(
+  pool: pg.Pool,
+  userId: string,
+  withPriority: boolean,
+): Promise<unknown[][]> {
+  const result = withPriority
+    ? await pool.query({
+        name: listStatementName("sort:dueAt:asc,live,status,priority:2"),
+        text: statements.listByPriority,
+        values: ["open", ...listPriorityFilter, 51, userId, 51],
+        rowMode: "array",
+      })
+    : await pool.query({
+        name: listStatementName("sort:dueAt:asc,live,status"),
+        text: statements.list,
+        values: ["open", 51, userId, 51],
+        rowMode: "array",
+      });
+  return result.rows;
+}
+
+/** GET /v1/tasks/{id} (and the read before a PATCH): one prepared statement, as in the app. */
+export function visibleTaskQuery(userId: string, taskId: string): pg.QueryConfig {
+  return { name: "task_visible_to_user", text: statements.visibleTask, values: [userId, taskId] };
+}
+
+/** The task if the user may see it, undefined when not (the app's 404). */
+export async function readTask(
+  pool: pg.Pool,
+  userId: string,
+  taskId: string,
+): Promise<pg.QueryResultRow | undefined> {
+  return (await pool.query(visibleTaskQuery(userId, taskId))).rows[0];
+}
+
+export type MeRows = {
+  profile: pg.QueryResultRow;
+  memberships: pg.QueryResultRow[];
+  stats: pg.QueryResultRow[];
+  activity: pg.QueryResultRow[];
+};
+
+/**
+ * GET /v1/me: the profile, then memberships, task stats and the first
+ * activity page in parallel, all prepared as in the app. Undefined (and
+ * nothing more sent) when the profile row is missing.
+ */
+export async function readMe(pool: pg.Pool, userId: string): Promise<MeRows | undefined> {
+  const profile = (
+    await pool.query({ name: "profile_user", text: statements.user, values: [userId] })
+  ).rows[0];
+  if (profile === undefined) return undefined;
+  const now = new Date();
+  const start = new Date(now);
+  start.setUTCHours(0, 0, 0, 0);
+  const end = new Date(start.getTime() + 86_399_999);
+  const weekAgo = new Date(now.getTime() - 7 * 86_400_000);
+  const [memberships, stats, activity] = await Promise.all([
+    pool.query({ name: "memberships_of_user", text: statements.memberships, values: [userId] }),
+    pool.query({
+      name: "task_stats_of_user",
+      text: statements.stats,
+      values: [
+        "open",
+        "open",
+        now,
+        "open",
+        start,
+        end,
+        "completed",
+        weekAgo,
+        userId,
+        userId,
+        userId,
+      ],
+    }),
+    pool.query({ name: "activity_of_actor", text: statements.activity, values: [userId, 21] }),
+  ]);
+  return { profile, memberships: memberships.rows, stats: stats.rows, activity: activity.rows };
+}
+
 export type BaselineOp = (i: number) => Promise<void>;
 
 /** One scenario request's worth of SQL, for request counter i. */
@@ -188,80 +283,22 @@ export function baselineOp(
     case "list":
       return async (i) => {
         const me = await authenticate(pool, sessions, pickUser(users, i).token);
-        // The app prepares one statement per list shape and reads its rows as
-        // arrays; so does the baseline.
-        if (listUsesPriority(i)) {
-          await pool.query({
-            name: listStatementName("sort:dueAt:asc,live,status,priority:2"),
-            text: statements.listByPriority,
-            values: ["open", ...listPriorityFilter, 51, me.userId, 51],
-            rowMode: "array",
-          });
-        } else {
-          await pool.query({
-            name: listStatementName("sort:dueAt:asc,live,status"),
-            text: statements.list,
-            values: ["open", 51, me.userId, 51],
-            rowMode: "array",
-          });
-        }
+        await readList(pool, me.userId, listUsesPriority(i));
       };
     case "get":
       return async (i) => {
         const { user, taskId } = pickTask(users, i);
         const me = await authenticate(pool, sessions, user.token);
-        // The app sends this one as a named (prepared) statement; so does the baseline.
-        first(
-          await pool.query({
-            name: "task_visible_to_user",
-            text: statements.visibleTask,
-            values: [me.userId, taskId],
-          }),
-          "task",
-        );
+        if ((await readTask(pool, me.userId, taskId)) === undefined) {
+          throw new BaselineError("task: no row");
+        }
       };
     case "me":
       return async (i) => {
         const me = await authenticate(pool, sessions, pickUser(users, i).token);
-        // The app sends these as named (prepared) statements; so does the baseline.
-        first(
-          await pool.query({ name: "profile_user", text: statements.user, values: [me.userId] }),
-          "profile",
-        );
-        const now = new Date();
-        const start = new Date(now);
-        start.setUTCHours(0, 0, 0, 0);
-        const end = new Date(start.getTime() + 86_399_999);
-        const weekAgo = new Date(now.getTime() - 7 * 86_400_000);
-        await Promise.all([
-          pool.query({
-            name: "memberships_of_user",
-            text: statements.memberships,
-            values: [me.userId],
-          }),
-          pool.query({
-            name: "task_stats_of_user",
-            text: statements.stats,
-            values: [
-              "open",
-              "open",
-              now,
-              "open",
-              start,
-              end,
-              "completed",
-              weekAgo,
-              me.userId,
-              me.userId,
-              me.userId,
-            ],
-          }),
-          pool.query({
-            name: "activity_of_actor",
-            text: statements.activity,
-            values: [me.userId, 21],
-          }),
-        ]);
+        if ((await readMe(pool, me.userId)) === undefined) {
+          throw new BaselineError("profile: no row");
+        }
       };
     case "create":
       return async (i) => {
@@ -319,11 +356,7 @@ export function baselineOp(
         const { user, taskId } = pickTask(users, i);
         const me = await authenticate(pool, sessions, user.token);
         const current = first(
-          await pool.query<TaskRow & { role: string }>({
-            name: "task_visible_to_user",
-            text: statements.visibleTask,
-            values: [me.userId, taskId],
-          }),
+          await pool.query<TaskRow & { role: string }>(visibleTaskQuery(me.userId, taskId)),
           "task",
         );
         await transaction(pool, async (client) => {

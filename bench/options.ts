@@ -23,6 +23,8 @@ export type BenchOptions = {
   outDir: string;
   /** Write a V8 CPU profile of the server for every API run. */
   profile: boolean;
+  /** Also measure the HTTP floor (bench/floor.ts) on the read scenarios. */
+  floor: boolean;
   /** The app's session cache TTL (its `sessionCacheTtlMs`); the baseline mirrors it. */
   sessionCacheMs: number;
   /** The app's user cache TTL (its `userCacheTtlMs`); the baseline mirrors it. */
@@ -51,6 +53,9 @@ const usage = `Usage: npm run bench -- [options]
   --out DIR              results directory (BENCH_OUT, default bench/results)
   --profile              also run each scenario once under the V8 profiler and
                          summarise where the server's CPU goes (BENCH_PROFILE=1)
+  --no-floor             skip the HTTP floor: a bare Fastify server sending the
+                         baseline's SQL for list, get and me, driven like the API
+                         (BENCH_FLOOR=0; default on)
   --session-cache-ms N   the app's session cache TTL, mirrored by the baseline
                          (BENCH_SESSION_CACHE_MS, default 300000 like the app; 0 turns it off)
   --user-cache-ms N      the app's user cache TTL, mirrored by the baseline
@@ -102,6 +107,7 @@ export function parseOptions(
       seed: { type: "string" },
       out: { type: "string" },
       profile: { type: "boolean" },
+      "no-floor": { type: "boolean" },
       compare: { type: "string" },
       "session-cache-ms": { type: "string" },
       "user-cache-ms": { type: "string" },
@@ -137,6 +143,7 @@ export function parseOptions(
     seed: integer("seed", pick(values.seed, "BENCH_SEED", "42"), 0),
     outDir: pick(values.out, "BENCH_OUT", "bench/results"),
     profile: values.profile ?? env.BENCH_PROFILE === "1",
+    floor: values["no-floor"] ? false : env.BENCH_FLOOR !== "0",
     sessionCacheMs: integer(
       "session-cache-ms",
       pick(values["session-cache-ms"], "BENCH_SESSION_CACHE_MS", "300000"),

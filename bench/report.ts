@@ -70,6 +70,24 @@ export function mergeThreadUse(parts: readonly ThreadUse[]): ThreadUse {
   };
 }
 
+/** The HTTP floor (bench/floor.ts) driven with the API's load job. */
+export type FloorResult = {
+  load: LoadResult;
+  /** The floor server's thread (and the Postgres backends) during its runs. */
+  thread: ThreadUse;
+  /** Floor req/s divided by raw SQL ops/s: the ceiling for any HTTP server driven this way. */
+  efficiency: number;
+  /** API req/s divided by floor req/s. */
+  apiOverFloor: number;
+  statements: {
+    /** Statements of one traced steady-state floor request, and whether they are the baseline's. */
+    traced: number;
+    identical: boolean;
+    /** Statements sent during the floor's runs, per request. */
+    duringRunPerRequest: number;
+  };
+};
+
 export type ScenarioResult = {
   name: ScenarioName;
   label: string;
@@ -97,6 +115,8 @@ export type ScenarioResult = {
   };
   halfRate?: { peak: number; rate: number; autocannon: LoadResult; paced: LoadResult };
   profile?: ProfileSummary;
+  /** Read scenarios, unless --no-floor. */
+  floor?: FloorResult;
 };
 
 export type TargetCheck = { target: string; scenario: string; value: string; met: boolean };
@@ -133,7 +153,8 @@ export type BenchReport = {
   notes: string[];
 };
 
-const readScenarios: ScenarioName[] = ["list", "get", "me"];
+/** The scenarios the efficiency target and the HTTP floor are about. */
+export const readScenarios: ScenarioName[] = ["list", "get", "me"];
 
 export function checkTargets(report: Omit<BenchReport, "targets">): TargetCheck[] {
   const checks: TargetCheck[] = [];
@@ -285,6 +306,7 @@ export function toMarkdown(report: BenchReport): string {
   );
   for (const s of report.scenarios) lines.push(`- ${scenarioShortLabels[s.name]}: ${s.label}`);
   lines.push("");
+  lines.push(...floorSection(report));
   const half = report.scenarios.filter((s) => s.halfRate);
   if (half.length > 0) {
     lines.push("## At half of peak", "");
@@ -393,6 +415,48 @@ export function toMarkdown(report: BenchReport): string {
     lines.push("");
   }
   return lines.join("\n");
+}
+
+function floorSection(report: BenchReport): string[] {
+  const floored = report.scenarios.filter((s) => s.floor);
+  if (floored.length === 0) return [];
+  const lines = ["## HTTP floor", ""];
+  lines.push(
+    "The floor is the least any HTTP service must do for the same request: a bare Fastify server " +
+      "(`bench/floor.ts`: no plugins, no schemas, logger off) that resolves the bearer token " +
+      "through an in-memory token map (the baseline's session and user caches, same TTLs, its own " +
+      "instance), sends exactly the raw-SQL baseline's statements on the same pool and answers " +
+      "`JSON.stringify` of the rows. No auth beyond that token map, no validation, no logging, " +
+      "no headers beyond Fastify's own. It is driven by the same autocannon job as the API " +
+      "(same users, connections, slices, closed loop, same warm-up), after the API and raw-SQL " +
+      "slices. Floor efficiency = floor req/s / raw SQL ops/s is the ceiling for any HTTP server " +
+      "driven this way on this machine (built like the app on Node, Fastify and `pg`); " +
+      "API/floor = API req/s / floor req/s is how much of that ceiling the API reaches.",
+    "",
+    "| Scenario | Floor req/s | p50 | p95 | p99 | Floor CPU ms/req (busy) | Postgres CPU ms/req | Same SQL | Efficiency (API) | Floor efficiency | API/floor |",
+    "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+  );
+  for (const s of floored) {
+    const f = s.floor;
+    if (!f) continue;
+    const l = f.load.latency;
+    const pg = f.thread.pgCpuMsPerOp;
+    lines.push(
+      `| ${scenarioShortLabels[s.name]} | ${count(f.load.perSecond)} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ` +
+        `${f.thread.cpuMsPerOp.toFixed(3)} (${Math.round(f.thread.utilization * 100)}%) | ` +
+        `${pg === null ? "n/a" : pg.toFixed(3)} | ` +
+        `${f.statements.identical ? "yes" : "**no**"} (${f.statements.duringRunPerRequest}/req) | ` +
+        `${round(s.efficiency, 2).toFixed(2)} | **${round(f.efficiency, 2).toFixed(2)}** | ` +
+        `${round(f.apiOverFloor, 2).toFixed(2)} |`,
+    );
+  }
+  lines.push(
+    "",
+    "Same SQL: the traced floor request sent the baseline's statements (and the statements " +
+      "actually sent per floor request during its runs).",
+    "",
+  );
+  return lines;
 }
 
 export function writeReport(report: BenchReport, outDir: string): { json: string; md: string } {

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import type { ServerResponse } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import os from "node:os";
 import { join } from "node:path";
 import type pg from "pg";
@@ -21,6 +21,7 @@ import {
   statements,
 } from "./baseline.ts";
 import { openBenchDatabase } from "./database.ts";
+import { startFloor } from "./floor.ts";
 import { type LoadJob, type LoadResult, mergeLoads, runLoad } from "./load.ts";
 import { type BenchOptions, parseOptions, UsageError, usage } from "./options.ts";
 import { canMeasurePgCpu, startPgCpu } from "./pgcpu.ts";
@@ -30,7 +31,9 @@ import {
   checkTargets,
   compareWith,
   describeMachine,
+  type FloorResult,
   mergeThreadUse,
+  readScenarios,
   type ScenarioResult,
   type ThreadUse,
   writeReport,
@@ -58,9 +61,12 @@ function log(message: string): void {
   console.log(`[${seconds}s] ${message}`);
 }
 
+/** A server under load: where to send requests, and how many it has not answered yet. */
+type LoadTarget = { url: string; inFlight: () => number };
+
 /**
- * How busy the main thread was (the server during API runs, the pg client
- * during baseline runs) and its busy time per request.
+ * How busy the main thread was (the server during API and HTTP floor runs,
+ * the pg client during baseline runs) and its busy time per request.
  */
 function threadMeter(pool: pg.Pool | null) {
   const before = performance.eventLoopUtilization();
@@ -86,6 +92,23 @@ function threadMeter(pool: pg.Pool | null) {
       ]);
     },
   };
+}
+
+/**
+ * Requests a server has accepted and not yet answered. autocannon stops on
+ * time and drops its connections, but the server finishes what it already
+ * accepted (PGlite may have a long queue), so the next measurement or trace
+ * waits for that.
+ */
+function inFlightOf(server: Server): () => number {
+  let inFlight = 0;
+  server.on("request", (_request, response: ServerResponse) => {
+    inFlight++;
+    response.once("close", () => {
+      inFlight--;
+    });
+  });
+  return () => inFlight;
 }
 
 function addCounts(into: StatementCounts, from: StatementCounts): void {
@@ -124,6 +147,7 @@ function commandLine(options: BenchOptions): string {
   }
   if (options.seed !== 42) parts.push(`--seed ${options.seed}`);
   if (options.profile) parts.push("--profile");
+  if (!options.floor) parts.push("--no-floor");
   if (options.sessionCacheMs !== 300_000) {
     parts.push(`--session-cache-ms ${options.sessionCacheMs}`);
   }
@@ -216,22 +240,15 @@ async function main(): Promise<number> {
         "guard answer 503 to a quarter of the requests in a trial run).",
     );
     const sessions = new BaselineSessionCache(options.sessionCacheMs, options.userCacheMs);
+    // The floor's own token map, kept across its servers like the app's and the baseline's.
+    const floorSessions = new BaselineSessionCache(options.sessionCacheMs, options.userCacheMs);
     closeApp = () => app.close();
     await app.listen({ host: "127.0.0.1", port: 0 });
     const address = app.server.address();
     if (address === null || typeof address === "string") throw new Error("no TCP address");
     const url = `http://127.0.0.1:${address.port}`;
     log(`server listening on ${url}`);
-    // autocannon stops on time and drops its connections, but the server
-    // finishes what it already accepted (PGlite may have a long queue), so
-    // wait for that before the next measurement or trace starts.
-    let inFlight = 0;
-    app.server.on("request", (_request, response: ServerResponse) => {
-      inFlight++;
-      response.once("close", () => {
-        inFlight--;
-      });
-    });
+    const apiTarget: LoadTarget = { url, inFlight: inFlightOf(app.server) };
     // Postgres backends' CPU per request, when Postgres runs on this machine.
     const pgCpuPool =
       options.db === "postgres" && (await canMeasurePgCpu(bench.database.pool))
@@ -245,12 +262,13 @@ async function main(): Promise<number> {
     // A request whose client hung up counts as closed while its handler may
     // still be running, so also wait for the pool to stay idle for a while.
     const pool = bench.database.pool;
-    const drained = async () => {
+    const drained = async (target: LoadTarget) => {
       const deadline = performance.now() + 120_000;
       let idleSince = performance.now();
       for (;;) {
         const now = performance.now();
-        const busy = inFlight > 0 || pool.waitingCount > 0 || pool.totalCount > pool.idleCount;
+        const busy =
+          target.inFlight() > 0 || pool.waitingCount > 0 || pool.totalCount > pool.idleCount;
         if (busy) idleSince = now;
         else if (now - idleSince >= 100) return;
         if (now > deadline) throw new Error("the server was still busy 2 min after a run ended");
@@ -293,11 +311,12 @@ async function main(): Promise<number> {
       seconds: number,
       mode: LoadJob["mode"],
       count = false,
+      target = apiTarget,
     ): Promise<[LoadResult, ThreadUse, StatementCounts]> => {
       const meter = threadMeter(pgCpuPool);
       const counter = count ? countStatements(statements.session) : null;
       const result = await runLoad({
-        url,
+        url: target.url,
         scenario,
         users,
         seconds,
@@ -307,11 +326,15 @@ async function main(): Promise<number> {
       });
       const counts = counter?.stop() ?? { total: 0, watched: 0 };
       const thread = await meter.stop(result.ok);
-      await drained();
+      await drained(target);
       return [result, thread, counts];
     };
-    const load = async (scenario: ScenarioName, seconds: number, mode: LoadJob["mode"]) =>
-      (await loadWithThread(scenario, seconds, mode))[0];
+    const load = async (
+      scenario: ScenarioName,
+      seconds: number,
+      mode: LoadJob["mode"],
+      target = apiTarget,
+    ) => (await loadWithThread(scenario, seconds, mode, false, target))[0];
 
     const results: ScenarioResult[] = [];
     for (const scenario of options.scenarios) {
@@ -320,9 +343,9 @@ async function main(): Promise<number> {
       const op = baselineOp(bench.database.pool, sessions, scenario, users);
       const scenarioUsers = usersFor(scenario, users);
       const n = scenarioUsers.length;
-      const apiRequest = async (i: number) => {
+      const requestTo = (base: string) => async (i: number) => {
         const { user, call } = httpCall(scenario, scenarioUsers, i);
-        const response = await fetch(`${url}${call.path}`, {
+        const response = await fetch(`${base}${call.path}`, {
           method: call.method,
           headers: {
             authorization: `Bearer ${user.token}`,
@@ -333,6 +356,7 @@ async function main(): Promise<number> {
         const text = await response.text();
         if (!response.ok) throw new Error(`${title} answered ${response.status}: ${text}`);
       };
+      const apiRequest = requestTo(url);
 
       // Same SQL? Trace one API request and one baseline operation in the
       // steady state: the same user made a request just before (i and i + n
@@ -407,6 +431,67 @@ async function main(): Promise<number> {
         `${line("raw SQL", baseline.perSecond, baseline.latency)}  (client thread: ${baselineThread.cpuMsPerOp.toFixed(3)} ms CPU/op, ${Math.round(baselineThread.utilization * 100)}% busy)`,
       );
 
+      // The HTTP floor: a bare server sending the baseline's SQL, driven
+      // with the API's job (same warm-up, slices, users and connections).
+      let floor: FloorResult | undefined;
+      if (options.floor && readScenarios.includes(scenario)) {
+        const server = await startFloor(pool, floorSessions);
+        try {
+          const target: LoadTarget = { url: server.url, inFlight: inFlightOf(server.server) };
+          const floorRequest = requestTo(server.url);
+          await floorRequest(traceAt + 4 * n);
+          const floorTexts = await captureStatements(() => floorRequest(traceAt + 5 * n));
+          const sameSql = sameStatements(floorTexts, baselineTexts);
+          if (!sameSql) {
+            const message =
+              `${title}: the HTTP floor sent ${floorTexts.length} statements for a request, the ` +
+              `baseline ${baselineTexts.length}, and the texts differ; update bench/floor.ts`;
+            log(`WARNING ${message}`);
+            notes.push(message);
+          }
+          if (options.warmup > 0) {
+            await load(scenario, options.warmup, { kind: "closed" }, target);
+          }
+          const floorParts: LoadResult[] = [];
+          const floorThreads: ThreadUse[] = [];
+          const floorCounts: StatementCounts = { total: 0, watched: 0 };
+          for (let round = 0; round < options.rounds; round++) {
+            const [part, thread, counts] = await loadWithThread(
+              scenario,
+              slice,
+              { kind: "closed" },
+              true,
+              target,
+            );
+            floorParts.push(part);
+            floorThreads.push(thread);
+            addCounts(floorCounts, counts);
+          }
+          const floorLoad = mergeLoads(floorParts);
+          const floorThread = mergeThreadUse(floorThreads);
+          failures.push(...describeFailures(`${title} (HTTP floor)`, floorLoad));
+          floor = {
+            load: floorLoad,
+            thread: floorThread,
+            efficiency: floorLoad.perSecond / baseline.perSecond,
+            apiOverFloor: api.perSecond / floorLoad.perSecond,
+            statements: {
+              traced: floorTexts.length,
+              identical: sameSql,
+              duringRunPerRequest: round(floorCounts.total / Math.max(1, floorLoad.ok), 3),
+            },
+          };
+          log(
+            `${line("HTTP floor", floorLoad.perSecond, floorLoad.latency)}  (server thread: ${floorThread.cpuMsPerOp.toFixed(3)} ms CPU/req, ${Math.round(floorThread.utilization * 100)}% busy)`,
+          );
+          log(
+            `floor efficiency ${floor.efficiency.toFixed(2)}, API/floor ${floor.apiOverFloor.toFixed(2)}`,
+          );
+        } finally {
+          await server.close();
+        }
+      }
+
       let profile: ProfileSummary | undefined;
       if (options.profile) {
         const stop = await startProfile();
@@ -451,6 +536,7 @@ async function main(): Promise<number> {
           },
         },
         ...(profile ? { profile } : {}),
+        ...(floor ? { floor } : {}),
       };
 
       if (options.halfRate.includes(scenario)) {
@@ -482,6 +568,7 @@ async function main(): Promise<number> {
         "in a worker thread; the raw-SQL baseline runs on the main thread. Postgres runs on the " +
         "same machine, so all of them compete for the same cores. Compare numbers within one run.",
     );
+    if (!options.floor) notes.push("The HTTP floor was not measured (--no-floor).");
     if (options.db === "pglite") {
       notes.push(
         "PGlite executes one statement at a time, so concurrency only queues; the 10 ms target is " +
@@ -530,6 +617,23 @@ async function main(): Promise<number> {
         `| ${scenarioShortLabels[s.name]} | ${Math.round(s.api.perSecond)} | ${a.p50.toFixed(2)} | ${a.p95.toFixed(2)} | ${a.p99.toFixed(2)} | ` +
           `${Math.round(s.baseline.perSecond)} | ${b.p50.toFixed(2)} | ${b.p95.toFixed(2)} | ${b.p99.toFixed(2)} | ${s.efficiency.toFixed(2)} |`,
       );
+    }
+    const floored = results.filter((s) => s.floor);
+    if (floored.length > 0) {
+      console.log("");
+      console.log(
+        "| Scenario | Floor req/s | p50 | p95 | p99 | Floor CPU ms/req | Efficiency (API) | Floor efficiency | API/floor |",
+      );
+      console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+      for (const s of floored) {
+        const f = s.floor;
+        if (!f) continue;
+        const l = f.load.latency;
+        console.log(
+          `| ${scenarioShortLabels[s.name]} | ${Math.round(f.load.perSecond)} | ${l.p50.toFixed(2)} | ${l.p95.toFixed(2)} | ${l.p99.toFixed(2)} | ` +
+            `${f.thread.cpuMsPerOp.toFixed(3)} | ${s.efficiency.toFixed(2)} | ${f.efficiency.toFixed(2)} | ${f.apiOverFloor.toFixed(2)} |`,
+        );
+      }
     }
     console.log("");
     for (const check of report.targets) {
