@@ -172,6 +172,13 @@ describe("loadConfig", () => {
     );
   });
 
+  it("checks responses only when RESPONSE_CHECK asks for it", () => {
+    expect(loadConfig({ DATA_DIR: scratchDir() }).checkResponses).toBe(false);
+    expect(loadConfig({ DATA_DIR: scratchDir(), RESPONSE_CHECK: "true" }).checkResponses).toBe(
+      true,
+    );
+  });
+
   it("derives a reachable PUBLIC_URL for a wildcard or IPv6 host", () => {
     const base = { DATA_DIR: scratchDir() };
     expect(loadConfig({ ...base, HOST: "0.0.0.0", PORT: "81" }).publicUrl).toBe(
@@ -207,6 +214,7 @@ describe("loadConfig", () => {
     ["CORS_ORIGINS", "*,https://app.example.com"],
     ["CORS_ORIGINS", "app.example.com"],
     ["RATE_LIMIT_ENABLED", "maybe"],
+    ["RESPONSE_CHECK", "yes please"],
     ["RATE_LIMIT_USER", "0"],
     ["OVERLOAD_MAX_HEAP_MB", "-1"],
   ])("rejects %s=%s with a message naming the variable", (variable, value) => {
