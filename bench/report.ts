@@ -113,7 +113,14 @@ export type ScenarioResult = {
       baselineSessionLookupsPerOp: number;
     };
   };
-  halfRate?: { peak: number; rate: number; autocannon: LoadResult; paced: LoadResult };
+  halfRate?: {
+    peak: number;
+    rate: number;
+    autocannon: LoadResult;
+    paced: LoadResult;
+    /** The same paced load against the HTTP floor: the generator's and machine's own tail. */
+    floorPaced?: LoadResult;
+  };
   profile?: ProfileSummary;
   /** Read scenarios, unless --no-floor. */
   floor?: FloorResult;
@@ -314,7 +321,9 @@ export function toMarkdown(report: BenchReport): string {
       "Two ways to offer half the measured peak: `paced` sends requests evenly spaced (open loop, " +
         "latency counted from the scheduled send time, Node's keep-alive agent with the same number of " +
         "connections); `autocannon overallRate` gives each connection a per-second quota that it sends " +
-        "back to back at the start of each second, so it is bursty and its latencies look like peak load.",
+        "back to back at the start of each second, so it is bursty and its latencies look like peak load. " +
+        "`paced, HTTP floor` offers the same paced load to the HTTP floor server: what the load " +
+        "generator, loopback and the machine add to any server at that rate.",
       "",
     );
     lines.push(
@@ -324,10 +333,12 @@ export function toMarkdown(report: BenchReport): string {
     for (const s of half) {
       const h = s.halfRate;
       if (!h) continue;
-      for (const [kind, result] of [
+      const rows: Array<[string, LoadResult]> = [
         ["paced", h.paced],
         ["autocannon overallRate", h.autocannon],
-      ] as const) {
+      ];
+      if (h.floorPaced) rows.push(["paced, HTTP floor", h.floorPaced]);
+      for (const [kind, result] of rows) {
         const l = result.latency;
         lines.push(
           `| ${scenarioShortLabels[s.name]} | ${count(h.peak)} | ${count(h.rate)} | ${kind} | ` +

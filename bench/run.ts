@@ -550,6 +550,27 @@ async function main(): Promise<number> {
         failures.push(...describeFailures(`${title} (half rate, autocannon)`, bursty));
         log(line(`half rate autocannon`, bursty.perSecond, bursty.latency));
         result.halfRate = { peak: api.perSecond, rate, paced, autocannon: bursty };
+        if (options.floor && readScenarios.includes(scenario)) {
+          // The same paced load against the bare floor: how much of the tail
+          // is the generator, loopback and the machine rather than the API.
+          const server = await startFloor(pool, floorSessions);
+          try {
+            const target: LoadTarget = { url: server.url, inFlight: inFlightOf(server.server) };
+            const floorPaced = await load(
+              scenario,
+              options.duration,
+              { kind: "paced", rate },
+              target,
+            );
+            failures.push(
+              ...describeFailures(`${title} (half rate, paced, HTTP floor)`, floorPaced),
+            );
+            log(line(`half rate floor paced`, floorPaced.perSecond, floorPaced.latency));
+            result.halfRate.floorPaced = floorPaced;
+          } finally {
+            await server.close();
+          }
+        }
       }
       results.push(result);
     }
