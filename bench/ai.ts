@@ -8,6 +8,7 @@
  *   --samples N   paired samples per measurement (default 300)
  *   DATABASE_URL  run the ledger on that Postgres (a fresh database) instead of PGlite
  */
+import "../src/platform/runtime.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";

@@ -16,6 +16,7 @@
  *   --seconds S --rounds R --connections C   (default 6 / 3 / 10)
  *   REDIS_URL             Redis for the limits and the cache (default redis://127.0.0.1:6379)
  */
+import "../src/platform/runtime.ts";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";

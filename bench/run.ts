@@ -4,6 +4,7 @@
  * worker thread, runs the same SQL straight through `pg` as a baseline, and
  * writes bench/results/<date>-<db>-<users>u-<tasks>t.{json,md}.
  */
+import "../src/platform/runtime.ts";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { Server, ServerResponse } from "node:http";

@@ -1,3 +1,4 @@
+import "./platform/runtime.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { startFromConfig } from "./server.ts";
 
