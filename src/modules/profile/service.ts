@@ -1,5 +1,4 @@
 import { eq, sql } from "drizzle-orm";
-import { DateTime } from "luxon";
 import { actingUser } from "../../platform/auth/actor.ts";
 import { user } from "../../platform/auth/schema.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
@@ -7,6 +6,7 @@ import { preparedPerDatabase } from "../../platform/db/prepared.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
 import { notFound } from "../../platform/http/errors.ts";
 import { diffChanges, listActorActivity, recordActivity } from "../activity/service.ts";
+import { dayBounds } from "../tasks/schedule/day.ts";
 import { taskStats } from "../tasks/stats.ts";
 import { listMemberships } from "../workspaces/service.ts";
 import type { Profile, UpdateProfileInput } from "./contracts.ts";
@@ -27,13 +27,13 @@ export async function getProfile(
   const [row] = await profileStatement(ctx.db).execute({ id: me.userId });
   if (!row) throw notFound("User");
   const now = ctx.now();
-  const today = DateTime.fromJSDate(now, { zone: row.timezone });
+  const today = dayBounds(now, row.timezone);
   const [workspaces, stats, activity] = await Promise.all([
     listMemberships(ctx),
     taskStats(ctx, {
       now,
-      startOfToday: today.startOf("day").toJSDate(),
-      endOfToday: today.endOf("day").toJSDate(),
+      startOfToday: today.start,
+      endOfToday: today.end,
     }),
     options.activityLimit > 0
       ? listActorActivity(ctx, me.userId, { limit: options.activityLimit })
