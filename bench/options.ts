@@ -31,6 +31,8 @@ export type BenchOptions = {
   userCacheMs: number;
   /** An earlier result JSON to compare latencies with (e.g. 1M tasks against 100k). */
   compare: string | undefined;
+  /** The app's log level; its JSON lines go to /dev/null. */
+  logLevel: "info" | "silent";
 };
 
 const usage = `Usage: npm run bench -- [options]
@@ -60,6 +62,9 @@ const usage = `Usage: npm run bench -- [options]
                          (BENCH_SESSION_CACHE_MS, default 300000 like the app; 0 turns it off)
   --user-cache-ms N      the app's user cache TTL, mirrored by the baseline
                          (BENCH_USER_CACHE_MS, default 300000 like the app; 0 turns it off)
+  --log-level info|silent
+                         the app's log level (BENCH_LOG_LEVEL, default info like
+                         the app: two JSON lines per request, written to /dev/null)
   --compare FILE         an earlier results .json to compare p95 latencies with
 `;
 
@@ -83,6 +88,11 @@ function scenarioList(name: string, raw: string): ScenarioName[] {
     }
   }
   return scenarioNames.filter((scenario) => items.includes(scenario));
+}
+
+function logLevel(raw: string): BenchOptions["logLevel"] {
+  if (raw === "info" || raw === "silent") return raw;
+  throw new UsageError(`--log-level must be info or silent, got "${raw}"`);
 }
 
 export function parseOptions(
@@ -111,6 +121,7 @@ export function parseOptions(
       compare: { type: "string" },
       "session-cache-ms": { type: "string" },
       "user-cache-ms": { type: "string" },
+      "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -155,6 +166,7 @@ export function parseOptions(
       0,
     ),
     compare: values.compare ?? (env.BENCH_COMPARE || undefined),
+    logLevel: logLevel(pick(values["log-level"], "BENCH_LOG_LEVEL", "info")),
   };
   if (options.scenarios.length === 0) throw new UsageError("--scenarios selects nothing");
   if (options.tasks < options.users) {
