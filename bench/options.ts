@@ -64,7 +64,7 @@ const usage = `Usage: npm run bench -- [options]
                          (BENCH_USER_CACHE_MS, default 300000 like the app; 0 turns it off)
   --log-level info|silent
                          the app's log level (BENCH_LOG_LEVEL, default info like
-                         the app: two JSON lines per request, written to /dev/null)
+                         the app: a JSON access line per request, written to /dev/null)
   --compare FILE         an earlier results .json to compare p95 latencies with
 `;
 

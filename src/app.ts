@@ -6,6 +6,7 @@ import {
   jsonSchemaTransformObject,
   validatorCompiler,
 } from "fastify-type-provider-zod";
+import type { DestinationStream } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { adminRoutes } from "./modules/admin/routes.ts";
 import { AiGateway } from "./modules/ai/gateway.ts";
@@ -63,7 +64,7 @@ import { registerRateLimit } from "./platform/http/rate-limit/plugin.ts";
 import { defaultRateLimits, type RateLimitSettings } from "./platform/http/rate-limit/policy.ts";
 import { serializerCompiler } from "./platform/http/serializer.ts";
 import { createSmtpMailer } from "./platform/mail/mailer.ts";
-import { loggerOptions } from "./platform/observability/logger.ts";
+import { AccessLog, loggerOptions } from "./platform/observability/logger.ts";
 
 export type AppDeps = {
   database: DatabaseHandle;
@@ -102,7 +103,7 @@ export type AppDeps = {
   /** Search and embedding-queue knobs (tests shorten them or run the queue by hand). */
   search?: Partial<SearchSettings>;
   /** Where logs go (default stdout); the stdio MCP server needs stdout for the protocol. */
-  logStream?: NodeJS.WritableStream;
+  logStream?: DestinationStream;
   /** Request limits per client (default: ../shared/API.md's); false turns them off. */
   rateLimit?: RateLimitSettings | false;
   /** Load-shedding thresholds (default: defaultOverload); false turns shedding off. */
@@ -151,6 +152,7 @@ export async function buildApp(deps: AppDeps) {
     keepAliveTimeout: 72_000,
     requestTimeout: 60_000,
     return503OnClosing: true,
+    logController: new AccessLog(),
     trustProxy: deps.trustProxy?.length ? deps.trustProxy : false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     requestIdHeader: false,

@@ -50,7 +50,7 @@ describe("graceful shutdown", { timeout: processTestTimeoutMs }, () => {
     const dir = tempDir("shutdown");
     cleanups.push(dir.remove);
     const port = await freePort();
-    const server = startServer({ PORT: String(port), DATA_DIR: dir.path, LOG_LEVEL: "info" });
+    const server = startServer({ PORT: String(port), DATA_DIR: dir.path, LOG_LEVEL: "debug" });
     cleanups.push(server.kill);
     await server.waitForOutput("Taskpilot is ready");
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
