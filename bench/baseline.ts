@@ -56,7 +56,7 @@ const listPage = (filters: string, n: number) =>
 
 /** Statement texts exactly as Drizzle and better-auth's Drizzle adapter render them. */
 export const statements = {
-  session: `select "id", "expires_at", "token", "ip_address", "user_agent", "user_id", "created_at", "updated_at" from "session" where "session"."token" = $1`,
+  session: `select "id", "expires_at", "token", "ip_address", "user_agent", "user_id", "created_at", "updated_at", "impersonated_by" from "session" where "session"."token" = $1`,
   user: `select "id", "name", "email", "email_verified", "image", "timezone", "created_at", "updated_at", "role", "banned", "ban_reason", "ban_expires", "two_factor_enabled" from "user" where "user"."id" = $1`,
   cachedUser: `select "id", "name", "email", "timezone", "banned", "ban_expires" from "user" where "user"."id" = $1`,
   list: listPage("", 2),

@@ -46,6 +46,16 @@ export function sameStatements(a: readonly string[], b: readonly string[]): bool
   return left.length === right.length && left.every((statement, i) => statement === right[i]);
 }
 
+/** `all` without one occurrence of each statement in `some` (a multiset difference). */
+export function withoutStatements(all: readonly string[], some: readonly string[]): string[] {
+  const rest = [...all];
+  for (const statement of some) {
+    const at = rest.indexOf(statement);
+    if (at >= 0) rest.splice(at, 1);
+  }
+  return rest;
+}
+
 export type StatementCounts = { total: number; watched: number };
 
 /**
