@@ -13,7 +13,7 @@ import { listStatementName } from "../src/modules/tasks/list.ts";
 import {
   createInput,
   type LoadUser,
-  listPriorityFilter,
+  listPriorityRanks,
   listUsesPriority,
   pickTask,
   pickUser,
@@ -60,7 +60,10 @@ export const statements = {
   user: `select "id", "name", "email", "email_verified", "image", "timezone", "created_at", "updated_at", "role", "banned", "ban_reason", "ban_expires", "two_factor_enabled" from "user" where "user"."id" = $1`,
   cachedUser: `select "id", "name", "email", "timezone", "banned", "ban_expires" from "user" where "user"."id" = $1`,
   list: listPage("", 2),
-  listByPriority: listPage(` and "tasks"."priority" in ($2, $3)`, 4),
+  listByPriority: listPage(
+    ` and ("tasks"."priority_rank" >= $2 and "tasks"."priority_rank" <= $3)`,
+    4,
+  ),
   visibleTask: `select ${qualified}, "member"."role" from "tasks" inner join "member" on ("member"."organization_id" = "tasks"."workspace_id" and "member"."user_id" = $1) where ("tasks"."id" = $2 and "tasks"."deleted_at" is null)`,
   personalWorkspace: `select "id" from "organization" where "organization"."personal_owner_id" = $1`,
   role: `select "role" from "member" where ("member"."organization_id" = $1 and "member"."user_id" = $2)`,
@@ -195,9 +198,10 @@ export async function readList(
 ): Promise<unknown[][]> {
   const result = withPriority
     ? await pool.query({
-        name: listStatementName("sort:dueAt:asc,live,status,priority:2"),
+        name: listStatementName("sort:dueAt:asc,live,status,priority:range"),
         text: statements.listByPriority,
-        values: ["open", ...listPriorityFilter, 51, userId, 51],
+        // The app sends a priority set without gaps as a range of ranks.
+        values: ["open", ...listPriorityRanks, 51, userId, 51],
         rowMode: "array",
       })
     : await pool.query({

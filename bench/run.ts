@@ -437,7 +437,14 @@ async function main(): Promise<number> {
       const apiTexts = await captureStatements(() => apiRequest(traceAt + n));
       await op(traceAt + 2 * n);
       const baselineTexts = await captureStatements(() => op(traceAt + 3 * n));
-      const identical = sameStatements(apiTexts, baselineTexts);
+      // Consecutive requests may differ (every second list request filters
+      // by priority): the odd variant must send the baseline's SQL as well.
+      await apiRequest(traceAt + 1);
+      const apiOdd = await captureStatements(() => apiRequest(traceAt + 1 + n));
+      await op(traceAt + 1 + 2 * n);
+      const baselineOdd = await captureStatements(() => op(traceAt + 1 + 3 * n));
+      const identical =
+        sameStatements(apiTexts, baselineTexts) && sameStatements(apiOdd, baselineOdd);
       if (!identical) {
         const message =
           `${title}: the API sent ${apiTexts.length} statements for a request, the baseline ` +

@@ -33,6 +33,8 @@ export type HttpCall = {
 };
 
 export const listPriorityFilter = ["high", "urgent"] as const;
+/** The same set as the app binds it: the lowest and highest `priority_rank` (high 3, urgent 4). */
+export const listPriorityRanks = [3, 4] as const;
 
 /** Every second list request also filters on priority. */
 export function listUsesPriority(i: number): boolean {

@@ -41,6 +41,56 @@ describe("GET /v1/tasks filters", () => {
     expect(await listTitles(t.app, user, { priority: "none" })).toEqual(["none"]);
   });
 
+  it("filters by every set of priorities, with and without gaps, in any order and repeated", async () => {
+    // The filter is sent as a range of priority_rank plus, where the set has
+    // gaps, the exact set: every one of the 31 sets must still be exact.
+    const user = await signUp(t.app);
+    const priorities = ["none", "low", "medium", "high", "urgent"];
+    for (const priority of priorities) {
+      await createTask(t.app, user, { title: priority, priority });
+    }
+    for (let mask = 1; mask < 1 << priorities.length; mask++) {
+      const set = priorities.filter((_, index) => mask & (1 << index));
+      const query = [...set]
+        .reverse()
+        .concat(set[0] ?? [])
+        .join(",");
+      expect(sorted(await listTitles(t.app, user, { priority: query }))).toEqual(sorted(set));
+    }
+  });
+
+  it("pages through a priority set with gaps in due order", async () => {
+    const user = await signUp(t.app);
+    const created: string[] = [];
+    for (let day = 1; day <= 7; day++) {
+      for (const priority of ["low", "medium", "urgent"]) {
+        const title = `${priority} ${day}`;
+        await createTask(t.app, user, {
+          title,
+          priority,
+          dueAt: `2026-04-0${day}T09:00:00Z`,
+        });
+        if (priority !== "medium") created.push(title);
+      }
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const response = await t.app.inject({
+        method: "GET",
+        url: `/v1/tasks?priority=urgent,low&sort=dueAt&limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+        headers: user.headers,
+      });
+      expect(response.statusCode).toBe(200);
+      const page = response.json() as { data: Array<{ title: string }>; nextCursor: string | null };
+      seen.push(...page.data.map((task) => task.title));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toHaveLength(created.length);
+    expect(seen.slice(0, 2).sort()).toEqual(["low 1", "urgent 1"]);
+    expect(sorted(seen)).toEqual(sorted(created));
+  });
+
   it("filters by category", async () => {
     const user = await signUp(t.app);
     const home = await createCategory(t.app, user, "Home");
@@ -277,4 +327,80 @@ describe("GET /v1/tasks rows", () => {
       "Plan the launch",
     ]);
   });
+});
+
+describe("GET /v1/tasks plans", () => {
+  /** The list statement a request sends, with its values, read off the pool. */
+  async function listStatement(url: string, headers: Record<string, string>) {
+    const pool = t.database.pool as unknown as { query: (...args: unknown[]) => unknown };
+    const original = pool.query;
+    let sent: { text: string; values: unknown[] } | undefined;
+    pool.query = function (this: unknown, ...args: unknown[]) {
+      const config = args[0] as { text?: string; values?: unknown[] };
+      if (config?.text?.includes('from "member" cross join lateral')) {
+        sent = { text: config.text, values: config.values ?? [] };
+      }
+      return original.apply(this, args);
+    };
+    try {
+      const response = await t.app.inject({ url, headers });
+      expect(response.statusCode, response.body).toBe(200);
+    } finally {
+      pool.query = original;
+    }
+    if (!sent) throw new Error("no list statement was sent");
+    return sent;
+  }
+
+  it.each([
+    ["dueAt", "tasks_list_due_at_idx", "priority=high,urgent"],
+    ["position", "tasks_list_position_idx", "priority=low,urgent"],
+    ["createdAt", "tasks_list_created_at_idx", "priority=medium"],
+    ["priority", "tasks_list_priority_idx", "priority=none,low"],
+  ])(
+    "checks a priority filter inside the index when sorting by %s",
+    async (sort, index, filter) => {
+      const user = await signUp(t.app);
+      await createTask(t.app, user, { title: "One", priority: "high" });
+      const { text, values } = await listStatement(
+        `/v1/tasks?sort=${sort}&${filter}`,
+        user.headers,
+      );
+      // Any index scan the planner picks for the tasks must check the priority
+      // range in the index (Index Cond), never on rows it has already read.
+      const client = await t.database.pool.connect();
+      try {
+        await client.query("begin");
+        await client.query("set local enable_seqscan = off");
+        await client.query("set local enable_bitmapscan = off");
+        await client.query("set local enable_sort = off");
+        const plan = await client.query<{ "QUERY PLAN": unknown }>(
+          `explain (format json) ${text}`,
+          values,
+        );
+        await client.query("rollback");
+        const nodes: Array<Record<string, unknown>> = [];
+        const walk = (node: Record<string, unknown>) => {
+          nodes.push(node);
+          for (const child of (node.Plans as Array<Record<string, unknown>> | undefined) ?? []) {
+            walk(child);
+          }
+        };
+        const plans = plan.rows[0]?.["QUERY PLAN"] as
+          | Array<{ Plan: Record<string, unknown> }>
+          | undefined;
+        const root = plans?.[0];
+        if (!root) throw new Error("no plan");
+        walk(root.Plan);
+        const scan = nodes.find((node) => node["Relation Name"] === "tasks");
+        expect(scan?.["Node Type"]).toBe("Index Scan");
+        expect(scan?.["Index Name"]).toBe(index);
+        expect(String(scan?.["Index Cond"])).toMatch(/priority_rank >= /);
+        expect(String(scan?.["Index Cond"])).toMatch(/priority_rank <= /);
+        expect(String(scan?.Filter ?? "")).not.toMatch(/priority_rank/);
+      } finally {
+        client.release();
+      }
+    },
+  );
 });

@@ -32,7 +32,7 @@ import { roleIn } from "../workspaces/service.ts";
 import { type TaskRow, taskColumns } from "./access.ts";
 import type { ListTasksQuery, Task, TaskSort } from "./contracts.ts";
 import { toTask } from "./mapping.ts";
-import { tasks } from "./schema.ts";
+import { priorityRankOf, type TaskPriority, taskPriorities, tasks } from "./schema.ts";
 
 const sortFields = {
   position: "position",
@@ -263,13 +263,7 @@ export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Pa
       query.workspaceId
         ? b.has("workspace") && eq(tasks.workspaceId, b.bind(query.workspaceId))
         : undefined,
-      query.priority
-        ? b.has(`priority:${query.priority.length}`) &&
-          inArray(
-            tasks.priority,
-            query.priority.map((priority) => b.bind(priority)),
-          )
-        : undefined,
+      query.priority ? priorityCondition(b, query.priority) : undefined,
       query.categoryId
         ? b.has("category") && eq(tasks.categoryId, b.bind(query.categoryId))
         : undefined,
@@ -322,6 +316,31 @@ export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Pa
     key: sortKey(row, query.sort),
     id: row.id,
   }));
+}
+
+/**
+ * Tasks of these priorities, as a range of `priority_rank` (the last column
+ * of every list index, so the range is checked in the index and other
+ * priorities' rows are never read), plus the exact set where it has gaps.
+ */
+function priorityCondition(b: Bindings, priorities: readonly TaskPriority[]): SQL | undefined {
+  const ranks = [...new Set(priorities.map(priorityRankOf))].sort((x, y) => x - y);
+  const lowest = ranks[0] ?? 0;
+  const highest = ranks.at(-1) ?? 0;
+  const gaps = highest - lowest + 1 > ranks.length;
+  b.has(gaps ? `priority:range+${ranks.length}` : "priority:range");
+  return and(
+    gte(tasks.priorityRank, b.bind(lowest)),
+    lte(tasks.priorityRank, b.bind(highest)),
+    // On `priority`, not the rank: a rank list on an index column made the
+    // planner drop the ordered scan for a bitmap scan and a sort (3.6x slower).
+    gaps
+      ? inArray(
+          tasks.priority,
+          ranks.map((rank) => b.bind(taskPriorities[rank])),
+        )
+      : undefined,
+  );
 }
 
 /** The actor's memberships (workspaceRestriction included), with bound values. */
