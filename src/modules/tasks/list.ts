@@ -21,9 +21,10 @@ import {
   sql,
 } from "drizzle-orm";
 import { LRUCache } from "lru-cache";
-import type pg from "pg";
+import pg from "pg";
 import { actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import type { Context } from "../../platform/context.ts";
+import { timestamptzToIso } from "../../platform/db/timestamps.ts";
 import type { Executor } from "../../platform/db/transaction.ts";
 import { validationFailed } from "../../platform/http/errors.ts";
 import { decodeCursor, type Page, toPage } from "../../platform/http/pagination.ts";
@@ -31,7 +32,7 @@ import { member } from "../workspaces/schema.ts";
 import { roleIn } from "../workspaces/service.ts";
 import { type TaskRow, taskColumns } from "./access.ts";
 import type { ListTasksQuery, Task, TaskSort } from "./contracts.ts";
-import { toTask } from "./mapping.ts";
+import { isoTime, type TaskRowWithIsoTimes, toTask } from "./mapping.ts";
 import { priorityRankOf, type TaskPriority, taskPriorities, tasks } from "./schema.ts";
 
 const sortFields = {
@@ -63,18 +64,18 @@ function orderBy(sort: TaskSort, descending: boolean, key: SQL | AnyColumn, id: 
   ];
 }
 
-function sortKey(row: TaskRow, sort: TaskSort): string | number | null {
+function sortKey(row: ListRow, sort: TaskSort): string | number | null {
   switch (sort) {
     case "position":
       return row.position;
     case "dueAt":
-      return row.dueAt?.toISOString() ?? null;
+      return row.dueAt === null ? null : isoTime(row.dueAt);
     case "priority":
       return row.priorityRank;
     case "createdAt":
-      return row.createdAt.toISOString();
+      return isoTime(row.createdAt);
     case "updatedAt":
-      return row.updatedAt.toISOString();
+      return isoTime(row.updatedAt);
     case "title":
       return row.title;
   }
@@ -194,18 +195,33 @@ function buildList(ctx: Context, query: ListTasksQuery, name: string, parts: Lis
     .prepare(name);
 }
 
+type ListRow = TaskRow | TaskRowWithIsoTimes;
+
+/**
+ * pg's type parsers, but a timestamptz becomes the ISO text the API writes
+ * (`timestamptzToIso`) instead of a Date that `toTask` only writes out again:
+ * a page of 50 tasks made 200 Dates (parsing and toISOString were 11% of a
+ * list request's CPU, bench/results).
+ */
+const isoTimeTypes = {
+  getTypeParser: (oid: number, format?: "text" | "binary") =>
+    oid === pg.types.builtins.TIMESTAMPTZ && format !== "binary"
+      ? timestamptzToIso
+      : pg.types.getTypeParser(oid, format),
+} as pg.CustomTypesConfig;
+
 /**
  * Runs a list statement. On the pool (every request outside a transaction)
  * the rows come back as arrays and become tasks by column position: Drizzle's
  * generic row mapping cost a quarter of a list request's CPU (bench/results).
- * pg's own type parsers give the same values (timestamptz as Date, text[] as
- * arrays); list.test.ts compares both paths.
+ * pg's own type parsers give the same values (text[] as arrays), but
+ * timestamps as ISO text; list.test.ts compares both paths.
  */
 async function runList(
   ctx: Context,
   statement: ListStatement,
   values: Record<string, unknown>,
-): Promise<TaskRow[]> {
+): Promise<ListRow[]> {
   const pool = "$client" in ctx.db ? (ctx.db.$client as pg.Pool) : undefined;
   if (!pool || !fastListRows) return statement.prepared.execute(values);
   const result = await pool.query<unknown[]>({
@@ -213,13 +229,14 @@ async function runList(
     text: statement.query.sql,
     values: fillPlaceholders(statement.query.params, values),
     rowMode: "array",
+    types: isoTimeTypes,
   });
   return result.rows.map((cells) => {
     const row: Record<string, unknown> = {};
     for (let index = 0; index < taskColumnNames.length; index++) {
       row[taskColumnNames[index] as string] = cells[index];
     }
-    return row as TaskRow;
+    return row as TaskRowWithIsoTimes;
   });
 }
 

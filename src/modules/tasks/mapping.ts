@@ -1,7 +1,28 @@
 import type { TaskRow } from "./access.ts";
 import type { Task } from "./contracts.ts";
 
-export function toTask(row: TaskRow): Task {
+/**
+ * A task row whose timestamps arrive as ISO text: the list's fast path has
+ * Postgres' text turned straight into the string a Date would write, as a
+ * page of 50 tasks made 200 Dates only to write them out again (list.ts).
+ */
+export type TaskRowWithIsoTimes = Omit<
+  TaskRow,
+  "dueAt" | "completedAt" | "createdAt" | "updatedAt" | "deletedAt"
+> & {
+  dueAt: string | null;
+  completedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  deletedAt: string | null;
+};
+
+/** A timestamp as the API writes it. */
+export function isoTime(value: Date | string): string {
+  return typeof value === "string" ? value : value.toISOString();
+}
+
+export function toTask(row: TaskRow | TaskRowWithIsoTimes): Task {
   return {
     id: row.id,
     workspaceId: row.workspaceId,
@@ -11,17 +32,17 @@ export function toTask(row: TaskRow): Task {
     priority: row.priority,
     categoryId: row.categoryId,
     tags: row.tags,
-    dueAt: row.dueAt?.toISOString() ?? null,
+    dueAt: row.dueAt === null ? null : isoTime(row.dueAt),
     allDay: row.allDay,
     recurrence: row.recurrence,
     parentId: row.parentId,
     assigneeId: row.assigneeId,
     position: row.position,
-    completedAt: row.completedAt?.toISOString() ?? null,
+    completedAt: row.completedAt === null ? null : isoTime(row.completedAt),
     nextOccurrenceId: row.nextOccurrenceId,
     createdBy: row.createdBy,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
+    createdAt: isoTime(row.createdAt),
+    updatedAt: isoTime(row.updatedAt),
     version: row.version,
   };
 }

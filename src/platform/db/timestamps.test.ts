@@ -1,7 +1,7 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { serverDatabaseUrl } from "../../../test/harness.ts";
-import { parseTimestamptz } from "./timestamps.ts";
+import { parseTimestamptz, timestamptzToIso } from "./timestamps.ts";
 
 const byDefault = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ) as (
   text: string,
@@ -60,10 +60,66 @@ describe("parseTimestamptz", () => {
         );
         for (const row of rows) {
           expect(parseTimestamptz(row.text).getTime(), row.text).toBe(Number(row.epoch));
+          expect(timestamptzToIso(row.text), row.text).toBe(
+            new Date(Number(row.epoch)).toISOString(),
+          );
         }
       }
     } finally {
       await client.end();
+    }
+  });
+});
+
+describe("timestamptzToIso", () => {
+  const viaDate = (text: string) => parseTimestamptz(text).toISOString();
+
+  it.each([
+    ["2026-11-27 20:00:00+00", "2026-11-27T20:00:00.000Z"],
+    ["2026-11-27 20:00:00.1+00", "2026-11-27T20:00:00.100Z"],
+    ["2026-11-27 20:00:00.12+00", "2026-11-27T20:00:00.120Z"],
+    ["2026-11-27 20:00:00.123+00", "2026-11-27T20:00:00.123Z"],
+    ["2026-11-27 20:00:00.123456+00", "2026-11-27T20:00:00.123Z"],
+    ["2026-11-27 20:00:00.999999+00", "2026-11-27T20:00:00.999Z"],
+    ["1000-01-01 00:00:00+00", "1000-01-01T00:00:00.000Z"],
+    ["9999-12-31 23:59:59.999999+00", "9999-12-31T23:59:59.999Z"],
+  ])("writes %s as %s, like a Date would", (text, iso) => {
+    expect(timestamptzToIso(text)).toBe(iso);
+    expect(viaDate(text)).toBe(iso);
+  });
+
+  it.each([
+    "2026-03-29 01:30:00.5+01",
+    "2026-11-27 20:00:00.25-05",
+    "2026-11-27 20:00:00+05:30",
+    "2026-11-27 20:00:00+10:00",
+    "1887-01-01 00:00:00+00:53:28",
+    "0999-12-31 23:59:59+00",
+    "0100-01-01 00:00:00+00",
+  ])("converts %s (not a UTC value from year 1000 on) through a Date", (text) => {
+    expect(timestamptzToIso(text)).toBe(viaDate(text));
+  });
+
+  it.each(["infinity", "-infinity", "0044-03-15 12:00:00+00 BC"])(
+    "treats %s exactly as parsing into a Date and writing it would",
+    (text) => {
+      const outcome = (convert: (text: string) => string) => {
+        try {
+          return convert(text);
+        } catch (error) {
+          return error instanceof Error ? error.constructor : error;
+        }
+      };
+      expect(outcome(timestamptzToIso)).toEqual(outcome(viaDate));
+    },
+  );
+
+  it("keeps the milliseconds of every microsecond value", () => {
+    for (let micros = 0; micros < 1_000_000; micros += 997) {
+      const text = `2026-11-27 20:00:00.${String(micros).padStart(6, "0").replace(/0+$/, "")}+00`;
+      expect(timestamptzToIso(text.replace(".+", "+")), text).toBe(
+        viaDate(text.replace(".+", "+")),
+      );
     }
   });
 });

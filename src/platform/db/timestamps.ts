@@ -76,3 +76,36 @@ export function parseTimestamptz(text: string): Date {
   const offsetMs = (hours * 3600 + minutes * 60 + seconds) * 1000 * (sign === 43 ? 1 : -1);
   return new Date(Date.UTC(year, month - 1, day, hour, minute, second, milliseconds) - offsetMs);
 }
+
+/**
+ * Postgres' text form of a timestamptz as the ISO string `Date#toISOString`
+ * writes ("2026-11-27T20:00:00.123Z"), without making a Date: the fraction
+ * cut to milliseconds like `parseTimestamptz`. For a UTC session (every
+ * value ends in "+00") from year 1000 on; anything else goes through
+ * `parseTimestamptz`, so both give the same string for every value.
+ */
+export function timestamptzToIso(text: string): string {
+  const length = text.length;
+  const first = text.charCodeAt(0);
+  if (
+    length < 22 ||
+    first < 49 ||
+    first > 57 ||
+    text.charCodeAt(length - 3) !== 43 ||
+    text.charCodeAt(length - 2) !== 48 ||
+    text.charCodeAt(length - 1) !== 48 ||
+    text.charCodeAt(4) !== 45 ||
+    text.charCodeAt(7) !== 45 ||
+    text.charCodeAt(10) !== 32 ||
+    text.charCodeAt(13) !== 58 ||
+    text.charCodeAt(16) !== 58 ||
+    (length !== 22 && text.charCodeAt(19) !== 46) ||
+    length > 29
+  ) {
+    return parseTimestamptz(text).toISOString();
+  }
+  const head = `${text.slice(0, 10)}T${text.slice(11, 19)}.`;
+  // ".f" to ".ffffff" before "+00": keep three digits, padded with zeros.
+  const fraction = length === 22 ? "" : text.slice(20, Math.min(23, length - 3));
+  return `${head}${fraction.padEnd(3, "0")}Z`;
+}
