@@ -9,6 +9,7 @@ import {
 import type { DestinationStream } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { adminRoutes } from "./modules/admin/routes.ts";
+import { purgeExpiredAnswers } from "./modules/ai/cache.ts";
 import { AiGateway } from "./modules/ai/gateway.ts";
 import { quickAddSplitter } from "./modules/ai/quick-add.ts";
 import { aiRoutes } from "./modules/ai/routes.ts";
@@ -48,11 +49,12 @@ import type { Redis } from "./platform/cache/redis.ts";
 import type { AppServices } from "./platform/context.ts";
 import { startChangeFeed } from "./platform/db/change-feed.ts";
 import type { DatabaseHandle } from "./platform/db/pool.ts";
+import { scheduleChores } from "./platform/housekeeping.ts";
 import { registerCachingDefaults } from "./platform/http/caching.ts";
 import { registerDeprecations } from "./platform/http/deprecation.ts";
 import { registerCors, registerSecurityHeaders } from "./platform/http/hardening.ts";
 import { registerHealthRoutes } from "./platform/http/health.ts";
-import { registerIdempotency, schedulePurge } from "./platform/http/idempotency/plugin.ts";
+import { idempotencyChore, registerIdempotency } from "./platform/http/idempotency/plugin.ts";
 import { withPlatformDocs } from "./platform/http/openapi.ts";
 import {
   defaultOverload,
@@ -361,7 +363,10 @@ export async function buildApp(deps: AppDeps) {
   app.decorate("resolveCredential", (headers: Record<string, string>) =>
     resolveActor({ auth, db, sessions, users, jwts, apiKeys, now }, { headers } as FastifyRequest),
   );
-  schedulePurge(app, { db, now });
+  scheduleChores(app, [
+    idempotencyChore({ db, now }),
+    { name: "AI answer cache", everyMs: 60 * 60_000, run: () => purgeExpiredAnswers(db, now()) },
+  ]);
   app.decorate("services", services);
   app.decorate("ai", ai);
   return Object.assign(app, { auth });

@@ -6,7 +6,7 @@ import { signUp, type TestUser } from "../../../test/harness.ts";
 import { createTask, patchTask } from "../../../test/tasks-helpers.ts";
 import { buildApp } from "../../app.ts";
 import { connectRedis, type Redis } from "../../platform/cache/redis.ts";
-import { cacheKey } from "./cache.ts";
+import { cacheKey, purgeExpiredAnswers } from "./cache.ts";
 import { aiCache, aiUsage } from "./schema.ts";
 import { parseModelRef } from "./settings.ts";
 
@@ -28,6 +28,38 @@ beforeEach(async () => {
 const summarise = (who: TestUser, id: string) => aiPost(t.app, who, `/v1/tasks/${id}/summary`);
 
 describe("the response cache (in-process LRU over Postgres)", () => {
+  it("purges expired answers from Postgres, in batches, and keeps the live ones", async () => {
+    const db = t.database.db;
+    // Long before any other test's answers expire, so only these rows are due.
+    const now = new Date("2001-06-01T12:00:00Z");
+    const row = (key: string, expiresAt: Date) => ({
+      key,
+      provider: "openai",
+      model: "gpt-4o-mini",
+      answer: { text: key, inputTokens: 1, outputTokens: 1 },
+      expiresAt,
+    });
+    const expired = Array.from({ length: 12_001 }, (_, i) =>
+      row(`purge-test-expired-${i}`, new Date(now.getTime() - 1000 - i)),
+    );
+    for (let i = 0; i < expired.length; i += 2000) {
+      await db.insert(aiCache).values(expired.slice(i, i + 2000));
+    }
+    await db
+      .insert(aiCache)
+      .values([
+        row("purge-test-expires-now", now),
+        row("purge-test-live", new Date(now.getTime() + 1)),
+      ]);
+    // 12,002 rows are due (the one expiring at `now` is no longer served):
+    // more than two batches of 5,000.
+    expect(await purgeExpiredAnswers(db, now)).toBe(12_002);
+    const left = await db.select({ key: aiCache.key }).from(aiCache);
+    const keys = left.map((entry) => entry.key).filter((key) => key.startsWith("purge-test-"));
+    expect(keys).toEqual(["purge-test-live"]);
+    expect(await purgeExpiredAnswers(db, now)).toBe(0);
+  });
+
   it("answers a repeated request from the cache at no cost, and ledgers the hit", async () => {
     const task = await createTask(t.app, user, { title: "Cache me" });
     t.fake.script("openai", { kind: "text", text: "First answer." });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, eq, gt, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import { LRUCache } from "lru-cache";
 import type { Redis } from "../../platform/cache/redis.ts";
@@ -101,6 +101,29 @@ function databaseCache(
         });
     },
   };
+}
+
+/** Rows deleted per statement, so a long backlog never becomes one huge delete. */
+const purgeBatch = 5_000;
+
+/**
+ * Deletes expired answers from the `ai_cache` table (with Redis the table
+ * stays empty: Redis expires its own keys); returns how many went. A chore
+ * (platform/housekeeping.ts) runs it every hour.
+ */
+export async function purgeExpiredAnswers(db: Executor, now: Date): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    const expired = db
+      .select({ key: aiCache.key })
+      .from(aiCache)
+      .where(lte(aiCache.expiresAt, now))
+      .limit(purgeBatch);
+    const result = await db.delete(aiCache).where(inArray(aiCache.key, expired));
+    const count = result.rowCount ?? 0;
+    removed += count;
+    if (count < purgeBatch) return removed;
+  }
 }
 
 export function createAnswerCache(deps: {

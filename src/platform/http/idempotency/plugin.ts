@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Executor } from "../../db/transaction.ts";
+import type { Chore } from "../../housekeeping.ts";
 import { DomainError, validationFailed } from "../errors.ts";
 import { principalOf } from "../principal.ts";
 import {
@@ -146,27 +147,12 @@ function canonicalJson(value: unknown): string {
   });
 }
 
-/** Purges expired keys once at start and then every hour, without holding the process open. */
-export function schedulePurge(
-  app: FastifyInstance,
-  options: { db: Executor; now: () => Date; everyMs?: number },
-): void {
-  const purge = async () => {
-    try {
-      const cutoff = new Date(options.now().getTime() - idempotencyRetentionMs);
-      const purged = await purgeIdempotencyKeys(options.db, cutoff);
-      if (purged > 0) app.log.info({ purged }, "purged expired idempotency keys");
-    } catch (error) {
-      app.log.warn({ err: error }, "could not purge expired idempotency keys");
-    }
+/** Purges expired keys once at start and then every hour (platform/housekeeping.ts). */
+export function idempotencyChore(options: { db: Executor; now: () => Date }): Chore {
+  return {
+    name: "idempotency keys",
+    everyMs: 60 * 60_000,
+    run: () =>
+      purgeIdempotencyKeys(options.db, new Date(options.now().getTime() - idempotencyRetentionMs)),
   };
-  let timer: NodeJS.Timeout | undefined;
-  app.addHook("onReady", async () => {
-    void purge();
-    timer = setInterval(() => void purge(), options.everyMs ?? 60 * 60_000);
-    timer.unref();
-  });
-  app.addHook("onClose", async () => {
-    clearInterval(timer);
-  });
 }
