@@ -91,6 +91,8 @@ export type FloorResult = {
 export type ScenarioResult = {
   name: ScenarioName;
   label: string;
+  /** List only: tasks in a page, averaged over the users' first pages (both variants). */
+  tasksPerPage?: number;
   api: LoadResult;
   baseline: BaselineResult;
   /** API req/s divided by raw SQL ops/s. */
@@ -154,7 +156,12 @@ export type BenchReport = {
       /** Postgres CPU per API request now and then (local Postgres only). */
       pgCpuMsPerRequest: number | null;
       previousPgCpuMsPerRequest: number | null;
+      /** List only: mean tasks per page now and then (null where a run did not measure it). */
+      tasksPerPage: number | null;
+      previousTasksPerPage: number | null;
     }>;
+    /** Users in that run. */
+    users: number;
   };
   failures: string[];
   notes: string[];
@@ -216,10 +223,12 @@ export function compareWith(
         previousRawP95: before.baseline.latency.p95,
         pgCpuMsPerRequest: scenario.serverThread.pgCpuMsPerOp,
         previousPgCpuMsPerRequest: before.serverThread?.pgCpuMsPerOp ?? null,
+        tasksPerPage: scenario.tasksPerPage ?? null,
+        previousTasksPerPage: before.tasksPerPage ?? null,
       },
     ];
   });
-  return { file, tasks: previous.parameters.tasks, rows };
+  return { file, tasks: previous.parameters.tasks, users: previous.parameters.users, rows };
 }
 
 const ms = (value: number) => round(value, 2).toFixed(2);
@@ -311,7 +320,13 @@ export function toMarkdown(report: BenchReport): string {
         : ". The Postgres columns add up the CPU of the database's backend processes (from /proc)."),
     "",
   );
-  for (const s of report.scenarios) lines.push(`- ${scenarioShortLabels[s.name]}: ${s.label}`);
+  for (const s of report.scenarios) {
+    const fill =
+      s.tasksPerPage === undefined
+        ? ""
+        : ` (pages hold ${round(s.tasksPerPage, 1)} tasks on average over the users' first pages)`;
+    lines.push(`- ${scenarioShortLabels[s.name]}: ${s.label}${fill}`);
+  }
   lines.push("");
   lines.push(...floorSection(report));
   const half = report.scenarios.filter((s) => s.halfRate);
@@ -351,11 +366,15 @@ export function toMarkdown(report: BenchReport): string {
   if (report.comparison) {
     lines.push(`## Against ${report.comparison.file}`, "");
     lines.push(
-      `This run has ${count(p.tasks)} tasks, that one ${count(report.comparison.tasks)}.`,
+      `This run has ${count(p.users)} users and ${count(p.tasks)} tasks, that one ` +
+        `${count(report.comparison.users ?? 1000)} and ${count(report.comparison.tasks)}. ` +
+        "Tasks per page: how full the list's pages are on average; more tasks per user fill " +
+        "more of them, and a fuller page costs more in Postgres, pg and JSON alike.",
       "",
-      "| Scenario | API p95 now | API p95 then | Ratio | Raw SQL p95 now | then | Ratio | Postgres CPU ms/req now | then | Ratio |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+      "| Scenario | API p95 now | API p95 then | Ratio | Raw SQL p95 now | then | Ratio | Postgres CPU ms/req now | then | Ratio | Tasks per page now | then |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     );
+    const page = (v: number | null) => (v === null ? "n/a" : round(v, 1).toFixed(1));
     const ratio = (now: number | null, then: number | null) =>
       now === null || then === null || then === 0 ? "n/a" : `${round(now / then, 2)}x`;
     const value = (v: number | null) => (v === null ? "n/a" : ms(v));
@@ -364,7 +383,8 @@ export function toMarkdown(report: BenchReport): string {
         `| ${scenarioShortLabels[row.scenario]} | ${ms(row.p95)} | ${ms(row.previousP95)} | ${round(row.ratio, 2)}x | ` +
           `${ms(row.rawP95)} | ${ms(row.previousRawP95)} | ${ratio(row.rawP95, row.previousRawP95)} | ` +
           `${value(row.pgCpuMsPerRequest)} | ${value(row.previousPgCpuMsPerRequest)} | ` +
-          `${ratio(row.pgCpuMsPerRequest, row.previousPgCpuMsPerRequest)} |`,
+          `${ratio(row.pgCpuMsPerRequest, row.previousPgCpuMsPerRequest)} | ` +
+          `${page(row.tasksPerPage ?? null)} | ${page(row.previousTasksPerPage ?? null)} |`,
       );
     }
     lines.push("");

@@ -20,6 +20,7 @@ import {
   BaselineSessionCache,
   baselineOp,
   mergeBaselines,
+  readList,
   runBaseline,
   statements,
 } from "./baseline.ts";
@@ -44,6 +45,9 @@ import {
 import {
   httpCall,
   type LoadUser,
+  listPageSize,
+  listUsesPriority,
+  pickUser,
   type ScenarioName,
   scenarioLabels,
   scenarioShortLabels,
@@ -371,6 +375,28 @@ async function main(): Promise<number> {
       `every user's token seen once (app, baseline, floor) in ${((performance.now() - primed) / 1000).toFixed(1)} s`,
     );
 
+    // How full a list page is. With few tasks per user many pages are short
+    // (a user with 20 open tasks, 4 of them high or urgent), and a fuller
+    // page costs more everywhere (Postgres, pg, JSON): runs of different
+    // sizes serve different pages, and the report says how different.
+    let tasksPerPage: number | undefined;
+    if (options.scenarios.includes("list")) {
+      const sample = Math.min(users.length, 2_000);
+      let served = 0;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: options.connections }, async () => {
+          for (let i = next++; i < sample; i = next++) {
+            const me = await authenticate(bench.database.pool, sessions, pickUser(users, i).token);
+            const rows = await readList(bench.database.pool, me.userId, listUsesPriority(i));
+            served += Math.min(rows.length, listPageSize);
+          }
+        }),
+      );
+      tasksPerPage = served / sample;
+      log(`list pages hold ${tasksPerPage.toFixed(1)} tasks on average (${sample} users sampled)`);
+    }
+
     let offset = 0;
     const nextOffset = () => {
       offset += 10_000_000;
@@ -592,6 +618,7 @@ async function main(): Promise<number> {
       const result: ScenarioResult = {
         name: scenario,
         label: scenarioLabels[scenario],
+        ...(scenario === "list" && tasksPerPage !== undefined ? { tasksPerPage } : {}),
         api,
         baseline,
         efficiency,

@@ -37,6 +37,9 @@ export const listPriorityFilter = ["high", "urgent"] as const;
 export const listPriorityRanks = [3, 4] as const;
 
 /** Every second list request also filters on priority. */
+/** The list scenario's page size (`limit=50`). */
+export const listPageSize = 50;
+
 export function listUsesPriority(i: number): boolean {
   return i % 2 === 1;
 }
@@ -106,7 +109,10 @@ export function httpCall(
       const priority = listUsesPriority(i) ? `&priority=${listPriorityFilter.join(",")}` : "";
       return {
         user: pickUser(users, i),
-        call: { method: "GET", path: `/v1/tasks?status=open${priority}&sort=dueAt&limit=50` },
+        call: {
+          method: "GET",
+          path: `/v1/tasks?status=open${priority}&sort=dueAt&limit=${listPageSize}`,
+        },
       };
     }
     case "get": {
