@@ -187,9 +187,12 @@ function paced(job: LoadJob, rate: number): Promise<LoadResult> {
 
 async function main(): Promise<void> {
   const job = workerData as LoadJob;
+  const before = process.threadCpuUsage();
   const result =
     job.mode.kind === "paced" ? await paced(job, job.mode.rate) : await withAutocannon(job);
-  parentPort?.postMessage(result);
+  const used = process.threadCpuUsage(before);
+  const message: LoadResult = { ...result, generatorCpuMs: (used.user + used.system) / 1000 };
+  parentPort?.postMessage(message);
 }
 
 await main();

@@ -41,6 +41,8 @@ export type LoadResult = {
   failures: string[];
   /** Paced runs: how late requests left the generator (its own stalls count as latency). */
   sendLag?: LatencySummary;
+  /** CPU time of the load generator's own thread over the run (it shares the machine's cores). */
+  generatorCpuMs?: number;
   /** autocannon's own histogram (integer ms, coordinated-omission corrected in rate mode). */
   autocannon?: { p50: number; p90: number; p99: number; averageRps: number };
 };
@@ -72,6 +74,7 @@ export function mergeLoads(parts: readonly LoadResult[]): LoadResult {
     errors: parts.reduce((sum, part) => sum + part.errors, 0),
     timeouts: parts.reduce((sum, part) => sum + part.timeouts, 0),
     failures: parts.flatMap((part) => part.failures).slice(0, 5),
+    generatorCpuMs: parts.reduce((sum, part) => sum + (part.generatorCpuMs ?? 0), 0),
     ...(first.autocannon ? { autocannon: first.autocannon } : {}),
   };
 }

@@ -529,7 +529,7 @@ async function main(): Promise<number> {
         );
       }
       log(
-        `${line("API", api.perSecond, api.latency)}  (server thread: ${serverThread.cpuMsPerOp.toFixed(3)} ms CPU/req, ${Math.round(serverThread.utilization * 100)}% busy)`,
+        `${line("API", api.perSecond, api.latency)}  (server thread: ${serverThread.cpuMsPerOp.toFixed(3)} ms CPU/req, ${Math.round(serverThread.utilization * 100)}% busy; load generator ${((api.generatorCpuMs ?? 0) / Math.max(1, api.ok)).toFixed(3)} ms CPU/req)`,
       );
       log(
         `${line("raw SQL", baseline.perSecond, baseline.latency)}  (client thread: ${baselineThread.cpuMsPerOp.toFixed(3)} ms CPU/op, ${Math.round(baselineThread.utilization * 100)}% busy)`,
