@@ -69,6 +69,7 @@ export const statements = {
   role: `select "role" from "member" where ("member"."organization_id" = $1 and "member"."user_id" = $2)`,
   insertTask: `insert into "tasks" ("id", "workspace_id", "category_id", "parent_id", "created_by", "assignee_id", "title", "description", "status", "priority", "tags", "due_at", "all_day", "recurrence", "completed_at", "next_occurrence_id", "position", "version", "deleted_at", "created_at", "updated_at") values ($1, $2, $3, $4, $5, $6, $7, $8, default, $9, $10, $11, $12, $13, default, default, $14, default, default, $15, $16) returning ${bare}`,
   insertActivity: `insert into "activity_events" ("id", "workspace_id", "actor_type", "actor_id", "type", "entity_type", "entity_id", "entity_title", "changes", "created_at") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  embeddingJob: `insert into "embedding_jobs" ("task_id", "requested_by", "generation", "run_after", "locked_until", "attempts", "last_error") values ($1, $2, default, $3, default, default, default) on conflict ("task_id") do update set "requested_by" = $4, "generation" = "embedding_jobs"."generation" + 1, "run_after" = $5, "attempts" = $6, "last_error" = $7`,
   updateTask: `update "tasks" set "title" = $1, "priority" = $2, "version" = "tasks"."version" + 1, "updated_at" = $3 where ("tasks"."id" = $4 and "tasks"."version" = $5) returning ${bare}`,
   memberships: `select "organization"."id", "organization"."name", "member"."role" from "member" inner join "organization" on "organization"."id" = "member"."organization_id" where "member"."user_id" = $1 order by "organization"."created_at" asc, "organization"."id" asc`,
   activity: `select "activity_events"."id", "activity_events"."workspace_id", "activity_events"."actor_type", "activity_events"."actor_id", "activity_events"."type", "activity_events"."entity_type", "activity_events"."entity_id", "activity_events"."entity_title", "activity_events"."changes", "activity_events"."created_at", "user"."name" from "activity_events" left join "user" on "user"."id" = "activity_events"."actor_id" where "activity_events"."actor_id" = $1 order by "activity_events"."created_at" desc, "activity_events"."id" desc limit $2`,
@@ -281,8 +282,27 @@ export function baselineOp(
   sessions: BaselineSessionCache,
   scenario: ScenarioName,
   all: LoadUser[],
+  /**
+   * Where semantic search is available (pgvector: PGlite, or a server with
+   * the extension) a new or retitled task also asks for its embedding, in
+   * the same transaction; `debounceMs` is the app's delay before it runs.
+   */
+  embeddings: { debounceMs: number } | null = null,
 ): BaselineOp {
   const users = usersFor(scenario, all);
+  const requestEmbedding = async (client: pg.PoolClient, taskId: string, userId: string) => {
+    if (!embeddings) return;
+    const runAfter = new Date(Date.now() + embeddings.debounceMs).toISOString();
+    await client.query(statements.embeddingJob, [
+      taskId,
+      userId,
+      runAfter,
+      userId,
+      runAfter,
+      0,
+      null,
+    ]);
+  };
   switch (scenario) {
     case "list":
       return async (i) => {
@@ -352,6 +372,7 @@ export function baselineOp(
             JSON.stringify({ ...input, status: "open", categoryId: null }),
             now.toISOString(),
           ]);
+          await requestEmbedding(client, row.id, me.userId);
         });
       };
     case "update":
@@ -387,6 +408,7 @@ export function baselineOp(
             JSON.stringify({ title: { from: current.title, to: input.title } }),
             now.toISOString(),
           ]);
+          await requestEmbedding(client, row.id, me.userId);
         });
       };
   }

@@ -437,7 +437,14 @@ async function main(): Promise<number> {
     for (const scenario of options.scenarios) {
       const title = scenarioShortLabels[scenario];
       log(`--- ${scenarioLabels[scenario]}`);
-      const op = baselineOp(bench.database.pool, sessions, scenario, users);
+      const search = app.services.search;
+      const op = baselineOp(
+        bench.database.pool,
+        sessions,
+        scenario,
+        users,
+        search?.capabilities.semantic.available ? { debounceMs: search.settings.debounceMs } : null,
+      );
       const scenarioUsers = usersFor(scenario, users);
       const n = scenarioUsers.length;
       const requestTo = (base: string) => async (i: number) => {
