@@ -69,6 +69,20 @@ function log(message: string): void {
   console.log(`[${seconds}s] ${message}`);
 }
 
+/** Calls `work(i)` for every i below `count`, with `concurrency` calls in flight. */
+async function inParallel(
+  count: number,
+  concurrency: number,
+  work: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < count; i = next++) await work(i);
+    }),
+  );
+}
+
 /** A server under load: where to send requests, and how many it has not answered yet. */
 type LoadTarget = { url: string; inFlight: () => number };
 
@@ -360,17 +374,12 @@ async function main(): Promise<number> {
     // Entries then expire at their jittered TTL and are read again during
     // the runs, as in production; the session lookups per request say how often.
     const primed = performance.now();
-    let nextUser = 0;
-    await Promise.all(
-      Array.from({ length: options.connections }, async () => {
-        for (let i = nextUser++; i < users.length; i = nextUser++) {
-          const user = users[i] as LoadUser;
-          await meAs(url, user);
-          await authenticate(bench.database.pool, sessions, user.token);
-          await authenticate(bench.database.pool, floorSessions, user.token);
-        }
-      }),
-    );
+    await inParallel(users.length, options.connections, async (i) => {
+      const user = pickUser(users, i);
+      await meAs(url, user);
+      await authenticate(bench.database.pool, sessions, user.token);
+      await authenticate(bench.database.pool, floorSessions, user.token);
+    });
     log(
       `every user's token seen once (app, baseline, floor) in ${((performance.now() - primed) / 1000).toFixed(1)} s`,
     );
@@ -383,16 +392,11 @@ async function main(): Promise<number> {
     if (options.scenarios.includes("list")) {
       const sample = Math.min(users.length, 2_000);
       let served = 0;
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: options.connections }, async () => {
-          for (let i = next++; i < sample; i = next++) {
-            const me = await authenticate(bench.database.pool, sessions, pickUser(users, i).token);
-            const rows = await readList(bench.database.pool, me.userId, listUsesPriority(i));
-            served += Math.min(rows.length, listPageSize);
-          }
-        }),
-      );
+      await inParallel(sample, options.connections, async (i) => {
+        const me = await authenticate(bench.database.pool, sessions, pickUser(users, i).token);
+        const rows = await readList(bench.database.pool, me.userId, listUsesPriority(i));
+        served += Math.min(rows.length, listPageSize);
+      });
       tasksPerPage = served / sample;
       log(`list pages hold ${tasksPerPage.toFixed(1)} tasks on average (${sample} users sampled)`);
     }
@@ -432,6 +436,26 @@ async function main(): Promise<number> {
       mode: LoadJob["mode"],
       target = apiTarget,
     ) => (await loadWithThread(scenario, seconds, mode, false, target))[0];
+    /** Measured closed-loop slices of one server, gathered for merging. */
+    type Slices = { loads: LoadResult[]; threads: ThreadUse[]; counts: StatementCounts };
+    const slices = (): Slices => ({ loads: [], threads: [], counts: { total: 0, watched: 0 } });
+    const measureSlice = async (
+      into: Slices,
+      scenario: ScenarioName,
+      seconds: number,
+      target = apiTarget,
+    ) => {
+      const [part, thread, counts] = await loadWithThread(
+        scenario,
+        seconds,
+        { kind: "closed" },
+        true,
+        target,
+      );
+      into.loads.push(part);
+      into.threads.push(thread);
+      addCounts(into.counts, counts);
+    };
 
     const results: ScenarioResult[] = [];
     for (const scenario of options.scenarios) {
@@ -498,22 +522,12 @@ async function main(): Promise<number> {
         });
       }
       const slice = options.duration / options.rounds;
-      const apiParts: LoadResult[] = [];
-      const serverParts: ThreadUse[] = [];
+      const apiSide = slices();
       const baselineParts: BaselineResult[] = [];
       const clientParts: ThreadUse[] = [];
-      const apiCounts: StatementCounts = { total: 0, watched: 0 };
       const baselineCounts: StatementCounts = { total: 0, watched: 0 };
       for (let round = 0; round < options.rounds; round++) {
-        const [part, thread, counts] = await loadWithThread(
-          scenario,
-          slice,
-          { kind: "closed" },
-          true,
-        );
-        apiParts.push(part);
-        serverParts.push(thread);
-        addCounts(apiCounts, counts);
+        await measureSlice(apiSide, scenario, slice);
         const meter = threadMeter(pgCpuPool);
         const counter = countStatements(statements.session);
         const sqlPart = await runBaseline(op, {
@@ -525,8 +539,8 @@ async function main(): Promise<number> {
         baselineParts.push(sqlPart);
         clientParts.push(await meter.stop(sqlPart.ops));
       }
-      const api = mergeLoads(apiParts);
-      const serverThread = mergeThreadUse(serverParts);
+      const api = mergeLoads(apiSide.loads);
+      const serverThread = mergeThreadUse(apiSide.threads);
       const baseline = mergeBaselines(baselineParts);
       const baselineThread = mergeThreadUse(clientParts);
       failures.push(...describeFailures(`${title} (peak)`, api));
@@ -563,23 +577,12 @@ async function main(): Promise<number> {
           if (options.warmup > 0) {
             await load(scenario, options.warmup, { kind: "closed" }, target);
           }
-          const floorParts: LoadResult[] = [];
-          const floorThreads: ThreadUse[] = [];
-          const floorCounts: StatementCounts = { total: 0, watched: 0 };
+          const floorSide = slices();
           for (let round = 0; round < options.rounds; round++) {
-            const [part, thread, counts] = await loadWithThread(
-              scenario,
-              slice,
-              { kind: "closed" },
-              true,
-              target,
-            );
-            floorParts.push(part);
-            floorThreads.push(thread);
-            addCounts(floorCounts, counts);
+            await measureSlice(floorSide, scenario, slice, target);
           }
-          const floorLoad = mergeLoads(floorParts);
-          const floorThread = mergeThreadUse(floorThreads);
+          const floorLoad = mergeLoads(floorSide.loads);
+          const floorThread = mergeThreadUse(floorSide.threads);
           failures.push(...describeFailures(`${title} (HTTP floor)`, floorLoad));
           floor = {
             load: floorLoad,
@@ -589,7 +592,7 @@ async function main(): Promise<number> {
             statements: {
               traced: floorTexts.length,
               identical: sameSql,
-              duringRunPerRequest: round(floorCounts.total / Math.max(1, floorLoad.ok), 3),
+              duringRunPerRequest: round(floorSide.counts.total / Math.max(1, floorLoad.ok), 3),
             },
           };
           log(
@@ -638,9 +641,9 @@ async function main(): Promise<number> {
           apiTexts,
           baselineTexts,
           duringRun: {
-            apiPerRequest: round(apiCounts.total / Math.max(1, api.ok), 3),
+            apiPerRequest: round(apiSide.counts.total / Math.max(1, api.ok), 3),
             baselinePerOp: round(baselineCounts.total / Math.max(1, baseline.ops), 3),
-            apiSessionLookupsPerRequest: round(apiCounts.watched / Math.max(1, api.ok), 3),
+            apiSessionLookupsPerRequest: round(apiSide.counts.watched / Math.max(1, api.ok), 3),
             baselineSessionLookupsPerOp: round(
               baselineCounts.watched / Math.max(1, baseline.ops),
               3,
