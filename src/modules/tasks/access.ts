@@ -26,10 +26,14 @@ export function visibleTo(actor: Actor) {
 
 /**
  * The most frequent read, `GET /v1/tasks/{id}`, as a prepared statement
- * (see preparedPerDatabase).
+ * (see preparedPerDatabase): the task's columns in `taskColumns` order, then
+ * the user's role in its workspace. `getTask` sends its text straight to the
+ * pool (rows.ts); the query is kept for that.
  */
-const visibleTaskStatement = preparedPerDatabase((db) =>
-  db
+export const visibleTaskStatementName = "task_visible_to_user";
+
+export const visibleTaskStatement = preparedPerDatabase((db) => {
+  const prepared = db
     .select({ row: taskColumns, role: member.role })
     .from(tasks)
     .innerJoin(
@@ -40,8 +44,9 @@ const visibleTaskStatement = preparedPerDatabase((db) =>
       ),
     )
     .where(and(eq(tasks.id, sql.placeholder("id")), isNull(tasks.deletedAt)))
-    .prepare("task_visible_to_user"),
-);
+    .prepare(visibleTaskStatementName);
+  return { prepared, query: prepared.getQuery() };
+});
 
 /**
  * A task the acting user can see, with their role in its workspace, in one
@@ -53,7 +58,7 @@ export async function findVisibleTask(
   options: { deleted?: boolean; forUpdate?: boolean } = {},
 ): Promise<{ row: TaskRow; role: WorkspaceRole }> {
   if (!options.deleted && !options.forUpdate && workspaceRestriction(ctx.actor) === null) {
-    const [found] = await visibleTaskStatement(ctx.db).execute({
+    const [found] = await visibleTaskStatement(ctx.db).prepared.execute({
       userId: actingUser(ctx.actor).userId,
       id,
     });

@@ -9,7 +9,7 @@ import {
   patchTask,
   taskAction,
 } from "../../../test/tasks-helpers.ts";
-import { useFastListRows } from "./list.ts";
+import { useFastTaskRows } from "./rows.ts";
 
 const t = useTestApp({ now: "2026-03-01T12:00:00Z" });
 
@@ -314,11 +314,11 @@ describe("GET /v1/tasks rows", () => {
       return response.json<{ data: unknown[] }>();
     };
     const fast = await page();
-    useFastListRows(false);
+    useFastTaskRows(false);
     try {
       expect(await page()).toEqual(fast);
     } finally {
-      useFastListRows(true);
+      useFastTaskRows(true);
     }
     expect(sorted((fast.data as Array<{ title: string }>).map((task) => task.title))).toEqual([
       "All day",

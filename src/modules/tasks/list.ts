@@ -6,7 +6,6 @@ import {
   asc,
   desc,
   eq,
-  fillPlaceholders,
   gt,
   gte,
   inArray,
@@ -21,10 +20,8 @@ import {
   sql,
 } from "drizzle-orm";
 import { LRUCache } from "lru-cache";
-import pg from "pg";
 import { actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import type { Context } from "../../platform/context.ts";
-import { timestamptzToIso } from "../../platform/db/timestamps.ts";
 import type { Executor } from "../../platform/db/transaction.ts";
 import { validationFailed } from "../../platform/http/errors.ts";
 import { decodeCursor, type Page, toPage } from "../../platform/http/pagination.ts";
@@ -33,6 +30,7 @@ import { roleIn } from "../workspaces/service.ts";
 import { type TaskRow, taskColumns } from "./access.ts";
 import type { ListTasksQuery, Task, TaskSort } from "./contracts.ts";
 import { isoTime, type TaskRowWithIsoTimes, toTask } from "./mapping.ts";
+import { queryCells, taskRowFromCells } from "./rows.ts";
 import { priorityRankOf, type TaskPriority, taskPriorities, tasks } from "./schema.ts";
 
 const sortFields = {
@@ -198,52 +196,16 @@ function buildList(ctx: Context, query: ListTasksQuery, name: string, parts: Lis
 type ListRow = TaskRow | TaskRowWithIsoTimes;
 
 /**
- * pg's type parsers, but a timestamptz becomes the ISO text the API writes
- * (`timestamptzToIso`) instead of a Date that `toTask` only writes out again:
- * a page of 50 tasks made 200 Dates (parsing and toISOString were 11% of a
- * list request's CPU, bench/results).
- */
-const isoTimeTypes = {
-  getTypeParser: (oid: number, format?: "text" | "binary") =>
-    oid === pg.types.builtins.TIMESTAMPTZ && format !== "binary"
-      ? timestamptzToIso
-      : pg.types.getTypeParser(oid, format),
-} as pg.CustomTypesConfig;
-
-/**
- * Runs a list statement. On the pool (every request outside a transaction)
- * the rows come back as arrays and become tasks by column position: Drizzle's
- * generic row mapping cost a quarter of a list request's CPU (bench/results).
- * pg's own type parsers give the same values (text[] as arrays), but
- * timestamps as ISO text; list.test.ts compares both paths.
+ * Runs a list statement: on the pool (every request outside a transaction)
+ * through the fast path of rows.ts, else through Drizzle.
  */
 async function runList(
   ctx: Context,
   statement: ListStatement,
   values: Record<string, unknown>,
 ): Promise<ListRow[]> {
-  const pool = "$client" in ctx.db ? (ctx.db.$client as pg.Pool) : undefined;
-  if (!pool || !fastListRows) return statement.prepared.execute(values);
-  const result = await pool.query<unknown[]>({
-    name: statement.name,
-    text: statement.query.sql,
-    values: fillPlaceholders(statement.query.params, values),
-    rowMode: "array",
-    types: isoTimeTypes,
-  });
-  return result.rows.map((cells) => {
-    const row: Record<string, unknown> = {};
-    for (let index = 0; index < taskColumnNames.length; index++) {
-      row[taskColumnNames[index] as string] = cells[index];
-    }
-    return row as TaskRowWithIsoTimes;
-  });
-}
-
-/** Tests switch the fast path off to compare it with Drizzle's mapping. */
-let fastListRows = true;
-export function useFastListRows(on: boolean): void {
-  fastListRows = on;
+  const rows = await queryCells(ctx, statement.name, statement.query, values);
+  return rows ? rows.map(taskRowFromCells) : statement.prepared.execute(values);
 }
 
 /** The prepared statement's name for a list shape (bench/baseline.ts sends the same). */

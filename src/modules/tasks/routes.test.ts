@@ -1,7 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { signUp, useTestApp } from "../../../test/harness.ts";
 import {
   type Activity,
+  createCategory,
   createTask,
   deleteTask,
   expectProblem,
@@ -14,6 +15,8 @@ import {
   taskAction,
   taskActivity,
 } from "../../../test/tasks-helpers.ts";
+import { visibleTaskStatementName } from "./access.ts";
+import { useFastTaskRows } from "./rows.ts";
 
 const t = useTestApp({ now: "2026-03-01T12:00:00Z" });
 
@@ -177,6 +180,87 @@ describe("tasks routes: happy paths", () => {
 
   it("answers 401 without credentials", async () => {
     expectProblem(await t.app.inject({ url: "/v1/tasks" }), 401, "unauthenticated");
+  });
+});
+
+describe("GET /v1/tasks/{id} rows", () => {
+  /** Each response's status, ETag and body, with the pool's fast path on and then off. */
+  async function bothPaths(user: Awaited<ReturnType<typeof signUp>>, ids: string[]) {
+    const read = async () =>
+      Promise.all(
+        ids.map(async (id) => {
+          const response = await t.app.inject({ url: `/v1/tasks/${id}`, headers: user.headers });
+          return {
+            status: response.statusCode,
+            etag: response.headers.etag,
+            body: response.json(),
+          };
+        }),
+      );
+    const query = vi.spyOn(t.database.pool, "query");
+    try {
+      const fast = await read();
+      // The fast path really ran: the task statement went to the pool as array rows.
+      const sentAsArrays = query.mock.calls.filter(([config]) => {
+        const sent = config as unknown as { name?: string; rowMode?: string };
+        return sent.name === visibleTaskStatementName && sent.rowMode === "array";
+      });
+      expect(sentAsArrays).toHaveLength(ids.length);
+      useFastTaskRows(false);
+      try {
+        return { fast, drizzle: await read() };
+      } finally {
+        useFastTaskRows(true);
+      }
+    } finally {
+      query.mockRestore();
+    }
+  }
+
+  it("reads the same task by column position as through Drizzle's mapping", async () => {
+    const user = await signUp(t.app);
+    const category = await createCategory(t.app, user, "Work");
+    const full = await createTask(t.app, user, {
+      title: "Plan the launch",
+      description: "With everyone",
+      priority: "urgent",
+      tags: ["Launch", "q2"],
+      dueAt: "2026-03-05T09:30:00.123Z",
+      categoryId: category.id,
+      recurrence: "every monday",
+    });
+    const child = await createTask(t.app, user, { title: "Book the room", parentId: full.id });
+    const allDay = await createTask(t.app, user, { title: "All day", due: "March 6" });
+    const completion = await taskAction(t.app, user, full.id, "complete");
+    expect(completion.statusCode, completion.body).toBe(200);
+    const ids = [full.id, child.id, allDay.id];
+    const { fast, drizzle } = await bothPaths(user, ids);
+    expect(fast).toEqual(drizzle);
+    const [completed] = fast;
+    expect(completed?.status).toBe(200);
+    expect(completed?.body).toMatchObject({
+      title: "Plan the launch",
+      status: "completed",
+      tags: ["launch", "q2"],
+      dueAt: "2026-03-05T09:30:00.123Z",
+      completedAt: completion.json<Task>().completedAt,
+      recurrence: expect.stringContaining("FREQ=WEEKLY"),
+    });
+    expect(completed?.body.nextOccurrenceId).toEqual(expect.any(String));
+  });
+
+  it("answers 404 the same way on both paths for a stranger's and a trashed task", async () => {
+    const owner = await signUp(t.app, "Owner");
+    const stranger = await signUp(t.app, "Stranger");
+    const theirs = await createTask(t.app, owner, { title: "Private" });
+    const trashed = await createTask(t.app, stranger, { title: "Gone" });
+    expect((await deleteTask(t.app, stranger, trashed.id)).statusCode).toBe(204);
+    const { fast, drizzle } = await bothPaths(stranger, [theirs.id, trashed.id]);
+    // Every problem carries its own request id; the rest must match.
+    const withoutRequestId = (responses: typeof fast) =>
+      responses.map(({ body: { requestId: _id, ...body }, ...rest }) => ({ ...rest, body }));
+    expect(withoutRequestId(fast)).toEqual(withoutRequestId(drizzle));
+    expect(fast.map((response) => response.status)).toEqual([404, 404]);
   });
 });
 

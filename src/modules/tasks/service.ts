@@ -3,17 +3,25 @@ import { v7 as uuidv7 } from "uuid";
 import { actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
-import { preconditionFailed } from "../../platform/http/errors.ts";
+import { notFound, preconditionFailed } from "../../platform/http/errors.ts";
 import { diffChanges, listEntityActivity, recordActivity } from "../activity/service.ts";
 import { listCategoryNames } from "../categories/service.ts";
 import { requestEmbedding } from "../search/service.ts";
 import { assertAllowed } from "../workspaces/permissions.ts";
 import { personalWorkspaceId, roleIn } from "../workspaces/service.ts";
-import { assertCanChangeTask, findVisibleTask, type TaskRow, taskColumns } from "./access.ts";
+import {
+  assertCanChangeTask,
+  findVisibleTask,
+  type TaskRow,
+  taskColumns,
+  visibleTaskStatement,
+  visibleTaskStatementName,
+} from "./access.ts";
 import { completeInTransaction, reopenInTransaction } from "./completion.ts";
 import type { CreateTaskInput, Task, UpdateTaskInput } from "./contracts.ts";
 import { activityView, normaliseTags, toTask } from "./mapping.ts";
 import { checkReferences, resolveSchedule } from "./references.ts";
+import { queryCells, taskRowFromCells } from "./rows.ts";
 import { applyQuickAddSplit, parseQuickAdd, type QuickAddSplit } from "./schedule/index.ts";
 import { tasks } from "./schema.ts";
 
@@ -27,6 +35,18 @@ function checkVersion(row: TaskRow, expected: ExpectedVersion): void {
 }
 
 export async function getTask(ctx: Context, id: string): Promise<Task> {
+  if (workspaceRestriction(ctx.actor) === null) {
+    const statement = visibleTaskStatement(ctx.db);
+    const rows = await queryCells(ctx, visibleTaskStatementName, statement.query, {
+      userId: actingUser(ctx.actor).userId,
+      id,
+    });
+    if (rows) {
+      const [cells] = rows;
+      if (!cells) throw notFound("Task");
+      return toTask(taskRowFromCells(cells));
+    }
+  }
   const { row } = await findVisibleTask(ctx, id);
   return toTask(row);
 }
