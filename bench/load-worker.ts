@@ -124,6 +124,8 @@ function paced(job: LoadJob, rate: number): Promise<LoadResult> {
   const total = Math.max(1, Math.floor(job.seconds * rate));
   /** How late each request left compared with its schedule (a busy generator). */
   const lags: number[] = [];
+  /** 2xx latencies by the second they were due in: is the tail spread out or one stall? */
+  const bySecond: number[][] = [];
   return new Promise((resolve) => {
     const start = performance.now();
     let sent = 0;
@@ -132,7 +134,13 @@ function paced(job: LoadJob, rate: number): Promise<LoadResult> {
       done++;
       if (done === total) {
         agent.destroy();
-        resolve({ ...finish(recorder, performance.now() - start), sendLag: summarize(lags) });
+        resolve({
+          ...finish(recorder, performance.now() - start),
+          sendLag: summarize(lags),
+          p95BySecond: Array.from(bySecond, (latencies) =>
+            latencies ? summarize(latencies).p95 : null,
+          ),
+        });
       }
     };
     const fire = (scheduled: number) => {
@@ -157,7 +165,14 @@ function paced(job: LoadJob, rate: number): Promise<LoadResult> {
             if (status >= 300) body += chunk;
           });
           response.on("end", () => {
-            record(recorder, status, performance.now() - scheduled);
+            const ms = performance.now() - scheduled;
+            record(recorder, status, ms);
+            if (status >= 200 && status < 300) {
+              const second = Math.floor((scheduled - start) / 1000);
+              const bucket = bySecond[second] ?? [];
+              bucket.push(ms);
+              bySecond[second] = bucket;
+            }
             if (status >= 300 && recorder.failures.length < 5) {
               recorder.failures.push(`${status} ${body.slice(0, 400)}`);
             }

@@ -41,6 +41,8 @@ export type LoadResult = {
   failures: string[];
   /** Paced runs: how late requests left the generator (its own stalls count as latency). */
   sendLag?: LatencySummary;
+  /** Paced runs: the p95 of the requests due in each second of the run, in order (null: none answered 2xx). */
+  p95BySecond?: Array<number | null>;
   /** CPU time of the load generator's own thread over the run (it shares the machine's cores). */
   generatorCpuMs?: number;
   /** autocannon's own histogram (integer ms, coordinated-omission corrected in rate mode). */

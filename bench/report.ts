@@ -6,7 +6,7 @@ import type { LoadResult } from "./load.ts";
 import type { BenchOptions } from "./options.ts";
 import type { ProfileSummary } from "./profile.ts";
 import { type ScenarioName, scenarioLabels, scenarioShortLabels } from "./scenarios.ts";
-import { round } from "./stats.ts";
+import { type LatencySummary, round } from "./stats.ts";
 
 export type Machine = {
   cpu: string;
@@ -122,6 +122,12 @@ export type ScenarioResult = {
     paced: LoadResult;
     /** The same paced load against the HTTP floor: the generator's and machine's own tail. */
     floorPaced?: LoadResult;
+    /**
+     * Fastify's own time for each request of the paced API run (from reading
+     * the request to writing the answer): the rest of a latency is queueing
+     * before the server reads the request, loopback and the generator.
+     */
+    pacedInServer?: LatencySummary;
   };
   profile?: ProfileSummary;
   /** Read scenarios, unless --no-floor. */
@@ -232,6 +238,13 @@ export function compareWith(
 }
 
 const ms = (value: number) => round(value, 2).toFixed(2);
+
+/** A paced run's p95 per second: the median second and the worst. */
+function secondsSpread(result: LoadResult): string {
+  const seconds = (result.p95BySecond ?? []).filter((p95) => p95 !== null).sort((a, b) => a - b);
+  if (seconds.length === 0) return "";
+  return `${ms(seconds[Math.floor(seconds.length / 2)] ?? 0)} / ${ms(seconds.at(-1) ?? 0)}`;
+}
 
 /** The load generator's CPU per answered request, where the run measured it. */
 function generatorMsPerRequest(load: LoadResult): number | null {
@@ -346,12 +359,17 @@ export function toMarkdown(report: BenchReport): string {
         "connections); `autocannon overallRate` gives each connection a per-second quota that it sends " +
         "back to back at the start of each second, so it is bursty and its latencies look like peak load. " +
         "`paced, HTTP floor` offers the same paced load to the HTTP floor server: what the load " +
-        "generator, loopback and the machine add to any server at that rate.",
+        "generator, loopback and the machine add to any server at that rate. " +
+        "`Worst second`: the highest p95 among the paced run's seconds, against its median second " +
+        "(a tail spread over the run, or one stall). `In the server`: Fastify's own time for the " +
+        "paced API requests, from reading the request to writing the answer; the rest of their " +
+        "latency is spent waiting to be read (a busy event loop or CPU), on loopback and in the " +
+        "load generator.",
       "",
     );
     lines.push(
-      "| Scenario | Peak req/s | Offered req/s | Load | Achieved req/s | p50 | p95 | p99 |",
-      "|---|---:|---:|---|---:|---:|---:|---:|",
+      "| Scenario | Peak req/s | Offered req/s | Load | Achieved req/s | p50 | p95 | p99 | p95 by second: median / worst | In the server: p50 / p95 / p99 |",
+      "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     );
     for (const s of half) {
       const h = s.halfRate;
@@ -363,9 +381,12 @@ export function toMarkdown(report: BenchReport): string {
       if (h.floorPaced) rows.push(["paced, HTTP floor", h.floorPaced]);
       for (const [kind, result] of rows) {
         const l = result.latency;
+        const server = result === h.paced ? h.pacedInServer : undefined;
         lines.push(
           `| ${scenarioShortLabels[s.name]} | ${count(h.peak)} | ${count(h.rate)} | ${kind} | ` +
-            `${count(result.perSecond)} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} |`,
+            `${count(result.perSecond)} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ` +
+            `${secondsSpread(result)} | ` +
+            `${server ? `${ms(server.p50)} / ${ms(server.p95)} / ${ms(server.p99)}` : ""} |`,
         );
       }
     }

@@ -54,7 +54,7 @@ import {
   usersFor,
 } from "./scenarios.ts";
 import { seedDatabase } from "./seed.ts";
-import { round } from "./stats.ts";
+import { round, summarize } from "./stats.ts";
 import {
   captureStatements,
   countStatements,
@@ -187,6 +187,11 @@ function describeFailures(what: string, result: LoadResult): string[] {
   ];
 }
 
+/** A paced run's p95 per second, to tell one stall from a tail spread over the run. */
+function secondsLine(result: LoadResult): string {
+  return (result.p95BySecond ?? []).map((p95) => (p95 === null ? "-" : p95.toFixed(1))).join(" ");
+}
+
 function line(label: string, perSecond: number, latency: LoadResult["latency"]): string {
   return (
     `${label.padEnd(22)} ${round(perSecond, 0).toString().padStart(7)}/s  ` +
@@ -275,6 +280,12 @@ async function main(): Promise<number> {
     const sessions = new BaselineSessionCache(options.sessionCacheMs, options.userCacheMs);
     // The floor's own token map, kept across its servers like the app's and the baseline's.
     const floorSessions = new BaselineSessionCache(options.sessionCacheMs, options.userCacheMs);
+    // Fastify's own time per request, gathered while a paced run wants it.
+    let serverTimes: number[] | null = null;
+    app.addHook("onResponse", (_request, reply, done) => {
+      serverTimes?.push(reply.elapsedTime);
+      done();
+    });
     closeApp = () => app.close();
     await app.listen({ host: "127.0.0.1", port: 0 });
     const address = app.server.address();
@@ -656,15 +667,22 @@ async function main(): Promise<number> {
 
       if (options.halfRate.includes(scenario)) {
         const rate = Math.max(1, Math.floor(api.perSecond / 2));
+        serverTimes = [];
         const paced = await load(scenario, options.duration, { kind: "paced", rate });
+        const pacedInServer = summarize(serverTimes);
+        serverTimes = null;
         failures.push(...describeFailures(`${title} (half rate, paced)`, paced));
         log(
           `${line(`half rate ${rate}/s paced`, paced.perSecond, paced.latency)}  (send lag p95 ${paced.sendLag?.p95.toFixed(2) ?? "?"} ms)`,
         );
+        log(`  p95 by second: ${secondsLine(paced)}`);
+        log(
+          `  in the server: p50 ${pacedInServer.p50.toFixed(2)}  p95 ${pacedInServer.p95.toFixed(2)}  p99 ${pacedInServer.p99.toFixed(2)} ms`,
+        );
         const bursty = await load(scenario, options.duration, { kind: "autocannon-rate", rate });
         failures.push(...describeFailures(`${title} (half rate, autocannon)`, bursty));
         log(line(`half rate autocannon`, bursty.perSecond, bursty.latency));
-        result.halfRate = { peak: api.perSecond, rate, paced, autocannon: bursty };
+        result.halfRate = { peak: api.perSecond, rate, paced, autocannon: bursty, pacedInServer };
         if (options.floor && readScenarios.includes(scenario)) {
           // The same paced load against the bare floor: how much of the tail
           // is the generator, loopback and the machine rather than the API.
@@ -681,6 +699,7 @@ async function main(): Promise<number> {
               ...describeFailures(`${title} (half rate, paced, HTTP floor)`, floorPaced),
             );
             log(line(`half rate floor paced`, floorPaced.perSecond, floorPaced.latency));
+            log(`  p95 by second: ${secondsLine(floorPaced)}`);
             result.halfRate.floorPaced = floorPaced;
           } finally {
             await server.close();
