@@ -86,6 +86,13 @@ export type AppDeps = {
    * like the user cache.
    */
   sessionCacheTtlMs?: number;
+  /**
+   * Most credentials the session cache holds, and most users the user cache
+   * holds (default 10,000 each; the oldest go first). Set it above the
+   * number of users active within the TTL, or they pay the full session
+   * check again.
+   */
+  authCacheMaxEntries?: number;
   /** The clock every verb reads; tests pass a fixed one. */
   now?: () => Date;
   /**
@@ -317,8 +324,14 @@ export async function buildApp(deps: AppDeps) {
       })
     : undefined;
   app.addHook("onClose", async () => mailer?.close());
-  const sessions = new SessionCache({ ttlMs: deps.sessionCacheTtlMs ?? 300_000 });
-  const users = new UserCache({ ttlMs: deps.userCacheTtlMs ?? 300_000 });
+  const sessions = new SessionCache({
+    ttlMs: deps.sessionCacheTtlMs ?? 300_000,
+    maxEntries: deps.authCacheMaxEntries,
+  });
+  const users = new UserCache({
+    ttlMs: deps.userCacheTtlMs ?? 300_000,
+    maxEntries: deps.authCacheMaxEntries,
+  });
   followAuthChanges(changes, { sessions, users });
   // The one place the assistant is chosen: a model from the AI layer's
   // `chat` chain drives it when the chain has one; otherwise the offline agent.

@@ -127,6 +127,7 @@ describe("loadConfig", () => {
       rateLimit: defaultRateLimits,
       databasePoolTimeoutMs: 5_000,
       databaseStatementTimeoutMs: 30_000,
+      authCacheMaxEntries: 10_000,
       overload: { maxEventLoopDelayMs: 1_000, maxRssBytes: 0, retryAfterSeconds: 10 },
     });
     expect(config.overload.maxHeapUsedBytes).toBeGreaterThan(0);
@@ -149,6 +150,7 @@ describe("loadConfig", () => {
       OVERLOAD_RETRY_AFTER_SECONDS: "30",
       DATABASE_POOL_TIMEOUT_MS: "2000",
       DATABASE_STATEMENT_TIMEOUT_MS: "0",
+      AUTH_CACHE_MAX_ENTRIES: "250000",
     });
     expect(config).toMatchObject({
       trustProxy: ["10.0.0.0/8", "192.168.1.7", "loopback", "::1/128"],
@@ -162,6 +164,7 @@ describe("loadConfig", () => {
       },
       databasePoolTimeoutMs: 2_000,
       databaseStatementTimeoutMs: 0,
+      authCacheMaxEntries: 250_000,
     });
     expect(loadConfig({ DATA_DIR: scratchDir(), CORS_ORIGINS: "*" }).corsOrigins).toEqual(["*"]);
   });
@@ -217,6 +220,8 @@ describe("loadConfig", () => {
     ["RESPONSE_CHECK", "yes please"],
     ["RATE_LIMIT_USER", "0"],
     ["OVERLOAD_MAX_HEAP_MB", "-1"],
+    ["AUTH_CACHE_MAX_ENTRIES", "0"],
+    ["AUTH_CACHE_MAX_ENTRIES", "2000000"],
   ])("rejects %s=%s with a message naming the variable", (variable, value) => {
     const error = configError({ DATA_DIR: scratchDir(), [variable]: value });
     expect(error.message).toMatch(new RegExp(`^Invalid configuration: ${variable} `));

@@ -167,6 +167,7 @@ const envSchema = z.object({
     .default(10),
   DATABASE_POOL_TIMEOUT_MS: wholeNumber(100, 60_000, 5_000),
   DATABASE_STATEMENT_TIMEOUT_MS: wholeNumber(0, 3_600_000, 30_000),
+  AUTH_CACHE_MAX_ENTRIES: wholeNumber(1, 1_000_000, 10_000),
   TRUST_PROXY: listOf(
     isProxyAddress,
     "which is not an IP address, a CIDR range, loopback, linklocal or uniquelocal",
@@ -237,6 +238,8 @@ export type Config = {
   databasePoolSize: number;
   databasePoolTimeoutMs: number;
   databaseStatementTimeoutMs: number;
+  /** Signed-in credentials (and their users) each instance keeps in memory. */
+  authCacheMaxEntries: number;
   redisUrl: string | undefined;
   trustProxy: string[];
   corsOrigins: string[];
@@ -282,6 +285,7 @@ export function loadConfig(env: Env = process.env): Config {
     databasePoolSize: values.DATABASE_POOL_SIZE,
     databasePoolTimeoutMs: values.DATABASE_POOL_TIMEOUT_MS,
     databaseStatementTimeoutMs: values.DATABASE_STATEMENT_TIMEOUT_MS,
+    authCacheMaxEntries: values.AUTH_CACHE_MAX_ENTRIES,
     redisUrl: values.REDIS_URL,
     trustProxy: values.TRUST_PROXY ?? [],
     corsOrigins: values.CORS_ORIGINS ?? [],

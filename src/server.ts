@@ -30,6 +30,7 @@ export async function startFromConfig(config: Config, overrides: Partial<AppDeps
     overload: config.overload,
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,
+    authCacheMaxEntries: config.authCacheMaxEntries,
     ...overrides,
   });
   return { app, database, redis };

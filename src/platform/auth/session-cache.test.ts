@@ -49,6 +49,26 @@ describe("SessionCache", () => {
     expect(cache.get("Bearer b", 1)).toBe("user-b");
   });
 
+  it("keeps one entry per credential, and forgets a user whose older credentials were evicted", () => {
+    const cache = serving({ ttlMs: 60_000, maxEntries: 2 });
+    cache.remember("Bearer a1", "user-a", 1_000_000, 0, cache.generation);
+    cache.remember("Bearer a1", "user-a", 1_000_000, 0, cache.generation);
+    expect(cache.size).toBe(1);
+    cache.remember("Bearer b", "user-b", 1_000_000, 0, cache.generation);
+    // Full: a second credential of user-a evicts the oldest entry, user-a's first.
+    cache.remember("Bearer a2", "user-a", 1_000_000, 0, cache.generation);
+    expect(cache.get("Bearer a1", 1)).toBeUndefined();
+    cache.forgetUser("user-a");
+    expect(cache.get("Bearer a2", 1)).toBeUndefined();
+    expect(cache.get("Bearer b", 1)).toBe("user-b");
+    expect(cache.size).toBe(1);
+    // Signed in again after being forgotten: cached, and forgotten again.
+    cache.remember("Bearer a3", "user-a", 1_000_000, 2, cache.generation);
+    expect(cache.get("Bearer a3", 3)).toBe("user-a");
+    cache.forgetUser("user-a");
+    expect(cache.get("Bearer a3", 3)).toBeUndefined();
+  });
+
   it("does not keep an answer read before a change it heard of meanwhile", () => {
     const cache = serving({ ttlMs: 60_000 });
     const since = cache.generation;

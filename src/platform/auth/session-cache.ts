@@ -13,6 +13,8 @@ type Entry = { userId: string; validUntil: number };
  */
 export class SessionCache {
   readonly #entries = new Map<string, Entry>();
+  /** Each user's credentials, so forgetting a user does not scan every entry. */
+  readonly #byUser = new Map<string, Set<string>>();
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #gate: NotifiedGate;
@@ -20,7 +22,7 @@ export class SessionCache {
   constructor(options: { ttlMs: number; maxEntries?: number; serving?: boolean }) {
     this.#ttlMs = options.ttlMs;
     this.#maxEntries = options.maxEntries ?? 10_000;
-    this.#gate = new NotifiedGate(() => this.#entries.clear(), options.serving);
+    this.#gate = new NotifiedGate(() => this.#forgetAll(), options.serving);
   }
 
   /** True while entries may be served (the invalidation feed is up). */
@@ -42,7 +44,7 @@ export class SessionCache {
     const entry = this.#entries.get(credential);
     if (!entry) return undefined;
     if (entry.validUntil <= now) {
-      this.#entries.delete(credential);
+      this.#forget(credential, entry.userId);
       return undefined;
     }
     return entry.userId;
@@ -56,28 +58,49 @@ export class SessionCache {
     since: number,
   ): void {
     if (this.#ttlMs <= 0 || !this.#gate.accepts(since)) return;
+    const previous = this.#entries.get(credential);
+    if (previous) this.#forget(credential, previous.userId);
     if (this.#entries.size >= this.#maxEntries) {
       // Maps iterate in insertion order: drop the oldest entry.
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
+      const [oldest] = this.#entries;
+      if (oldest) this.#forget(oldest[0], oldest[1].userId);
     }
     // Spread expiries over the second half of the TTL so entries cached
     // together do not all miss together (a latency spike every TTL).
     const ttl = this.#ttlMs * (0.5 + Math.random() * 0.5);
     this.#entries.set(credential, { userId, validUntil: Math.min(now + ttl, sessionExpiresAt) });
+    const credentials = this.#byUser.get(userId);
+    if (credentials) credentials.add(credential);
+    else this.#byUser.set(userId, new Set([credential]));
   }
 
   /** Drops every credential of one user (one of their sessions changed or ended). */
   forgetUser(userId: string): void {
     this.#gate.changed();
-    for (const [credential, entry] of this.#entries) {
-      if (entry.userId === userId) this.#entries.delete(credential);
-    }
+    for (const credential of this.#byUser.get(userId) ?? []) this.#entries.delete(credential);
+    this.#byUser.delete(userId);
   }
 
   clear(): void {
     this.#gate.changed();
+    this.#forgetAll();
+  }
+
+  /** How many credentials are held (tests). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #forget(credential: string, userId: string): void {
+    this.#entries.delete(credential);
+    const credentials = this.#byUser.get(userId);
+    credentials?.delete(credential);
+    if (credentials?.size === 0) this.#byUser.delete(userId);
+  }
+
+  #forgetAll(): void {
     this.#entries.clear();
+    this.#byUser.clear();
   }
 
   /** Stops serving (the feed is down: changes may go unheard) and forgets everything. */
