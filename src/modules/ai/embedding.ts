@@ -7,7 +7,14 @@ import { costMicros, type LedgerWriter } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
 import type { ModelRegistry } from "./providers.ts";
 import type { RedactionLookup } from "./redaction.ts";
-import { CallTimeoutError, classifyFailure, type Failure, retryable, retryDelay } from "./retry.ts";
+import {
+  type AttemptResult,
+  attemptModel,
+  CallTimeoutError,
+  classifyFailure,
+  type Failure,
+  ModelSkipped,
+} from "./retry.ts";
 import { cleanText, redactPii } from "./safety.ts";
 import type { UsageOutcome } from "./schema.ts";
 import { type AiSettings, type ModelRef, priceOf } from "./settings.ts";
@@ -31,20 +38,10 @@ export type EmbedAnswer = {
   usage: { inputTokens: number; costMicros: number };
 };
 
-/** A chain member was passed over; the router moves to the next one. */
-class ModelSkipped extends Error {
-  readonly failure: Failure;
-  constructor(failure: Failure) {
-    super(failure.message);
-    this.failure = failure;
-  }
-}
-
 /** About 2,000 tokens: a task's title and description, within every vendor's input limit. */
 const maxTextLength = 8_000;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
+/** Like the gateway's (retry.ts), but vectors that fail their checks are `invalid_output`. */
 const outcomeOf = (failure: Failure): UsageOutcome =>
   failure.kind === "timeout"
     ? "timeout"
@@ -145,69 +142,69 @@ export class EmbeddingRouter {
     const { settings, breakers } = this.deps;
     const breaker = ref.provider === "local" ? undefined : breakers.for(ref.provider);
     const price = priceOf(settings, ref);
-    for (let attempt = 1; ; attempt++) {
-      if (breaker && !breaker.tryAcquire()) {
-        throw new ModelSkipped({ kind: "server", message: `${ref.provider} circuit is open` });
-      }
-      const started = performance.now();
-      const ledger = (outcome: UsageOutcome, inputTokens: number, cost: number) =>
-        this.deps.ledger.record({
-          userId: request.userId,
-          workspaceId: request.workspaceId,
-          requestId: ctx.requestId,
-          feature: "embed",
-          ref,
-          template: request.input,
-          inputTokens,
-          outputTokens: 0,
-          cachedTokens: 0,
-          costMicros: cost,
-          latencyMs: performance.now() - started,
-          outcome,
-          flags: [],
-          at: ctx.now(),
-        });
-      let failure: Failure;
-      try {
-        const result = await this.call(ref, request, this.textsFor(ref, request.values, redact));
-        const problem = problemWith(result.embeddings, request.values.length);
-        if (problem) {
-          failure = { kind: "malformed", message: `${ref.key} answered ${problem}` };
-        } else {
-          breaker?.recordSuccess();
-          const inputTokens =
-            result.usage.tokens ||
-            request.values.reduce((sum, value) => sum + estimateTokens(value), 0);
-          const cost = costMicros(price, { inputTokens, outputTokens: 0 });
-          spent.micros += cost;
-          ledger("ok", inputTokens, cost);
-          return {
-            embeddings: result.embeddings,
-            model: ref,
-            dimensions: result.embeddings[0]?.length ?? 0,
-            usage: { inputTokens, costMicros: cost },
-          };
+    return attemptModel({
+      provider: ref.provider,
+      breaker,
+      retries: {
+        max: settings.maxRetries,
+        baseMs: settings.retryBaseMs,
+        capMs: settings.retryAfterCapMs,
+      },
+      signal: request.signal,
+      log: (attempt, failure) =>
+        ctx.log.warn(
+          { provider: ref.provider, model: ref.model, attempt, failure },
+          "embed failed",
+        ),
+      aborted: () => new DomainError("upstream_error", "The embedding request was cancelled"),
+      attempt: async (): Promise<AttemptResult<EmbedAnswer>> => {
+        const started = performance.now();
+        const ledger = (outcome: UsageOutcome, inputTokens: number, cost: number) =>
+          this.deps.ledger.record({
+            userId: request.userId,
+            workspaceId: request.workspaceId,
+            requestId: ctx.requestId,
+            feature: "embed",
+            ref,
+            template: request.input,
+            inputTokens,
+            outputTokens: 0,
+            cachedTokens: 0,
+            costMicros: cost,
+            latencyMs: performance.now() - started,
+            outcome,
+            flags: [],
+            at: ctx.now(),
+          });
+        let failure: Failure;
+        try {
+          const result = await this.call(ref, request, this.textsFor(ref, request.values, redact));
+          const problem = problemWith(result.embeddings, request.values.length);
+          if (problem) {
+            failure = { kind: "malformed", message: `${ref.key} answered ${problem}` };
+          } else {
+            const inputTokens =
+              result.usage.tokens ||
+              request.values.reduce((sum, value) => sum + estimateTokens(value), 0);
+            const cost = costMicros(price, { inputTokens, outputTokens: 0 });
+            spent.micros += cost;
+            ledger("ok", inputTokens, cost);
+            return {
+              value: {
+                embeddings: result.embeddings,
+                model: ref,
+                dimensions: result.embeddings[0]?.length ?? 0,
+                usage: { inputTokens, costMicros: cost },
+              },
+            };
+          }
+        } catch (error) {
+          failure = classifyFailure(error, request.signal);
         }
-      } catch (error) {
-        failure = classifyFailure(error, request.signal);
-      }
-      ledger(outcomeOf(failure), 0, 0);
-      if (failure.kind === "aborted") {
-        breaker?.release();
-        throw new DomainError("upstream_error", "The embedding request was cancelled");
-      }
-      breaker?.recordFailure();
-      ctx.log.warn({ provider: ref.provider, model: ref.model, attempt, failure }, "embed failed");
-      const delay =
-        retryable(failure) && attempt <= settings.maxRetries
-          ? retryDelay(failure, attempt, {
-              baseMs: settings.retryBaseMs,
-              capMs: settings.retryAfterCapMs,
-            })
-          : null;
-      if (delay === null) throw new ModelSkipped(failure);
-      await sleep(delay);
-    }
+        ledger(outcomeOf(failure), 0, 0);
+        return { failure };
+      },
+    });
   }
 
   /** Cleaned, capped and, before leaving for a vendor, PII-redacted like prompt data. */

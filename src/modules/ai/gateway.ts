@@ -25,7 +25,7 @@ import { moderate } from "./moderation.ts";
 import { type RenderedPrompt, type TemplateId, templates } from "./prompts.ts";
 import { createModelRegistry, type ModelRegistry } from "./providers.ts";
 import { RedactionLookup } from "./redaction.ts";
-import { type Failure, ModelSkipped, outcomeOf, retryable, retryDelay, sleep } from "./retry.ts";
+import { attemptModel, type Failure, ModelSkipped, outcomeOf } from "./retry.ts";
 import { redactPii, StreamingSanitizer, sanitizeOutput, textsOf } from "./safety.ts";
 import { type AiFeature, type AiSettings, type ModelRef, priceOf } from "./settings.ts";
 
@@ -77,6 +77,9 @@ export type GatewayDeps = {
   now: () => Date;
   log: FastifyBaseLogger;
 };
+
+/** A model's answer with what it cost and how long it took. */
+type PricedOutput = CallOutput & { costMicros: number; latencyMs: number };
 
 /**
  * The router: for a feature's chain of models, in order, it answers from the
@@ -395,7 +398,7 @@ export class AiGateway {
     ref: ModelRef,
     prompt: RenderedPrompt,
     spent: { micros: number },
-  ): Promise<CallOutput & { costMicros: number; latencyMs: number }> {
+  ): Promise<PricedOutput> {
     const breaker: CircuitBreaker | undefined =
       ref.provider === "local" ? undefined : this.breakers.for(ref.provider);
     const price = priceOf(this.settings, ref);
@@ -409,70 +412,65 @@ export class AiGateway {
             if (safe) request.onDelta?.(safe);
           }
         : request.onDelta;
-    for (let attempt = 1; ; attempt++) {
-      if (breaker && !breaker.tryAcquire()) {
-        throw new ModelSkipped({ kind: "server", message: `${ref.provider} circuit is open` });
-      }
-      const started = performance.now();
-      try {
-        const output = await callModel({
-          model: this.registry.model(ref),
-          prompt,
-          maxOutputTokens: request.maxOutputTokens,
-          timeoutMs: this.settings.timeoutMs,
-          stream: request.stream,
-          signal: request.signal,
-          onDelta,
-        });
-        breaker?.recordSuccess();
-        const rest = sanitizer?.flush();
-        if (rest) request.onDelta?.(rest);
-        const cost = costMicros(price, output.usage);
-        spent.micros += cost;
-        return { ...output, costMicros: cost, latencyMs: performance.now() - started };
-      } catch (error) {
-        if (!(error instanceof AttemptFailed)) throw error;
-        const failure = error.failure;
-        const partial = error.partialText
-          ? costMicros(price, {
-              inputTokens: estimateTokens(prompt.system + prompt.user),
-              outputTokens: estimateTokens(error.partialText),
-            })
-          : 0;
-        spent.micros += partial;
-        this.record(ctx, request, ref, prompt, {
-          usage: {
-            inputTokens: error.partialText ? estimateTokens(prompt.system + prompt.user) : 0,
-            outputTokens: estimateTokens(error.partialText),
-            cachedTokens: 0,
-          },
-          costMicros: partial,
-          latencyMs: performance.now() - started,
-          outcome: outcomeOf(failure),
-        });
-        if (failure.kind === "aborted") {
-          breaker?.release();
-          throw new DomainError("upstream_error", "The client went away");
-        }
-        breaker?.recordFailure();
+    return attemptModel<PricedOutput>({
+      provider: ref.provider,
+      breaker,
+      retries: {
+        max: this.settings.maxRetries,
+        baseMs: this.settings.retryBaseMs,
+        capMs: this.settings.retryAfterCapMs,
+      },
+      signal: request.signal,
+      log: (attempt, failure) =>
         ctx.log.warn(
           { provider: ref.provider, model: ref.model, attempt, failure },
           "AI call failed",
-        );
-        if (error.forwarded) {
-          throw new DomainError("upstream_error", "The AI provider failed while streaming");
-        }
-        const delay =
-          retryable(failure) && attempt <= this.settings.maxRetries
-            ? retryDelay(failure, attempt, {
-                baseMs: this.settings.retryBaseMs,
-                capMs: this.settings.retryAfterCapMs,
+        ),
+      aborted: () => new DomainError("upstream_error", "The client went away"),
+      attempt: async () => {
+        const started = performance.now();
+        try {
+          const output = await callModel({
+            model: this.registry.model(ref),
+            prompt,
+            maxOutputTokens: request.maxOutputTokens,
+            timeoutMs: this.settings.timeoutMs,
+            stream: request.stream,
+            signal: request.signal,
+            onDelta,
+          });
+          const rest = sanitizer?.flush();
+          if (rest) request.onDelta?.(rest);
+          const cost = costMicros(price, output.usage);
+          spent.micros += cost;
+          return { value: { ...output, costMicros: cost, latencyMs: performance.now() - started } };
+        } catch (error) {
+          if (!(error instanceof AttemptFailed)) throw error;
+          const partial = error.partialText
+            ? costMicros(price, {
+                inputTokens: estimateTokens(prompt.system + prompt.user),
+                outputTokens: estimateTokens(error.partialText),
               })
-            : null;
-        if (delay === null) throw new ModelSkipped(failure);
-        await sleep(delay, request.signal);
-      }
-    }
+            : 0;
+          spent.micros += partial;
+          this.record(ctx, request, ref, prompt, {
+            usage: {
+              inputTokens: error.partialText ? estimateTokens(prompt.system + prompt.user) : 0,
+              outputTokens: estimateTokens(error.partialText),
+              cachedTokens: 0,
+            },
+            costMicros: partial,
+            latencyMs: performance.now() - started,
+            outcome: outcomeOf(error.failure),
+          });
+          // Part of the answer already reached the client: another model cannot take over.
+          const stop = error.forwarded
+            ? new DomainError("upstream_error", "The AI provider failed while streaming")
+            : undefined;
+          return { failure: error.failure, ...(stop ? { stop } : {}) };
+        }
+      },
+    });
   }
 
   private record(

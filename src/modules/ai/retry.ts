@@ -1,4 +1,5 @@
 import { APICallError } from "@ai-sdk/provider";
+import type { CircuitBreaker } from "./breaker.ts";
 
 /** How a failed model call is treated by the router. */
 export type FailureKind =
@@ -124,9 +125,62 @@ export const outcomeOf = (failure: Failure) =>
 /** Waits between retries; the client's signal cuts the wait short. */
 export const sleep = (ms: number, signal: AbortSignal | undefined) =>
   new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
+    const onAbort = () => {
       clearTimeout(timer);
-      reject(signal.reason);
-    });
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
+
+/** What one call to a model came to: its answer, or how it failed. */
+export type AttemptResult<T> =
+  | { value: T }
+  /** `stop`: fail the whole request with this error instead of retrying or falling back. */
+  | { failure: Failure; stop?: Error };
+
+/**
+ * Calls one model until it answers, for the gateway and the embedder alike:
+ * each attempt first passes the provider's circuit breaker; a failure counts
+ * against the breaker and is logged, and a retryable one is tried again
+ * after `retryDelay` (the client's signal cuts the wait short). Throws
+ * ModelSkipped when this model is done failing (the router tries the next),
+ * `aborted()` when the client went away, or an attempt's `stop` error.
+ * Errors `attempt` throws pass through untouched.
+ */
+export async function attemptModel<T>(options: {
+  provider: string;
+  breaker: CircuitBreaker | undefined;
+  retries: { max: number; baseMs: number; capMs: number };
+  signal: AbortSignal | undefined;
+  attempt: (attempt: number) => Promise<AttemptResult<T>>;
+  log: (attempt: number, failure: Failure) => void;
+  aborted: () => Error;
+}): Promise<T> {
+  const { breaker, retries } = options;
+  for (let attempt = 1; ; attempt++) {
+    if (breaker && !breaker.tryAcquire()) {
+      throw new ModelSkipped({ kind: "server", message: `${options.provider} circuit is open` });
+    }
+    const result = await options.attempt(attempt);
+    if ("value" in result) {
+      breaker?.recordSuccess();
+      return result.value;
+    }
+    const { failure } = result;
+    if (failure.kind === "aborted") {
+      breaker?.release();
+      throw options.aborted();
+    }
+    breaker?.recordFailure();
+    options.log(attempt, failure);
+    if (result.stop) throw result.stop;
+    const delay =
+      retryable(failure) && attempt <= retries.max ? retryDelay(failure, attempt, retries) : null;
+    if (delay === null) throw new ModelSkipped(failure);
+    await sleep(delay, options.signal);
+  }
+}
