@@ -150,6 +150,9 @@ const envSchema = z.object({
   DATABASE_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// or postgresql:// URL" })
     .optional(),
+  DATABASE_LISTEN_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// or postgresql:// URL" })
+    .optional(),
   REDIS_URL: z
     .url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" })
     .optional(),
@@ -215,6 +218,13 @@ const envSchema = z.object({
 
 /** The schema plus the rules that span variables. */
 const configSchema = envSchema.superRefine((values, ctx) => {
+  if (values.DATABASE_LISTEN_URL !== undefined && values.DATABASE_URL === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["DATABASE_LISTEN_URL"],
+      message: "needs DATABASE_URL (the embedded database notifies in-process)",
+    });
+  }
   for (const group of providerGroups) {
     const given = [...group.required, ...group.optional].find((name) => values[name] !== undefined);
     if (!given) continue;
@@ -235,6 +245,8 @@ export type Config = {
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** A direct connection for LISTEN when DATABASE_URL goes through a transaction pooler. */
+  databaseListenUrl: string | undefined;
   databasePoolSize: number;
   databasePoolTimeoutMs: number;
   databaseStatementTimeoutMs: number;
@@ -282,6 +294,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: values.HOST,
     dataDir,
     databaseUrl: values.DATABASE_URL,
+    databaseListenUrl: values.DATABASE_LISTEN_URL,
     databasePoolSize: values.DATABASE_POOL_SIZE,
     databasePoolTimeoutMs: values.DATABASE_POOL_TIMEOUT_MS,
     databaseStatementTimeoutMs: values.DATABASE_STATEMENT_TIMEOUT_MS,

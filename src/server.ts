@@ -8,6 +8,7 @@ import { openDatabase } from "./platform/db/pool.ts";
 export async function startFromConfig(config: Config, overrides: Partial<AppDeps> = {}) {
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
+    listenUrl: config.databaseListenUrl,
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
     poolTimeoutMs: config.databasePoolTimeoutMs,

@@ -204,3 +204,61 @@ describe("losing the Postgres LISTEN connection", () => {
     await eventually(async () => expect(users.get("u3")).toBeUndefined());
   });
 });
+
+/**
+ * Behind a transaction-pooling proxy the pool's URL cannot LISTEN, so the
+ * feed connects to DATABASE_LISTEN_URL (the server itself) instead.
+ */
+describe("a separate LISTEN URL", () => {
+  let database: DatabaseHandle | undefined;
+  let changes: ChangeFeed | undefined;
+  const log = { warn: () => {}, info: () => {} };
+
+  afterEach(async () => {
+    await changes?.close();
+    await database?.close();
+  });
+
+  it("listens there, not on the pool's URL", async () => {
+    // Nothing listens on port 1: a feed on the pool's URL would be listening.
+    database = await openDatabase({
+      databaseUrl: serverDatabaseUrl(),
+      listenUrl: "postgres://postgres@127.0.0.1:1/test",
+      poolSize: 1,
+    });
+    changes = await startChangeFeed(database, log);
+    expect(changes.listening).toBe(false);
+    const users = new UserCache({ ttlMs: 60_000 });
+    followAuthChanges(changes, { sessions: new SessionCache({ ttlMs: 60_000 }), users });
+    users.remember(
+      {
+        userId: "u1",
+        name: "N",
+        email: "n@example.com",
+        timezone: "UTC",
+        banned: false,
+        banExpires: null,
+      },
+      users.generation,
+    );
+    // Deaf, so nothing is served, while the pool answers queries as usual.
+    expect(users.get("u1")).toBeUndefined();
+    expect((await database.pool.query("select 1 as one")).rows).toEqual([{ one: 1 }]);
+  });
+
+  it("hears notifications sent through the pool", async () => {
+    database = await openDatabase({
+      databaseUrl: serverDatabaseUrl(),
+      listenUrl: serverDatabaseUrl(),
+      poolSize: 1,
+    });
+    changes = await startChangeFeed(database, log);
+    expect(changes.listening).toBe(true);
+    const sessions = new SessionCache({ ttlMs: 60_000 });
+    followAuthChanges(changes, { sessions, users: new UserCache({ ttlMs: 60_000 }) });
+    sessions.remember("Bearer y", "u7", Date.now() + 60_000, Date.now(), sessions.generation);
+    expect(sessions.get("Bearer y", Date.now())).toBe("u7");
+    await database.pool.query("select pg_notify($1, $2)", [changesChannel, "session:u7"]);
+    await eventually(async () => expect(sessions.get("Bearer y", Date.now())).toBeUndefined());
+  });
+});

@@ -29,6 +29,13 @@ export type DatabaseHandle = {
 
 export type DatabaseOptions = {
   databaseUrl?: string | undefined;
+  /**
+   * Where LISTEN connects (default: databaseUrl). LISTEN needs a session of
+   * its own, so behind a transaction-pooling proxy (PgBouncer in transaction
+   * mode), which accepts LISTEN but never delivers the notifications, this
+   * must name the server directly.
+   */
+  listenUrl?: string | undefined;
   /** Directory for the embedded database, or "memory://" for a throwaway one. */
   dataDir?: string | undefined;
   poolSize?: number;
@@ -70,12 +77,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       idleTimeoutMillis: 30_000,
       application_name: "taskpilot",
     });
-    const databaseUrl = options.databaseUrl;
+    const listenUrl = options.listenUrl ?? options.databaseUrl;
     return wrap(
       pool,
       "postgres",
       () => pool.end(),
-      (channel, handlers, log) => listenPostgres(databaseUrl, channel, handlers, log),
+      (channel, handlers, log) => listenPostgres(listenUrl, channel, handlers, log),
     );
   }
   const dataDir = options.dataDir ?? "./data";
