@@ -195,20 +195,20 @@ describe("loadConfig", () => {
     expect(config).toMatchObject({ port: 3000, logLevel: "info" });
   });
 
-  it("listens on DATABASE_LISTEN_URL when set, and only beside DATABASE_URL", () => {
+  it("reads DATABASE_DIRECT_URL, and only beside DATABASE_URL", () => {
     const server = {
       DATA_DIR: scratchDir(),
       DATABASE_URL: "postgres://app@pgbouncer:6432/taskpilot",
       AUTH_SECRET: "a-secret-of-at-least-thirty-two-characters",
     };
-    expect(loadConfig(server).databaseListenUrl).toBeUndefined();
+    expect(loadConfig(server).databaseDirectUrl).toBeUndefined();
     expect(
-      loadConfig({ ...server, DATABASE_LISTEN_URL: "postgres://app@db:5432/taskpilot" })
-        .databaseListenUrl,
+      loadConfig({ ...server, DATABASE_DIRECT_URL: "postgres://app@db:5432/taskpilot" })
+        .databaseDirectUrl,
     ).toBe("postgres://app@db:5432/taskpilot");
-    const alone = configError({ DATABASE_LISTEN_URL: "postgres://app@db:5432/taskpilot" });
+    const alone = configError({ DATABASE_DIRECT_URL: "postgres://app@db:5432/taskpilot" });
     expect(alone.message).toBe(
-      "Invalid configuration: DATABASE_LISTEN_URL needs DATABASE_URL (the embedded database notifies in-process)",
+      "Invalid configuration: DATABASE_DIRECT_URL needs DATABASE_URL (it is the direct way to that server)",
     );
   });
 
@@ -221,7 +221,7 @@ describe("loadConfig", () => {
     ["PORT", "abc"],
     ["PORT", "70000"],
     ["DATABASE_URL", "mysql://x"],
-    ["DATABASE_LISTEN_URL", "redis://x"],
+    ["DATABASE_DIRECT_URL", "redis://x"],
     ["LOG_LEVEL", "loud"],
     ["AUTH_SECRET", "too-short"],
     ["PUBLIC_URL", "ftp://example.com"],

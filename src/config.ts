@@ -150,7 +150,7 @@ const envSchema = z.object({
   DATABASE_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// or postgresql:// URL" })
     .optional(),
-  DATABASE_LISTEN_URL: z
+  DATABASE_DIRECT_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// or postgresql:// URL" })
     .optional(),
   REDIS_URL: z
@@ -218,11 +218,11 @@ const envSchema = z.object({
 
 /** The schema plus the rules that span variables. */
 const configSchema = envSchema.superRefine((values, ctx) => {
-  if (values.DATABASE_LISTEN_URL !== undefined && values.DATABASE_URL === undefined) {
+  if (values.DATABASE_DIRECT_URL !== undefined && values.DATABASE_URL === undefined) {
     ctx.addIssue({
       code: "custom",
-      path: ["DATABASE_LISTEN_URL"],
-      message: "needs DATABASE_URL (the embedded database notifies in-process)",
+      path: ["DATABASE_DIRECT_URL"],
+      message: "needs DATABASE_URL (it is the direct way to that server)",
     });
   }
   for (const group of providerGroups) {
@@ -245,8 +245,8 @@ export type Config = {
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
-  /** A direct connection for LISTEN when DATABASE_URL goes through a transaction pooler. */
-  databaseListenUrl: string | undefined;
+  /** The server itself, for LISTEN and migrations, when DATABASE_URL goes through a transaction pooler. */
+  databaseDirectUrl: string | undefined;
   databasePoolSize: number;
   databasePoolTimeoutMs: number;
   databaseStatementTimeoutMs: number;
@@ -294,7 +294,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: values.HOST,
     dataDir,
     databaseUrl: values.DATABASE_URL,
-    databaseListenUrl: values.DATABASE_LISTEN_URL,
+    databaseDirectUrl: values.DATABASE_DIRECT_URL,
     databasePoolSize: values.DATABASE_POOL_SIZE,
     databasePoolTimeoutMs: values.DATABASE_POOL_TIMEOUT_MS,
     databaseStatementTimeoutMs: values.DATABASE_STATEMENT_TIMEOUT_MS,

@@ -1,20 +1,20 @@
 import { type AppDeps, buildApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { connectRedis } from "./platform/cache/redis.ts";
-import { runMigrations } from "./platform/db/migrate.ts";
+import { migrateDatabase } from "./platform/db/migrate.ts";
 import { openDatabase } from "./platform/db/pool.ts";
 
 /** Opens the configured database, brings it up to date and builds the app on it. */
 export async function startFromConfig(config: Config, overrides: Partial<AppDeps> = {}) {
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
-    listenUrl: config.databaseListenUrl,
+    directUrl: config.databaseDirectUrl,
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
     poolTimeoutMs: config.databasePoolTimeoutMs,
     statementTimeoutMs: config.databaseStatementTimeoutMs,
   });
-  await runMigrations(database.pool);
+  await migrateDatabase(database);
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
   const app = await buildApp({
     database,

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from "../config.ts";
 import { setSystemRole } from "../modules/admin/service.ts";
 import type { SystemRole } from "../platform/auth/schema.ts";
 import type { Context } from "../platform/context.ts";
-import { runMigrations } from "../platform/db/migrate.ts";
+import { migrateDatabase } from "../platform/db/migrate.ts";
 import { openDatabase } from "../platform/db/pool.ts";
 import { DomainError } from "../platform/http/errors.ts";
 
@@ -18,9 +18,13 @@ async function main(args: string[]): Promise<string> {
   const role = commands[command];
   if (!role || !email || rest.length > 0) throw new UsageError(usage);
   const config = loadConfig();
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    directUrl: config.databaseDirectUrl,
+    dataDir: config.dataDir,
+  });
   try {
-    await runMigrations(database.pool);
+    await migrateDatabase(database);
     const ctx: Context = {
       actor: { type: "system", name: "admin CLI" },
       db: database.db,

@@ -207,9 +207,9 @@ describe("losing the Postgres LISTEN connection", () => {
 
 /**
  * Behind a transaction-pooling proxy the pool's URL cannot LISTEN, so the
- * feed connects to DATABASE_LISTEN_URL (the server itself) instead.
+ * feed connects to DATABASE_DIRECT_URL (the server itself) instead.
  */
-describe("a separate LISTEN URL", () => {
+describe("a direct URL beside a pooler's", () => {
   let database: DatabaseHandle | undefined;
   let changes: ChangeFeed | undefined;
   const log = { warn: () => {}, info: () => {} };
@@ -223,7 +223,7 @@ describe("a separate LISTEN URL", () => {
     // Nothing listens on port 1: a feed on the pool's URL would be listening.
     database = await openDatabase({
       databaseUrl: serverDatabaseUrl(),
-      listenUrl: "postgres://postgres@127.0.0.1:1/test",
+      directUrl: "postgres://postgres@127.0.0.1:1/test",
       poolSize: 1,
     });
     changes = await startChangeFeed(database, log);
@@ -249,7 +249,7 @@ describe("a separate LISTEN URL", () => {
   it("hears notifications sent through the pool", async () => {
     database = await openDatabase({
       databaseUrl: serverDatabaseUrl(),
-      listenUrl: serverDatabaseUrl(),
+      directUrl: serverDatabaseUrl(),
       poolSize: 1,
     });
     changes = await startChangeFeed(database, log);

@@ -1,9 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { openTestDatabase } from "../../../test/harness.ts";
+import { openTestDatabase, serverDatabaseUrl } from "../../../test/harness.ts";
 import { buildApp } from "../../app.ts";
-import { migrationsApplied, migrationsFolder, runMigrations } from "./migrate.ts";
+import { migrateDatabase, migrationsApplied, migrationsFolder, runMigrations } from "./migrate.ts";
 import { type DatabaseHandle, openDatabase } from "./pool.ts";
 
 const journalEntries = (
@@ -80,6 +82,56 @@ describe("runMigrations", { timeout: 60_000 }, () => {
       await Promise.all([runMigrations(database.pool), runMigrations(database.pool)]);
     }
     expect(await appliedCount(database)).toBe(journalEntries);
+  });
+});
+
+/**
+ * Behind a transaction-pooling proxy a session advisory lock does not hold,
+ * so migrations go to DATABASE_DIRECT_URL. Against the machine's server in
+ * both test modes: PGlite has no second URL.
+ */
+describe("migrateDatabase with a direct URL", { timeout: 60_000 }, () => {
+  async function serverDatabase(): Promise<string> {
+    const name = `taskpilot_test_${randomUUID().replaceAll("-", "")}`;
+    const admin = new pg.Client({ connectionString: serverDatabaseUrl() });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    cleanups.push(async () => {
+      const cleanup = new pg.Client({ connectionString: serverDatabaseUrl() });
+      await cleanup.connect();
+      await cleanup.query(`drop database if exists ${name} with (force)`);
+      await cleanup.end();
+    });
+    const url = new URL(serverDatabaseUrl());
+    url.pathname = `/${name}`;
+    return url.toString();
+  }
+
+  it("migrates over the direct URL, not the pool's", async () => {
+    const url = await serverDatabase();
+    // Nothing listens on port 1: migrating over the pool would succeed.
+    const unreachable = await openDatabase({
+      databaseUrl: url,
+      directUrl: "postgres://postgres@127.0.0.1:1/test",
+      poolSize: 1,
+    });
+    cleanups.push(unreachable.close);
+    await expect(migrateDatabase(unreachable)).rejects.toThrow(/ECONNREFUSED/);
+    const untouched = await unreachable.pool.query<{ table: string | null }>(
+      "select to_regclass('drizzle.__drizzle_migrations')::text as table",
+    );
+    expect(untouched.rows).toEqual([{ table: null }]);
+
+    const direct = await openDatabase({ databaseUrl: url, directUrl: url, poolSize: 1 });
+    cleanups.push(direct.close);
+    await migrateDatabase(direct);
+    expect(await appliedCount(direct)).toBe(journalEntries);
+    // Its own pool is closed afterwards: only the handle's pool remains connected.
+    const { rows } = await direct.pool.query<{ count: number }>(
+      "select count(*)::int as count from pg_stat_activity where application_name = 'taskpilot-migrate' and datname = current_database()",
+    );
+    expect(rows).toEqual([{ count: 0 }]);
   });
 });
 

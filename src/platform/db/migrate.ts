@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
-import type pg from "pg";
+import pg from "pg";
+import type { DatabaseHandle } from "./pool.ts";
 
 export const migrationsFolder = fileURLToPath(new URL("../../../migrations", import.meta.url));
 
@@ -24,6 +25,25 @@ export async function runMigrations(pool: pg.Pool): Promise<void> {
     }
   } finally {
     client.release();
+  }
+}
+
+/**
+ * Applies pending migrations over the database's direct URL when it has one
+ * (DATABASE_DIRECT_URL: a session advisory lock does not hold through a
+ * transaction-pooling proxy), else over its pool.
+ */
+export async function migrateDatabase(database: DatabaseHandle): Promise<void> {
+  if (!database.directUrl) return runMigrations(database.pool);
+  const direct = new pg.Pool({
+    connectionString: database.directUrl,
+    max: 1,
+    application_name: "taskpilot-migrate",
+  });
+  try {
+    await runMigrations(direct);
+  } finally {
+    await direct.end();
   }
 }
 

@@ -25,17 +25,20 @@ export type DatabaseHandle = {
     log: { warn: (object: object, message: string) => void },
   ) => Promise<Listener>;
   close: () => Promise<void>;
+  /** Set when sessions (LISTEN, migrations) must bypass the pool's URL (DatabaseOptions). */
+  directUrl?: string;
 };
 
 export type DatabaseOptions = {
   databaseUrl?: string | undefined;
   /**
-   * Where LISTEN connects (default: databaseUrl). LISTEN needs a session of
-   * its own, so behind a transaction-pooling proxy (PgBouncer in transaction
-   * mode), which accepts LISTEN but never delivers the notifications, this
-   * must name the server directly.
+   * The server itself, for what needs a session of its own: LISTEN and the
+   * migrations' advisory lock (default: databaseUrl). Behind a
+   * transaction-pooling proxy (PgBouncer in transaction mode) neither works:
+   * the proxy accepts LISTEN but never delivers the notifications, and hands
+   * a session lock's statements to different server connections.
    */
-  listenUrl?: string | undefined;
+  directUrl?: string | undefined;
   /** Directory for the embedded database, or "memory://" for a throwaway one. */
   dataDir?: string | undefined;
   poolSize?: number;
@@ -77,13 +80,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       idleTimeoutMillis: 30_000,
       application_name: "taskpilot",
     });
-    const listenUrl = options.listenUrl ?? options.databaseUrl;
-    return wrap(
-      pool,
-      "postgres",
-      () => pool.end(),
-      (channel, handlers, log) => listenPostgres(listenUrl, channel, handlers, log),
-    );
+    const directUrl = options.directUrl;
+    const listenUrl = directUrl ?? options.databaseUrl;
+    return {
+      ...wrap(
+        pool,
+        "postgres",
+        () => pool.end(),
+        (channel, handlers, log) => listenPostgres(listenUrl, channel, handlers, log),
+      ),
+      ...(directUrl ? { directUrl } : {}),
+    };
   }
   const dataDir = options.dataDir ?? "./data";
   const location = dataDir.startsWith("memory://") ? dataDir : join(dataDir, "pg");
