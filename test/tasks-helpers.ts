@@ -1,8 +1,11 @@
-import { expect } from "vitest";
+import pg from "pg";
+import { expect, vi } from "vitest";
 import type { App } from "../src/app.ts";
 import type { Activity } from "../src/modules/activity/contracts.ts";
 import type { Category } from "../src/modules/categories/contracts.ts";
 import type { Task } from "../src/modules/tasks/contracts.ts";
+import { useFastTaskRows } from "../src/modules/tasks/rows.ts";
+import { timestamptzToIso } from "../src/platform/db/timestamps.ts";
 import { type ErrorCode, errorCodes } from "../src/platform/http/errors.ts";
 import type { Page } from "../src/platform/http/pagination.ts";
 import type { Problem } from "../src/platform/http/problem.ts";
@@ -231,4 +234,44 @@ export async function postgresErrorOf(
     return cause as { code?: string; constraint?: string };
   }
   throw new Error("the query was expected to fail");
+}
+
+/**
+ * Runs `read` with the hot reads' fast path (tasks/rows.ts) on, then off
+ * (Drizzle's row mapping), and returns both answers to compare. Fails unless
+ * the fast path really served the first run: `count` statements named as
+ * `named` accepts went to the pool as array rows with ISO timestamps
+ * (Drizzle's own queries also ask for arrays, but parse timestamps itself).
+ */
+export async function withAndWithoutFastRows<T>(
+  pool: pg.Pool,
+  read: () => Promise<T>,
+  expected: { named: (name: string) => boolean; count: number },
+): Promise<{ fast: T; drizzle: T }> {
+  const query = vi.spyOn(pool, "query");
+  try {
+    const fast = await read();
+    const fastQueries = query.mock.calls.filter(([config]) => {
+      const sent = config as unknown as {
+        name?: string;
+        rowMode?: string;
+        types?: { getTypeParser?: (oid: number) => unknown };
+      };
+      return (
+        sent.name !== undefined &&
+        expected.named(sent.name) &&
+        sent.rowMode === "array" &&
+        sent.types?.getTypeParser?.(pg.types.builtins.TIMESTAMPTZ) === timestamptzToIso
+      );
+    });
+    expect(fastQueries).toHaveLength(expected.count);
+    useFastTaskRows(false);
+    try {
+      return { fast, drizzle: await read() };
+    } finally {
+      useFastTaskRows(true);
+    }
+  } finally {
+    query.mockRestore();
+  }
 }

@@ -143,19 +143,12 @@ export class EmbeddingRouter {
     const breaker = ref.provider === "local" ? undefined : breakers.for(ref.provider);
     const price = priceOf(settings, ref);
     return attemptModel({
-      provider: ref.provider,
+      ref,
       breaker,
-      retries: {
-        max: settings.maxRetries,
-        baseMs: settings.retryBaseMs,
-        capMs: settings.retryAfterCapMs,
-      },
+      settings,
       signal: request.signal,
-      log: (attempt, failure) =>
-        ctx.log.warn(
-          { provider: ref.provider, model: ref.model, attempt, failure },
-          "embed failed",
-        ),
+      log: ctx.log,
+      failureMessage: "embed failed",
       aborted: () => new DomainError("upstream_error", "The embedding request was cancelled"),
       attempt: async (): Promise<AttemptResult<EmbedAnswer>> => {
         const started = performance.now();

@@ -413,19 +413,12 @@ export class AiGateway {
           }
         : request.onDelta;
     return attemptModel<PricedOutput>({
-      provider: ref.provider,
+      ref,
       breaker,
-      retries: {
-        max: this.settings.maxRetries,
-        baseMs: this.settings.retryBaseMs,
-        capMs: this.settings.retryAfterCapMs,
-      },
+      settings: this.settings,
       signal: request.signal,
-      log: (attempt, failure) =>
-        ctx.log.warn(
-          { provider: ref.provider, model: ref.model, attempt, failure },
-          "AI call failed",
-        ),
+      log: ctx.log,
+      failureMessage: "AI call failed",
       aborted: () => new DomainError("upstream_error", "The client went away"),
       attempt: async () => {
         const started = performance.now();

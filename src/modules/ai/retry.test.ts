@@ -13,9 +13,9 @@ function run<T>(
   const logged: Array<[number, Failure]> = [];
   const attempts: number[] = [];
   const promise = attemptModel<T>({
-    provider: "openai",
+    ref: { provider: "openai", model: "gpt-test" },
     breaker: options.breaker,
-    retries: { max: options.maxRetries ?? 2, baseMs: 1, capMs: 60_000 },
+    settings: { maxRetries: options.maxRetries ?? 2, retryBaseMs: 1, retryAfterCapMs: 60_000 },
     signal: options.signal,
     attempt: async (attempt) => {
       attempts.push(attempt);
@@ -23,7 +23,23 @@ function run<T>(
       if (!next) throw new Error("attempted more often than scripted");
       return next;
     },
-    log: (attempt, failure) => logged.push([attempt, failure]),
+    log: {
+      warn: (object, message) => {
+        const { attempt, failure, provider, model } = object as {
+          attempt: number;
+          failure: Failure;
+          provider: string;
+          model: string;
+        };
+        expect({ provider, model, message }).toEqual({
+          provider: "openai",
+          model: "gpt-test",
+          message: "call failed",
+        });
+        logged.push([attempt, failure]);
+      },
+    },
+    failureMessage: "call failed",
     aborted: () => new Error("client went away"),
   });
   return { promise, logged, attempts };

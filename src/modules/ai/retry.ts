@@ -1,5 +1,6 @@
 import { APICallError } from "@ai-sdk/provider";
 import type { CircuitBreaker } from "./breaker.ts";
+import type { AiSettings, ModelRef } from "./settings.ts";
 
 /** How a failed model call is treated by the router. */
 export type FailureKind =
@@ -152,18 +153,21 @@ export type AttemptResult<T> =
  * Errors `attempt` throws pass through untouched.
  */
 export async function attemptModel<T>(options: {
-  provider: string;
+  ref: Pick<ModelRef, "provider" | "model">;
   breaker: CircuitBreaker | undefined;
-  retries: { max: number; baseMs: number; capMs: number };
+  settings: Pick<AiSettings, "maxRetries" | "retryBaseMs" | "retryAfterCapMs">;
   signal: AbortSignal | undefined;
   attempt: (attempt: number) => Promise<AttemptResult<T>>;
-  log: (attempt: number, failure: Failure) => void;
+  /** Each failure is logged at warn with this message. */
+  log: { warn: (object: object, message: string) => void };
+  failureMessage: string;
   aborted: () => Error;
 }): Promise<T> {
-  const { breaker, retries } = options;
+  const { ref, breaker, settings } = options;
+  const delays = { baseMs: settings.retryBaseMs, capMs: settings.retryAfterCapMs };
   for (let attempt = 1; ; attempt++) {
     if (breaker && !breaker.tryAcquire()) {
-      throw new ModelSkipped({ kind: "server", message: `${options.provider} circuit is open` });
+      throw new ModelSkipped({ kind: "server", message: `${ref.provider} circuit is open` });
     }
     const result = await options.attempt(attempt);
     if ("value" in result) {
@@ -176,10 +180,15 @@ export async function attemptModel<T>(options: {
       throw options.aborted();
     }
     breaker?.recordFailure();
-    options.log(attempt, failure);
+    options.log.warn(
+      { provider: ref.provider, model: ref.model, attempt, failure },
+      options.failureMessage,
+    );
     if (result.stop) throw result.stop;
     const delay =
-      retryable(failure) && attempt <= retries.max ? retryDelay(failure, attempt, retries) : null;
+      retryable(failure) && attempt <= settings.maxRetries
+        ? retryDelay(failure, attempt, delays)
+        : null;
     if (delay === null) throw new ModelSkipped(failure);
     await sleep(delay, options.signal);
   }

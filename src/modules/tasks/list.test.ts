@@ -8,8 +8,8 @@ import {
   listTitles,
   patchTask,
   taskAction,
+  withAndWithoutFastRows,
 } from "../../../test/tasks-helpers.ts";
-import { useFastTaskRows } from "./rows.ts";
 
 const t = useTestApp({ now: "2026-03-01T12:00:00Z" });
 
@@ -313,13 +313,11 @@ describe("GET /v1/tasks rows", () => {
       expect(response.statusCode, response.body).toBe(200);
       return response.json<{ data: unknown[] }>();
     };
-    const fast = await page();
-    useFastTaskRows(false);
-    try {
-      expect(await page()).toEqual(fast);
-    } finally {
-      useFastTaskRows(true);
-    }
+    const { fast, drizzle } = await withAndWithoutFastRows(t.database.pool, page, {
+      named: (name) => name.startsWith("task_list_"),
+      count: 1,
+    });
+    expect(drizzle).toEqual(fast);
     expect(sorted((fast.data as Array<{ title: string }>).map((task) => task.title))).toEqual([
       "All day",
       "Book the room",

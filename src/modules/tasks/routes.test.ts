@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { signUp, useTestApp } from "../../../test/harness.ts";
 import {
   type Activity,
@@ -14,9 +14,9 @@ import {
   type Task,
   taskAction,
   taskActivity,
+  withAndWithoutFastRows,
 } from "../../../test/tasks-helpers.ts";
 import { visibleTaskStatementName } from "./access.ts";
-import { useFastTaskRows } from "./rows.ts";
 
 const t = useTestApp({ now: "2026-03-01T12:00:00Z" });
 
@@ -197,24 +197,10 @@ describe("GET /v1/tasks/{id} rows", () => {
           };
         }),
       );
-    const query = vi.spyOn(t.database.pool, "query");
-    try {
-      const fast = await read();
-      // The fast path really ran: the task statement went to the pool as array rows.
-      const sentAsArrays = query.mock.calls.filter(([config]) => {
-        const sent = config as unknown as { name?: string; rowMode?: string };
-        return sent.name === visibleTaskStatementName && sent.rowMode === "array";
-      });
-      expect(sentAsArrays).toHaveLength(ids.length);
-      useFastTaskRows(false);
-      try {
-        return { fast, drizzle: await read() };
-      } finally {
-        useFastTaskRows(true);
-      }
-    } finally {
-      query.mockRestore();
-    }
+    return withAndWithoutFastRows(t.database.pool, read, {
+      named: (name) => name === visibleTaskStatementName,
+      count: ids.length,
+    });
   }
 
   it("reads the same task by column position as through Drizzle's mapping", async () => {
