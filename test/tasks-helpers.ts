@@ -275,3 +275,24 @@ export async function withAndWithoutFastRows<T>(
     query.mockRestore();
   }
 }
+
+/**
+ * Tasks that use every column a read maps: one with every field set (a
+ * category, tags, a due time with milliseconds, a weekly recurrence), its
+ * sub-task, and an all-day task; for tests that compare two ways of reading.
+ */
+export async function createTaskVariety(app: App, user: TestUser) {
+  const category = await createCategory(app, user, "Work");
+  const full = await createTask(app, user, {
+    title: "Plan the launch",
+    description: "With everyone",
+    priority: "urgent",
+    tags: ["Launch", "q2"],
+    dueAt: "2026-03-05T09:30:00.123Z",
+    categoryId: category.id,
+    recurrence: "every monday",
+  });
+  const child = await createTask(app, user, { title: "Book the room", parentId: full.id });
+  const allDay = await createTask(app, user, { title: "All day", due: "March 6" });
+  return { full, child, allDay };
+}

@@ -4,6 +4,7 @@ import {
   createCategory,
   createTask,
   createTasks,
+  createTaskVariety,
   deleteTask,
   listTitles,
   patchTask,
@@ -291,18 +292,7 @@ describe("GET /v1/tasks sorts", () => {
 describe("GET /v1/tasks rows", () => {
   it("reads the same tasks by column position as through Drizzle's mapping", async () => {
     const user = await signUp(t.app);
-    const category = await createCategory(t.app, user, "Work");
-    const parent = await createTask(t.app, user, {
-      title: "Plan the launch",
-      description: "With everyone",
-      priority: "urgent",
-      tags: ["Launch", "q2"],
-      dueAt: "2026-03-05T09:30:00.000Z",
-      categoryId: category.id,
-      recurrence: "every monday",
-    });
-    await createTask(t.app, user, { title: "Book the room", parentId: parent.id });
-    await createTask(t.app, user, { title: "All day", due: "March 6" });
+    await createTaskVariety(t.app, user);
     const done = await createTask(t.app, user, { title: "Done" });
     await taskAction(t.app, user, done.id, "complete");
     const page = async () => {

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { signUp, useTestApp } from "../../../test/harness.ts";
 import {
   type Activity,
-  createCategory,
   createTask,
+  createTaskVariety,
   deleteTask,
   expectProblem,
   getTask,
@@ -205,18 +205,7 @@ describe("GET /v1/tasks/{id} rows", () => {
 
   it("reads the same task by column position as through Drizzle's mapping", async () => {
     const user = await signUp(t.app);
-    const category = await createCategory(t.app, user, "Work");
-    const full = await createTask(t.app, user, {
-      title: "Plan the launch",
-      description: "With everyone",
-      priority: "urgent",
-      tags: ["Launch", "q2"],
-      dueAt: "2026-03-05T09:30:00.123Z",
-      categoryId: category.id,
-      recurrence: "every monday",
-    });
-    const child = await createTask(t.app, user, { title: "Book the room", parentId: full.id });
-    const allDay = await createTask(t.app, user, { title: "All day", due: "March 6" });
+    const { full, child, allDay } = await createTaskVariety(t.app, user);
     const completion = await taskAction(t.app, user, full.id, "complete");
     expect(completion.statusCode, completion.body).toBe(200);
     const ids = [full.id, child.id, allDay.id];
