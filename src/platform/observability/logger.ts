@@ -1,14 +1,19 @@
 import {
+  type FastifyBaseLogger,
   type FastifyReply,
   type FastifyRequest,
   type FastifyServerOptions,
   LogController,
 } from "fastify";
+import type { Logger } from "pino";
+
+const censor = "[redacted]";
 
 /** pino options: JSON lines, request ids, and nothing secret on disk. */
 export function loggerOptions(level: string): FastifyServerOptions["logger"] {
   return {
     level,
+    serializers: { req: requestForLog },
     redact: {
       paths: [
         "req.headers.authorization",
@@ -19,9 +24,36 @@ export function loggerOptions(level: string): FastifyServerOptions["logger"] {
         "*.token",
         "*.secret",
       ],
-      censor: "[redacted]",
+      censor,
     },
   };
+}
+
+/**
+ * Fastify's request fields, with the URL's secrets masked: an OAuth
+ * callback's `code` and `state`, a verification link's `token`, a reset
+ * link's path token. Headers are not logged at all.
+ */
+function requestForLog(request: FastifyRequest) {
+  return {
+    method: request.method,
+    url: urlForLog(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
+const secretParameter =
+  /([?&;])(code|state|ticket|sig|signature|[\w.-]*?(?:token|secret|password|api[_-]?key))=[^&;#]*/gi;
+const secretPathSegment = /(\/reset-password\/)[^/?#]+/i;
+
+/** The URL as it may be written to a log: secret query values and path tokens replaced. */
+export function urlForLog(url: string): string {
+  let safe = url;
+  if (safe.includes("/reset-password/")) safe = safe.replace(secretPathSegment, `$1${censor}`);
+  if (safe.includes("=")) safe = safe.replace(secretParameter, `$1$2=${censor}`);
+  return safe;
 }
 
 /**
@@ -29,8 +61,16 @@ export function loggerOptions(level: string): FastifyServerOptions["logger"] {
  * completed), and each is a write to stdout: on this project's 2-core VM the
  * pair was about a fifth of GET /v1/tasks/{id}'s server CPU. The arrival is
  * logged at debug; the answer once, with method, URL, status and time.
+ *
+ * A successful answer's line holds only fields this file serializes
+ * (request fields with a masked URL, status, time), so it goes through a
+ * child of the app's logger without the redaction paths: pino's wildcard
+ * redaction cost about as much as the rest of the line (about 3 µs of 6 per
+ * line here). An error's line carries the error, so it keeps them.
  */
 export class AccessLog extends LogController {
+  #plain: FastifyBaseLogger | undefined;
+
   override incomingRequest(request: FastifyRequest): void {
     if (!this.isLogDisabled(request)) request.log.debug({ req: request }, "incoming request");
   }
@@ -41,8 +81,16 @@ export class AccessLog extends LogController {
     reply: FastifyReply,
   ): void {
     if (this.isLogDisabled(request)) return;
-    const line = { req: request, res: reply, responseTime: reply.elapsedTime };
-    if (error) reply.log.error({ ...line, err: error }, "request errored");
-    else reply.log.info(line, "request completed");
+    const responseTime = reply.elapsedTime;
+    if (error) {
+      reply.log.error({ req: request, res: reply, responseTime, err: error }, "request errored");
+      return;
+    }
+    if (!(reply.log as Logger).isLevelEnabled("info")) return;
+    this.#plain ??= request.server.log.child({}, { redact: { paths: [], censor } });
+    this.#plain.info(
+      { reqId: request.id, req: request, res: reply, responseTime },
+      "request completed",
+    );
   }
 }
