@@ -22,6 +22,13 @@ export type Context = {
   services?: AppServices;
 };
 
+/** Who a request acts for, as log fields (verb logs and the access line). */
+export function actorLogFields(actor: Actor): Record<string, string> {
+  if (actor.type === "apiKey") return { userId: actor.userId, apiKeyId: actor.keyId };
+  if (actor.type === "system") return { actor: "system" };
+  return { userId: actor.userId };
+}
+
 /** The same context, running inside a transaction. */
 export function inTransaction(ctx: Context, db: Executor): Context {
   return { ...ctx, db };

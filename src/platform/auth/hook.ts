@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from "fastify";
-import type { AppServices } from "../context.ts";
+import type { Logger } from "pino";
+import { type AppServices, actorLogFields } from "../context.ts";
 import { DomainError } from "../http/errors.ts";
 import { problemResponse } from "../http/route-helpers.ts";
 import { type Actor, type ActorDeps, hasCredentials, resolveActor } from "./actor.ts";
@@ -86,17 +87,19 @@ export function requireActor(
     assertTrustedOrigin(request, deps.trustedOrigins);
     // requireRouteScope guarantees a scope; "session" would fail closed anyway.
     assertScope(actor, request.routeOptions.config.scope ?? "session");
+    // The request's own logger learns who asks. A child of it would make it a
+    // prototype, and V8 then builds that object new hidden classes in old
+    // space: about 0.8 KB per request that only a major GC frees (measured
+    // with bench/heap-probe.ts; those major GCs were the 8-14 ms pauses behind
+    // the paced runs' worst seconds).
+    (request.log as Logger).setBindings(actorLogFields(actor));
     request.ctx = {
       actor,
       db: deps.db,
       requestId: String(request.id),
       now: deps.now,
       services: deps.services,
-      log: request.log.child(
-        actor.type === "apiKey"
-          ? { userId: actor.userId, apiKeyId: actor.keyId }
-          : { userId: actor.type === "user" ? actor.userId : actor.type },
-      ),
+      log: request.log,
     };
   });
 }

@@ -7,6 +7,7 @@ type Line = {
   level: number;
   msg: string;
   reqId?: string;
+  userId?: string;
   req?: { method: string; url: string; headers?: unknown };
   res?: { statusCode: number };
   responseTime?: number;
@@ -47,11 +48,13 @@ describe("access log", () => {
     expect(first).toMatchObject({
       level: 30,
       reqId: "access-log-test-1",
+      userId: user.id,
       req: { method: "GET", url: "/v1/tasks?limit=5" },
       res: { statusCode: 200 },
     });
     expect(first?.responseTime).toBeGreaterThan(0);
     expect(second).toMatchObject({ req: { url: "/v1/nothing-here" }, res: { statusCode: 404 } });
+    expect(second).not.toHaveProperty("userId");
     // The bearer token is in no line.
     expect(JSON.stringify(lines)).not.toContain(user.headers.authorization.slice(7));
   });

@@ -6,6 +6,7 @@ import {
   LogController,
 } from "fastify";
 import type { Logger } from "pino";
+import { actorLogFields } from "../context.ts";
 
 const censor = "[redacted]";
 
@@ -63,7 +64,7 @@ export function urlForLog(url: string): string {
  * logged at debug; the answer once, with method, URL, status and time.
  *
  * A successful answer's line holds only fields this file serializes
- * (request fields with a masked URL, status, time), so it goes through a
+ * (request fields with a masked URL, status, time, who asked), so it goes through a
  * child of the app's logger without the redaction paths: pino's wildcard
  * redaction cost about as much as the rest of the line (about 3 µs of 6 per
  * line here). An error's line carries the error, so it keeps them.
@@ -88,8 +89,9 @@ export class AccessLog extends LogController {
     }
     if (!(reply.log as Logger).isLevelEnabled("info")) return;
     this.#plain ??= request.server.log.child({}, { redact: { paths: [], censor } });
+    const actor = request.ctx ? actorLogFields(request.ctx.actor) : undefined;
     this.#plain.info(
-      { reqId: request.id, req: request, res: reply, responseTime },
+      { reqId: request.id, ...actor, req: request, res: reply, responseTime },
       "request completed",
     );
   }
