@@ -115,15 +115,20 @@ function withAutocannon(job: LoadJob): Promise<LoadResult> {
  * from then, so time spent waiting for a free connection is included (no
  * coordinated omission). Node's keep-alive agent holds `connections` sockets.
  */
-function paced(job: LoadJob, rate: number): Promise<LoadResult> {
+function paced(job: LoadJob, rate: number, warmupSeconds: number): Promise<LoadResult> {
   const users = usersFor(job.scenario, job.users);
   const recorder = newRecorder();
   const target = new URL(job.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: job.connections });
   const interval = 1000 / rate;
-  const total = Math.max(1, Math.floor(job.seconds * rate));
+  const total = Math.max(1, Math.floor((warmupSeconds + job.seconds) * rate));
+  // New sockets, a new thread's JIT: both the API and the floor showed slow
+  // first seconds without it.
+  const warmupMs = warmupSeconds * 1000;
   /** How late each request left compared with its schedule (a busy generator). */
   const lags: number[] = [];
+  /** The longest send lag among the requests due in each second. */
+  const lagMaxBySecond: number[] = [];
   /** 2xx latencies by the second they were due in: is the tail spread out or one stall? */
   const bySecond: number[][] = [];
   return new Promise((resolve) => {
@@ -135,8 +140,9 @@ function paced(job: LoadJob, rate: number): Promise<LoadResult> {
       if (done === total) {
         agent.destroy();
         resolve({
-          ...finish(recorder, performance.now() - start),
+          ...finish(recorder, performance.now() - start - warmupMs),
           sendLag: summarize(lags),
+          sendLagMaxBySecond: Array.from(lagMaxBySecond, (lag) => lag ?? 0),
           p95BySecond: Array.from(bySecond, (latencies) =>
             latencies ? summarize(latencies).p95 : null,
           ),
@@ -144,7 +150,13 @@ function paced(job: LoadJob, rate: number): Promise<LoadResult> {
       }
     };
     const fire = (scheduled: number) => {
-      lags.push(performance.now() - scheduled);
+      const measured = scheduled - start >= warmupMs;
+      const second = Math.floor((scheduled - start - warmupMs) / 1000);
+      const lag = performance.now() - scheduled;
+      if (measured) {
+        lags.push(lag);
+        lagMaxBySecond[second] = Math.max(lagMaxBySecond[second] ?? 0, lag);
+      }
       const { user, call } = httpCall(job.scenario, users, job.offset + sent);
       sent++;
       const request = http.request(
@@ -166,9 +178,9 @@ function paced(job: LoadJob, rate: number): Promise<LoadResult> {
           });
           response.on("end", () => {
             const ms = performance.now() - scheduled;
-            record(recorder, status, ms);
-            if (status >= 200 && status < 300) {
-              const second = Math.floor((scheduled - start) / 1000);
+            const ok = status >= 200 && status < 300;
+            if (measured || !ok) record(recorder, status, ms);
+            if (measured && ok) {
               const bucket = bySecond[second] ?? [];
               bucket.push(ms);
               bySecond[second] = bucket;
@@ -204,7 +216,9 @@ async function main(): Promise<void> {
   const job = workerData as LoadJob;
   const before = process.threadCpuUsage();
   const result =
-    job.mode.kind === "paced" ? await paced(job, job.mode.rate) : await withAutocannon(job);
+    job.mode.kind === "paced"
+      ? await paced(job, job.mode.rate, job.mode.warmupSeconds)
+      : await withAutocannon(job);
   const used = process.threadCpuUsage(before);
   const message: LoadResult = { ...result, generatorCpuMs: (used.user + used.system) / 1000 };
   parentPort?.postMessage(message);

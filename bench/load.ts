@@ -2,8 +2,10 @@
  * Drives HTTP load from a worker thread, so the load generator has its own
  * event loop and does not steal the server's (they still share the CPU).
  */
+
 import { Worker } from "node:worker_threads";
 import type { LoadUser, ScenarioName } from "./scenarios.ts";
+import type { StallsBySecond } from "./stalls.ts";
 import { concatSamples, type LatencySummary, summarize } from "./stats.ts";
 
 export type LoadMode =
@@ -11,8 +13,12 @@ export type LoadMode =
   | { kind: "closed" }
   /** autocannon with `overallRate`: a per-connection quota each second (sent in bursts). */
   | { kind: "autocannon-rate"; rate: number }
-  /** Open loop, evenly spaced sends; latency counts from the scheduled send time. */
-  | { kind: "paced"; rate: number };
+  /**
+   * Open loop, evenly spaced sends; latency counts from the scheduled send
+   * time. The first `warmupSeconds` are sent at the same rate and not
+   * measured (a non-2xx answer still counts as a failure).
+   */
+  | { kind: "paced"; rate: number; warmupSeconds: number };
 
 export type LoadJob = {
   url: string;
@@ -43,6 +49,10 @@ export type LoadResult = {
   sendLag?: LatencySummary;
   /** Paced runs: the p95 of the requests due in each second of the run, in order (null: none answered 2xx). */
   p95BySecond?: Array<number | null>;
+  /** Paced runs: the longest send lag among the requests due in each second (ms). */
+  sendLagMaxBySecond?: number[];
+  /** Paced runs: the server thread's event-loop delay, GC pauses and the VM's steal by second. */
+  stalls?: StallsBySecond;
   /** CPU time of the load generator's own thread over the run (it shares the machine's cores). */
   generatorCpuMs?: number;
   /** autocannon's own histogram (integer ms, coordinated-omission corrected in rate mode). */

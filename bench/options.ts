@@ -44,7 +44,8 @@ const usage = `Usage: npm run bench -- [options]
   --users N              seeded users (BENCH_USERS, default 1000)
   --tasks N              seeded tasks (BENCH_TASKS, default 100000)
   --duration S           seconds per measured run (BENCH_DURATION, default 10)
-  --warmup S             unmeasured seconds before each API run (BENCH_WARMUP, default 2)
+  --warmup S             unmeasured seconds before each API run and each paced run
+                         (BENCH_WARMUP, default 2)
   --rounds N             split each measured run into N slices, alternating API and
                          raw SQL, to spread background noise (BENCH_ROUNDS, default 2)
   --connections N        concurrent HTTP connections and SQL workers (BENCH_CONNECTIONS, default 10)

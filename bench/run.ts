@@ -4,6 +4,7 @@
  * worker thread, runs the same SQL straight through `pg` as a baseline, and
  * writes bench/results/<date>-<db>-<users>u-<tasks>t.{json,md}.
  */
+import { stallLines, watchStalls } from "./stalls.ts";
 import "../src/platform/runtime.ts";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -185,6 +186,11 @@ function describeFailures(what: string, result: LoadResult): string[] {
     `${what}: ${result.non2xx} non-2xx (${JSON.stringify(result.statusCounts)}), ` +
       `${result.errors} errors, ${result.timeouts} timeouts. First: ${result.failures.join(" | ")}`,
   ];
+}
+
+/** A paced run's longest send lag per second: did the generator stall? */
+function lagLine(result: LoadResult): string {
+  return (result.sendLagMaxBySecond ?? []).map((lag) => lag.toFixed(1)).join(" ");
 }
 
 /** A paced run's p95 per second, to tell one stall from a tail spread over the run. */
@@ -668,7 +674,10 @@ async function main(): Promise<number> {
       if (options.halfRate.includes(scenario)) {
         const rate = Math.max(1, Math.floor(api.perSecond / 2));
         serverTimes = [];
-        const paced = await load(scenario, options.duration, { kind: "paced", rate });
+        const pacing = { kind: "paced", rate, warmupSeconds: options.warmup } as const;
+        const pacedStalls = watchStalls(options.warmup);
+        const paced = await load(scenario, options.duration, pacing);
+        paced.stalls = pacedStalls.stop();
         const pacedInServer = summarize(serverTimes);
         serverTimes = null;
         failures.push(...describeFailures(`${title} (half rate, paced)`, paced));
@@ -676,6 +685,8 @@ async function main(): Promise<number> {
           `${line(`half rate ${rate}/s paced`, paced.perSecond, paced.latency)}  (send lag p95 ${paced.sendLag?.p95.toFixed(2) ?? "?"} ms)`,
         );
         log(`  p95 by second: ${secondsLine(paced)}`);
+        for (const stallLine of stallLines(paced.stalls)) log(`  ${stallLine}`);
+        log(`  generator send lag, max by second: ${lagLine(paced)}`);
         log(
           `  in the server: p50 ${pacedInServer.p50.toFixed(2)}  p95 ${pacedInServer.p95.toFixed(2)}  p99 ${pacedInServer.p99.toFixed(2)} ms`,
         );
@@ -689,17 +700,16 @@ async function main(): Promise<number> {
           const server = await startFloor(pool, floorSessions);
           try {
             const target: LoadTarget = { url: server.url, inFlight: inFlightOf(server.server) };
-            const floorPaced = await load(
-              scenario,
-              options.duration,
-              { kind: "paced", rate },
-              target,
-            );
+            const floorStalls = watchStalls(options.warmup);
+            const floorPaced = await load(scenario, options.duration, pacing, target);
+            floorPaced.stalls = floorStalls.stop();
             failures.push(
               ...describeFailures(`${title} (half rate, paced, HTTP floor)`, floorPaced),
             );
             log(line(`half rate floor paced`, floorPaced.perSecond, floorPaced.latency));
             log(`  p95 by second: ${secondsLine(floorPaced)}`);
+            for (const stallLine of stallLines(floorPaced.stalls)) log(`  ${stallLine}`);
+            log(`  generator send lag, max by second: ${lagLine(floorPaced)}`);
             result.halfRate.floorPaced = floorPaced;
           } finally {
             await server.close();
