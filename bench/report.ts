@@ -246,6 +246,17 @@ function secondsSpread(result: LoadResult): string {
   return `${ms(seconds[Math.floor(seconds.length / 2)] ?? 0)} / ${ms(seconds.at(-1) ?? 0)}`;
 }
 
+/** A paced run's major GCs in the server thread: seconds that had one, and the longest pause. */
+function majorGcs(result: LoadResult): string {
+  if (!result.stalls) return "";
+  const seconds = result.stalls.majorGcPauseMs.filter((pause) => pause > 0).length;
+  const longest = Math.max(
+    0,
+    ...result.stalls.gcPauseMaxMs.filter((_, i) => (result.stalls?.majorGcPauseMs[i] ?? 0) > 0),
+  );
+  return `${seconds} / ${longest.toFixed(1)}`;
+}
+
 /** The load generator's CPU per answered request, where the run measured it. */
 function generatorMsPerRequest(load: LoadResult): number | null {
   return load.generatorCpuMs === undefined ? null : load.generatorCpuMs / Math.max(1, load.ok);
@@ -364,12 +375,15 @@ export function toMarkdown(report: BenchReport): string {
         "(a tail spread over the run, or one stall). `In the server`: Fastify's own time for the " +
         "paced API requests, from reading the request to writing the answer; the rest of their " +
         "latency is spent waiting to be read (a busy event loop or CPU), on loopback and in the " +
-        "load generator.",
+        "load generator. `Major GC`: how many of the paced run's seconds had a mark-compact " +
+        "collection in the server's thread, and the longest GC pause among those seconds (they are " +
+        "usually the worst seconds; `bench/heap-probe.ts` finds what fills old space). " +
+        "Paced runs start with the warm-up's seconds at the same rate, not measured.",
       "",
     );
     lines.push(
-      "| Scenario | Peak req/s | Offered req/s | Load | Achieved req/s | p50 | p95 | p99 | p95 by second: median / worst | In the server: p50 / p95 / p99 |",
-      "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+      "| Scenario | Peak req/s | Offered req/s | Load | Achieved req/s | p50 | p95 | p99 | p95 by second: median / worst | In the server: p50 / p95 / p99 | Major GC: seconds / longest ms |",
+      "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     );
     for (const s of half) {
       const h = s.halfRate;
@@ -386,7 +400,8 @@ export function toMarkdown(report: BenchReport): string {
           `| ${scenarioShortLabels[s.name]} | ${count(h.peak)} | ${count(h.rate)} | ${kind} | ` +
             `${count(result.perSecond)} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ` +
             `${secondsSpread(result)} | ` +
-            `${server ? `${ms(server.p50)} / ${ms(server.p95)} / ${ms(server.p99)}` : ""} |`,
+            `${server ? `${ms(server.p50)} / ${ms(server.p95)} / ${ms(server.p99)}` : ""} | ` +
+            `${majorGcs(result)} |`,
         );
       }
     }
