@@ -1,11 +1,11 @@
 /**
- * `node bench/costs.ts`: what one request's parts cost, one call at a time
+ * `npx node bench/costs.ts`: what one request's parts cost, one call at a time
  * (no concurrency), in wall time and in CPU time of this Node process. It
  * backs the "biggest per-request costs" in the bench report: better-auth's
  * getSession against the two SQL statements it sends, Web Crypto HMACs,
  * Drizzle's query building, and the unused `search` column.
  *
- *   node bench/costs.ts [--db postgres|pglite] [--users 200] [--tasks 20000] [--iterations 2000]
+ *   npx node bench/costs.ts [--db postgres|pglite] [--users 200] [--tasks 20000] [--iterations 2000]
  */
 import { createHmac, randomBytes } from "node:crypto";
 import http from "node:http";

@@ -1,5 +1,5 @@
 /**
- * `node bench/heap-probe.ts [get|list]`: what the server allocates that
+ * `npx node bench/heap-probe.ts [get|list]`: what the server allocates that
  * outlives a scavenge, by allocation site, per request. Such objects are
  * promoted to old space, and only a major (mark-compact) GC frees them: those
  * pauses (8-14 ms on this machine) are what made whole seconds of a paced
@@ -9,8 +9,8 @@
  * for 8 s with V8's sampling profiler told to forget objects a minor GC
  * collected and keep those a major GC collected.
  *
- *   node bench/heap-probe.ts get     # GET /v1/tasks/{id}
- *   node bench/heap-probe.ts list    # GET /v1/tasks?status=open&sort=dueAt&limit=50
+ *   npx node bench/heap-probe.ts get     # GET /v1/tasks/{id}
+ *   npx node bench/heap-probe.ts list    # GET /v1/tasks?status=open&sort=dueAt&limit=50
  */
 import "../src/platform/runtime.ts";
 import { randomBytes } from "node:crypto";

@@ -1,5 +1,5 @@
 /**
- * `node bench/render.ts bench/results/<run>.json`: writes the run's markdown
+ * `npx node bench/render.ts bench/results/<run>.json`: writes the run's markdown
  * table again from its JSON, after a change to the report's layout. The
  * numbers are the JSON's; nothing is measured.
  */

@@ -1,11 +1,11 @@
 /**
- * `node bench/sign-in-timing.ts`: does a failed sign-in take as long for an
+ * `npx node bench/sign-in-timing.ts`: does a failed sign-in take as long for an
  * unknown email as for a known email with the wrong password? (Timing must
  * not tell an attacker which emails have accounts.) Interleaves the two kinds
  * of attempt, each from its own client address so no limit kicks in, and
  * prints the medians. Not a test: timing on a shared machine is noisy.
  *
- *   node bench/sign-in-timing.ts [--db pglite|postgres] [--attempts 20]
+ *   npx node bench/sign-in-timing.ts [--db pglite|postgres] [--attempts 20]
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
