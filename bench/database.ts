@@ -12,7 +12,8 @@ export type BenchDatabase = {
 
 /**
  * PGlite in memory, or a fresh `taskpilot_bench_<random>` database on the
- * given Postgres server that `dispose` drops again.
+ * given Postgres server that `dispose` drops again (and SIGINT or SIGTERM
+ * before that).
  */
 export async function openBenchDatabase(options: {
   db: "pglite" | "postgres";
@@ -43,15 +44,35 @@ export async function openBenchDatabase(options: {
     await admin.end();
     throw error;
   }
+  let dropped: Promise<void> | undefined;
+  const drop = () => {
+    dropped ??= (async () => {
+      process.removeListener("SIGINT", interrupted);
+      process.removeListener("SIGTERM", interrupted);
+      // `with (force)` ends the sessions still open on it (the app's, the pool's).
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    })();
+    return dropped;
+  };
+  const dispose = async () => {
+    await database.close().catch(() => {});
+    await drop();
+  };
+  // Ctrl-C, `timeout` or `kill`: a 1M-task database left behind holds about
+  // 2 GB of a shared disk. It is dropped first, while the run may still be
+  // going, and the process exits once it is gone.
+  function interrupted(signal: NodeJS.Signals) {
+    console.error(`\n${signal}: dropping ${name}`);
+    void drop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  }
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   const version = await database.pool.query<{ version: string }>("select version()");
   return {
     database,
     name,
     version: `${version.rows[0]?.version ?? "unknown"}, pool ${options.poolSize}`,
-    dispose: async () => {
-      await database.close();
-      await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    },
+    dispose,
   };
 }

@@ -230,14 +230,8 @@ async function main(): Promise<number> {
   const bench = await openBenchDatabase(options);
   const failures: string[] = [];
   const notes: string[] = [];
+  // SIGINT and SIGTERM drop the database (openBenchDatabase); the server dies with the process.
   let closeApp = async () => {};
-  const interrupt = () => {
-    log("interrupted: cleaning up");
-    void closeApp()
-      .then(() => bench.dispose())
-      .finally(() => process.exit(130));
-  };
-  process.once("SIGINT", interrupt);
   try {
     log(`database: ${bench.version}${bench.name ? ` (fresh database ${bench.name})` : ""}`);
     await runMigrations(bench.database.pool);
@@ -815,7 +809,6 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
-    process.removeListener("SIGINT", interrupt);
     clearInterval(loadSampler);
     await closeApp();
     await bench.dispose();
