@@ -4,7 +4,6 @@
  * worker thread, runs the same SQL straight through `pg` as a baseline, and
  * writes bench/results/<date>-<db>-<users>u-<tasks>t.{json,md}.
  */
-import { stallLines, watchStalls } from "./stalls.ts";
 import "../src/platform/runtime.ts";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -55,6 +54,7 @@ import {
   usersFor,
 } from "./scenarios.ts";
 import { seedDatabase } from "./seed.ts";
+import { stallLines, watchStalls } from "./stalls.ts";
 import { round, summarize } from "./stats.ts";
 import {
   captureStatements,
@@ -188,14 +188,19 @@ function describeFailures(what: string, result: LoadResult): string[] {
   ];
 }
 
-/** A paced run's longest send lag per second: did the generator stall? */
-function lagLine(result: LoadResult): string {
-  return (result.sendLagMaxBySecond ?? []).map((lag) => lag.toFixed(1)).join(" ");
-}
-
-/** A paced run's p95 per second, to tell one stall from a tail spread over the run. */
-function secondsLine(result: LoadResult): string {
-  return (result.p95BySecond ?? []).map((p95) => (p95 === null ? "-" : p95.toFixed(1))).join(" ");
+/**
+ * A paced run, second by second: its p95 (one stall, or a tail spread over
+ * the run), what the server thread and the machine went through, and
+ * whether the generator itself stalled.
+ */
+function secondsLines(result: LoadResult): string[] {
+  const p95s = (result.p95BySecond ?? []).map((p95) => (p95 === null ? "-" : p95.toFixed(1)));
+  const lags = (result.sendLagMaxBySecond ?? []).map((lag) => lag.toFixed(1));
+  return [
+    `p95 by second: ${p95s.join(" ")}`,
+    ...(result.stalls ? stallLines(result.stalls) : []),
+    `generator send lag, max by second: ${lags.join(" ")}`,
+  ];
 }
 
 function line(label: string, perSecond: number, latency: LoadResult["latency"]): string {
@@ -668,19 +673,22 @@ async function main(): Promise<number> {
       if (options.halfRate.includes(scenario)) {
         const rate = Math.max(1, Math.floor(api.perSecond / 2));
         serverTimes = [];
-        const pacing = { kind: "paced", rate, warmupSeconds: options.warmup } as const;
-        const pacedStalls = watchStalls(options.warmup);
-        const paced = await load(scenario, options.duration, pacing);
-        paced.stalls = pacedStalls.stop();
+        /** Paced load, with the server thread's and the machine's stalls watched meanwhile. */
+        const pacedLoad = async (target?: LoadTarget) => {
+          const stalls = watchStalls(options.warmup);
+          const mode = { kind: "paced", rate, warmupSeconds: options.warmup } as const;
+          const paced = await load(scenario, options.duration, mode, target);
+          paced.stalls = stalls.stop();
+          return paced;
+        };
+        const paced = await pacedLoad();
         const pacedInServer = summarize(serverTimes);
         serverTimes = null;
         failures.push(...describeFailures(`${title} (half rate, paced)`, paced));
         log(
           `${line(`half rate ${rate}/s paced`, paced.perSecond, paced.latency)}  (send lag p95 ${paced.sendLag?.p95.toFixed(2) ?? "?"} ms)`,
         );
-        log(`  p95 by second: ${secondsLine(paced)}`);
-        for (const stallLine of stallLines(paced.stalls)) log(`  ${stallLine}`);
-        log(`  generator send lag, max by second: ${lagLine(paced)}`);
+        for (const second of secondsLines(paced)) log(`  ${second}`);
         log(
           `  in the server: p50 ${pacedInServer.p50.toFixed(2)}  p95 ${pacedInServer.p95.toFixed(2)}  p99 ${pacedInServer.p99.toFixed(2)} ms`,
         );
@@ -694,16 +702,12 @@ async function main(): Promise<number> {
           const server = await startFloor(pool, floorSessions);
           try {
             const target: LoadTarget = { url: server.url, inFlight: inFlightOf(server.server) };
-            const floorStalls = watchStalls(options.warmup);
-            const floorPaced = await load(scenario, options.duration, pacing, target);
-            floorPaced.stalls = floorStalls.stop();
+            const floorPaced = await pacedLoad(target);
             failures.push(
               ...describeFailures(`${title} (half rate, paced, HTTP floor)`, floorPaced),
             );
             log(line(`half rate floor paced`, floorPaced.perSecond, floorPaced.latency));
-            log(`  p95 by second: ${secondsLine(floorPaced)}`);
-            for (const stallLine of stallLines(floorPaced.stalls)) log(`  ${stallLine}`);
-            log(`  generator send lag, max by second: ${lagLine(floorPaced)}`);
+            for (const second of secondsLines(floorPaced)) log(`  ${second}`);
             result.halfRate.floorPaced = floorPaced;
           } finally {
             await server.close();
