@@ -68,11 +68,21 @@ export async function openBenchDatabase(options: {
   }
   process.once("SIGINT", interrupted);
   process.once("SIGTERM", interrupted);
-  const version = await database.pool.query<{ version: string }>("select version()");
+  // Two server settings that change what a run measures: whether a 1M-task
+  // table fits the server's own cache, and whether anything but the seed's
+  // `vacuum analyze` keeps statistics and visibility current.
+  const server = await database.pool.query<{
+    version: string;
+    buffers: string;
+    autovacuum: string;
+  }>(
+    "select version() as version, current_setting('shared_buffers') as buffers, current_setting('autovacuum') as autovacuum",
+  );
+  const settings = server.rows[0];
   return {
     database,
     name,
-    version: `${version.rows[0]?.version ?? "unknown"}, pool ${options.poolSize}`,
+    version: `${settings?.version ?? "unknown"}, shared_buffers ${settings?.buffers ?? "?"}, autovacuum ${settings?.autovacuum ?? "?"}, pool ${options.poolSize}`,
     dispose,
   };
 }
