@@ -138,13 +138,37 @@ function wrap(
  * discards a client after a failed query, that client's delayed teardown
  * kills the shared connection under its replacement ("Connection terminated
  * unexpectedly", then wrong rows).
+ *
+ * Every client still talks to the same single PGlite session, so the named
+ * statements a discarded client prepared outlive it; its replacement knows
+ * none of them and would fail on Parse with 42P05 ("prepared statement ...
+ * already exists") from then on. A new client therefore starts by dropping
+ * them (DEALLOCATE, not DISCARD ALL: that would also end the session's
+ * LISTENs, which listen.ts holds on the same session).
  */
+type ConnectCallback = ((error: Error) => void) | ((error: null, client: pg.Client) => void);
+
 function pgliteClient(pglite: PGlite): typeof pg.Client {
   return class PgliteClient extends pg.Client {
     constructor(options: pg.ClientConfig) {
       const connection = new PglitePgConnection({ pglite });
       acceptTypeParserOverrides(connection);
       super({ ...options, connection } as pg.ClientConfig);
+    }
+
+    override connect(): Promise<pg.Client>;
+    override connect(callback: ConnectCallback): void;
+    override connect(callback?: ConnectCallback): Promise<pg.Client> | undefined {
+      const ready = super.connect().then(async () => {
+        await this.query("deallocate all");
+        return this;
+      });
+      if (!callback) return ready;
+      ready.then(
+        (client) => (callback as (error: null, client: pg.Client) => void)(null, client),
+        (error: Error) => (callback as (error: Error) => void)(error),
+      );
+      return undefined;
     }
   };
 }
