@@ -1,11 +1,7 @@
 import swagger from "@fastify/swagger";
 import scalar from "@scalar/fastify-api-reference";
 import Fastify, { type FastifyLoggerOptions, type FastifyRequest } from "fastify";
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  validatorCompiler,
-} from "fastify-type-provider-zod";
+import { jsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
 import type { DestinationStream } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { adminRoutes } from "./modules/admin/routes.ts";
@@ -65,6 +61,7 @@ import { frameworkErrorHandler, registerProblemHandlers } from "./platform/http/
 import { registerRateLimit } from "./platform/http/rate-limit/plugin.ts";
 import { defaultRateLimits, type RateLimitSettings } from "./platform/http/rate-limit/policy.ts";
 import { serializerCompiler } from "./platform/http/serializer.ts";
+import { validatorCompiler } from "./platform/http/validation.ts";
 import { createSmtpMailer } from "./platform/mail/mailer.ts";
 import { AccessLog, loggerOptions } from "./platform/observability/logger.ts";
 

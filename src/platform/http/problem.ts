@@ -117,6 +117,15 @@ function fromPostgres(error: PostgresError): DomainError {
     case "22007":
     case "22008":
       return new DomainError("validation_failed", "A value is out of range or malformed");
+    // Text with U+0000, or that has no form in the database's encoding. The
+    // validator (validation.ts) turns these away with the field's name first;
+    // this covers text that reaches SQL some other way.
+    case "22021":
+    case "22P05":
+      return new DomainError(
+        "validation_failed",
+        "A text value has a character that cannot be stored",
+      );
     case "40001":
     case "40P01":
       return new DomainError("conflict", "A concurrent change got in the way; retry");

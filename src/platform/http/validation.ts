@@ -1,0 +1,70 @@
+import type { FastifySchemaCompiler } from "fastify";
+import { validatorCompiler as zodValidatorCompiler } from "fastify-type-provider-zod";
+import type { ZodType } from "zod";
+import { validationFailed } from "./errors.ts";
+
+/**
+ * Text Postgres cannot store: a `text` value may not hold U+0000 (the server
+ * answers 22021), and an unpaired UTF-16 surrogate has no UTF-8 form (Node
+ * would quietly write U+FFFD instead). Every string a client sends, in a body,
+ * query or path, at any depth and in object keys too, is checked here once,
+ * so no route has to remember it and none answers 500 for it.
+ */
+export function unstorableText(
+  value: unknown,
+): { path: (string | number)[]; message: string } | undefined {
+  // Iterative, with each entry pointing at its parent: a body may nest deeper
+  // than the call stack allows, and copying paths would be quadratic in depth.
+  type Entry = { value: unknown; key: string | number; parent: Entry | undefined };
+  const pathOf = (entry: Entry | undefined) => {
+    const path: (string | number)[] = [];
+    for (let at = entry; at?.parent; at = at.parent) path.push(at.key);
+    return path.reverse();
+  };
+  const pending: Entry[] = [{ value, key: "", parent: undefined }];
+  while (pending.length > 0) {
+    const entry = pending.pop() as Entry;
+    const current = entry.value;
+    if (typeof current === "string") {
+      const problem = textProblem(current);
+      if (problem) return { path: pathOf(entry), message: problem };
+    } else if (Array.isArray(current)) {
+      for (let index = current.length - 1; index >= 0; index--) {
+        pending.push({ value: current[index], key: index, parent: entry });
+      }
+    } else if (current !== null && typeof current === "object") {
+      const keys = Object.keys(current);
+      for (let index = keys.length - 1; index >= 0; index--) {
+        const key = keys[index] as string;
+        const problem = textProblem(key);
+        if (problem) return { path: pathOf(entry), message: `has a field name that ${problem}` };
+        pending.push({ value: (current as Record<string, unknown>)[key], key, parent: entry });
+      }
+    }
+  }
+  return undefined;
+}
+
+function textProblem(text: string): string | undefined {
+  if (text.includes("\u0000")) return "must not contain the NUL character (U+0000)";
+  if (!text.isWellFormed()) return "must be valid Unicode (it has an unpaired surrogate)";
+  return undefined;
+}
+
+/**
+ * The zod validator of fastify-type-provider-zod, and then the text check
+ * above on what the client sent: a field error naming the part ("body",
+ * "querystring", "params") when the whole value is at fault, else the field.
+ */
+export const validatorCompiler: FastifySchemaCompiler<ZodType> = (route) => {
+  const validate = zodValidatorCompiler(route);
+  return (data: unknown) => {
+    const result = validate(data) as { error?: Error; value?: unknown };
+    if (result.error) return result;
+    const found = unstorableText(data);
+    if (!found) return result;
+    return {
+      error: validationFailed(found.path.join(".") || route.httpPart || "body", found.message),
+    };
+  };
+};
