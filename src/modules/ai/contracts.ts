@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isoDateTime } from "../../platform/http/fields.ts";
 import { listTasksQuerySchema, taskSchema } from "../tasks/contracts.ts";
 
 const usageSchema = z
@@ -85,8 +86,6 @@ export const breakdownBodySchema = z
       .meta({ description: "Create the suggestions as sub-tasks, in one transaction" }),
   })
   .meta({ id: "AiBreakdownRequest" });
-
-const isoDateTime = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time" });
 
 export const usageQuerySchema = z.strictObject({
   from: isoDateTime.optional().meta({ description: "Default: start of this month (UTC)" }),

@@ -3,6 +3,7 @@ import type { Actor } from "../../platform/auth/actor.ts";
 import { type Scope, scopes } from "../../platform/auth/scopes.ts";
 import type { Context } from "../../platform/context.ts";
 import { DomainError, type FieldError, validationFailed } from "../../platform/http/errors.ts";
+import { isoDateTime } from "../../platform/http/fields.ts";
 import { categorySchema } from "../categories/contracts.ts";
 import { listCategories, listCategoryNames } from "../categories/service.ts";
 import { profileSchema } from "../profile/contracts.ts";
@@ -50,7 +51,6 @@ function defineTool<Input extends z.ZodObject, Output extends z.ZodObject>(
 const id = z.uuid({ error: "must be a task id (UUID)" });
 const title = z.string().trim().min(1, "must not be empty").max(200);
 const tags = z.array(z.string().trim().min(1).max(50)).max(20);
-const isoDateTime = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time" });
 const due = z
   .string()
   .trim()

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { queryInteger } from "../../platform/http/fields.ts";
 import { activitySchema } from "../activity/contracts.ts";
 import { isValidTimeZone } from "../tasks/schedule/index.ts";
 
@@ -30,12 +31,7 @@ export const profileSchema = z
 export type Profile = z.infer<typeof profileSchema>;
 
 export const profileQuerySchema = z.strictObject({
-  activityLimit: z.coerce
-    .number()
-    .int("must be an integer")
-    .min(0, "must be between 0 and 100")
-    .max(100, "must be between 0 and 100")
-    .default(20),
+  activityLimit: queryInteger({ min: 0, max: 100, default: 20 }),
 });
 
 /** Zone names match case-insensitively; store the spelling the tz database uses ("Europe/Berlin"). */

@@ -104,7 +104,7 @@ describe("GET /v1/me", () => {
     expect((await getMe(user, "?activityLimit=100")).json<Profile>().recentActivity).toHaveLength(
       1,
     );
-    for (const limit of ["101", "-1", "two"]) {
+    for (const limit of ["101", "-1", "two", "", "1e1", "05"]) {
       const response = await getMe(user, `?activityLimit=${limit}`);
       expect(response.statusCode, limit).toBe(400);
       const body = response.json<Problem>();

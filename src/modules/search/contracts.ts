@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { queryInteger } from "../../platform/http/fields.ts";
 import { taskSchema } from "../tasks/contracts.ts";
 
 export const searchModes = ["keyword", "semantic", "hybrid"] as const;
@@ -24,12 +25,7 @@ export const searchQuerySchema = z.strictObject({
     .enum(["open", "completed", "all"], { error: "must be open, completed or all" })
     .default("all"),
   workspaceId: z.uuid({ error: "must be a UUID" }).optional(),
-  limit: z.coerce
-    .number({ error: "must be an integer between 1 and 100" })
-    .int("must be an integer")
-    .min(1, "must be between 1 and 100")
-    .max(100, "must be between 1 and 100")
-    .default(20),
+  limit: queryInteger({ min: 1, max: 100, default: 20 }),
 });
 
 export type SearchQuery = z.infer<typeof searchQuerySchema>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isoDateTime } from "../../platform/http/fields.ts";
 import { cursorSchema, limitSchema, pageSchema } from "../../platform/http/pagination.ts";
 import { taskPriorities, taskStatuses } from "./schema.ts";
 
@@ -10,7 +11,6 @@ const title = z
 const description = z.string().max(10_000, "must be at most 10000 characters");
 const tag = z.string().trim().min(1, "must not be empty").max(50, "must be at most 50 characters");
 const tags = z.array(tag).max(20, "must have at most 20 tags");
-const isoDateTime = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time" });
 const naturalText = z.string().trim().min(1, "must not be empty").max(200);
 
 export const taskSchema = z

@@ -43,6 +43,10 @@ describe("task body validation (400 validation_failed)", () => {
     ["an empty tag", { title: "T", tags: [" "] }, "tags"],
     ["a dueAt that is not ISO 8601", { title: "T", dueAt: "next friday" }, "dueAt"],
     ["a dueAt without an offset", { title: "T", dueAt: "2026-03-05T09:00:00" }, "dueAt"],
+    // V8 reads Postgres' "0001-01-01 00:00:00+00" back as 2001 (Drizzle's mapping).
+    ["a dueAt in the year 1", { title: "T", dueAt: "0001-01-01T00:00:00Z" }, "dueAt"],
+    ["a dueAt in the year 999", { title: "T", dueAt: "0999-12-31T23:59:59Z" }, "dueAt"],
+    ["a dueAt in the year 0", { title: "T", dueAt: "0000-01-01T00:00:00Z" }, "dueAt"],
     ["an unparseable due", { title: "T", due: "when pigs fly" }, "due"],
     ["both due and dueAt", { title: "T", due: "tomorrow", dueAt: "2026-03-05T09:00:00Z" }, "due"],
     ["an unparseable recurrence", { title: "T", recurrence: "now and then" }, "recurrence"],
@@ -50,6 +54,13 @@ describe("task body validation (400 validation_failed)", () => {
     ["a non-UUID categoryId", { title: "T", categoryId: "home" }, "categoryId"],
   ])("rejects %s", async (_label, payload, path) => {
     expectValidationError(await post(user, payload), path);
+  });
+
+  it("gives back the earliest dueAt it takes unchanged, from the write and from a read", async () => {
+    const task = await createTask(t.app, user, { title: "T", dueAt: "1000-01-01T00:00:00+01:00" });
+    expect(task.dueAt).toBe("0999-12-31T23:00:00.000Z");
+    const read = await t.app.inject({ url: `/v1/tasks/${task.id}`, headers: user.headers });
+    expect(read.json<{ dueAt: string }>().dueAt).toBe("0999-12-31T23:00:00.000Z");
   });
 
   it("accepts a title of exactly 200 characters once trimmed", async () => {
@@ -126,6 +137,14 @@ describe("list query validation (400 validation_failed)", () => {
     ["limit=101", { limit: "101" }, "limit"],
     ["limit=abc", { limit: "abc" }, "limit"],
     ["limit=2.5", { limit: "2.5" }, "limit"],
+    // Number() reads all of these as numbers; a whole number is plain digits.
+    ["an empty limit", { limit: "" }, "limit"],
+    ["limit=1e1", { limit: "1e1" }, "limit"],
+    ["limit=0x10", { limit: "0x10" }, "limit"],
+    ["limit=+5", { limit: "+5" }, "limit"],
+    ["limit=05", { limit: "05" }, "limit"],
+    ["limit=5.0", { limit: "5.0" }, "limit"],
+    ["limit=' 5'", { limit: " 5" }, "limit"],
     ["an unknown query parameter", { colour: "red" }, "colour"],
     ["status=done", { status: "done" }, "status"],
     ["sort=random", { sort: "random" }, "sort"],
@@ -136,6 +155,7 @@ describe("list query validation (400 validation_failed)", () => {
     ["a non-UUID categoryId", { categoryId: "home" }, "categoryId"],
     ["assigneeId=you", { assigneeId: "you" }, "assigneeId"],
     ["a dueBefore that is not ISO 8601", { dueBefore: "tomorrow" }, "dueBefore"],
+    ["a dueAfter in the year 0", { dueAfter: "0000-01-01T00:00:00Z" }, "dueAfter"],
     ["a malformed cursor", { cursor: "not-a-cursor" }, "cursor"],
     ["a cursor of valid base64 JSON with the wrong shape", { cursor: "eyJhIjoxfQ" }, "cursor"],
   ])("rejects %s", async (_label, params, path) => {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { queryInteger } from "../http/fields.ts";
 import {
   authUserSchema,
   type DocumentedAuthRoute,
@@ -140,17 +141,8 @@ export const accountRoutes: DocumentedAuthRoute[] = [
       searchValue: z.string().max(254).optional(),
       searchField: z.enum(["email", "name"]).optional(),
       searchOperator: z.enum(["contains", "starts_with", "ends_with"]).optional(),
-      limit: z.coerce
-        .number({ error: "must be a whole number from 1 to 100" })
-        .int("must be a whole number from 1 to 100")
-        .min(1, "must be a whole number from 1 to 100")
-        .max(100, "must be a whole number from 1 to 100")
-        .default(50),
-      offset: z.coerce
-        .number({ error: "must be a whole number of at least 0" })
-        .int("must be a whole number of at least 0")
-        .min(0, "must be a whole number of at least 0")
-        .optional(),
+      limit: queryInteger({ min: 1, max: 100, default: 50 }),
+      offset: queryInteger({ min: 0 }).optional(),
       sortBy: z.enum(["createdAt", "email", "name"]).optional(),
       sortDirection: z.enum(["asc", "desc"]).optional(),
     }),

@@ -1,12 +1,8 @@
 import { z } from "zod";
 import { validationFailed } from "./errors.ts";
+import { queryInteger } from "./fields.ts";
 
-export const limitSchema = z.coerce
-  .number({ error: "must be an integer between 1 and 100" })
-  .int("must be an integer")
-  .min(1, "must be between 1 and 100")
-  .max(100, "must be between 1 and 100")
-  .default(50);
+export const limitSchema = queryInteger({ min: 1, max: 100, default: 50 });
 
 export const cursorSchema = z.string().min(1).max(1000);
 
