@@ -57,7 +57,11 @@ import {
   type OverloadSettings,
   registerLoadShedding,
 } from "./platform/http/overload.ts";
-import { frameworkErrorHandler, registerProblemHandlers } from "./platform/http/problem.ts";
+import {
+  frameworkErrorHandler,
+  maxParamLength,
+  registerProblemHandlers,
+} from "./platform/http/problem.ts";
 import { registerRateLimit } from "./platform/http/rate-limit/plugin.ts";
 import { defaultRateLimits, type RateLimitSettings } from "./platform/http/rate-limit/policy.ts";
 import { serializerCompiler } from "./platform/http/serializer.ts";
@@ -160,7 +164,7 @@ export async function buildApp(deps: AppDeps) {
     return503OnClosing: true,
     logController: new AccessLog(),
     trustProxy: deps.trustProxy?.length ? deps.trustProxy : false,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength },
     requestIdHeader: false,
     frameworkErrors: frameworkErrorHandler,
     genReqId: (request) => {

@@ -99,11 +99,17 @@ describe("error answers", () => {
 
   it.each([
     ["an undecodable path", "/v1/tasks/%E0%A4%A"],
-    ["a path parameter over 200 characters", `/v1/tasks/${"a".repeat(250)}`],
-  ])("answers 400 problem+json with a request id for %s", async (_case, url) => {
+    ["an invalid percent-escape", `/v1/tasks/%ZZ${"b".repeat(150)}`],
+    ["a path parameter over 200 characters", `/v1/tasks/${"a".repeat(5_000)}`],
+  ])("answers 400 problem+json naming the path, with a request id, for %s", async (_case, url) => {
     const response = await t.app.inject({ url, headers: { "x-request-id": "router-check" } });
     const body = expectProblem(response, 400, "validation_failed");
     expect(body.requestId).toBe("router-check");
+    expect(body.errors?.map((entry) => entry.path)).toEqual(["path"]);
+    // The answer does not echo the URL back (a 5,000-character one used to be).
+    expect(body.detail).not.toContain("aaaa");
+    expect(body.detail).not.toContain("bbbb");
+    expect(response.body.length).toBeLessThan(500);
   });
 
   it("answers 415 unsupported_media_type for a text/plain body", async () => {

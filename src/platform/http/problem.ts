@@ -1,7 +1,13 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { DomainError, type ErrorCode, errorCodes, type FieldError } from "./errors.ts";
+import {
+  DomainError,
+  type ErrorCode,
+  errorCodes,
+  type FieldError,
+  validationFailed,
+} from "./errors.ts";
 
 export const problemSchema = z
   .object({
@@ -49,8 +55,16 @@ const fastifyErrors: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: "malformed_json",
   FST_ERR_CTP_EMPTY_JSON_BODY: "malformed_json",
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "validation_failed",
-  FST_ERR_BAD_URL: "validation_failed",
-  FST_ERR_MAX_PARAM_LENGTH: "validation_failed",
+};
+
+// The router's own refusals. Fastify's messages quote the whole URL, which
+// may be kilobytes long: say what is wrong instead, and name the path.
+/** The router's limit on one path parameter (Fastify's `maxParamLength`). */
+export const maxParamLength = 200;
+
+const routerErrors: Record<string, string> = {
+  FST_ERR_BAD_URL: "is not valid percent-encoded UTF-8",
+  FST_ERR_MAX_PARAM_LENGTH: `has a segment over ${maxParamLength} characters`,
 };
 
 // node-postgres' pool gives up waiting for a connection with these messages
@@ -94,6 +108,8 @@ export function toDomainError(error: unknown): DomainError {
     return new DomainError("validation_failed", detail, { errors });
   }
   const fastifyError = error as FastifyError;
+  const routerProblem = routerErrors[fastifyError.code ?? ""];
+  if (routerProblem) return validationFailed("path", routerProblem);
   const mapped = fastifyErrors[fastifyError.code ?? ""];
   if (mapped) return new DomainError(mapped, fastifyError.message);
   if (fastifyError.statusCode === 400 && error instanceof SyntaxError) {
