@@ -65,7 +65,7 @@ import {
 import { registerRateLimit } from "./platform/http/rate-limit/plugin.ts";
 import { defaultRateLimits, type RateLimitSettings } from "./platform/http/rate-limit/policy.ts";
 import { serializerCompiler } from "./platform/http/serializer.ts";
-import { validatorCompiler } from "./platform/http/validation.ts";
+import { forbiddenFieldError, validatorCompiler } from "./platform/http/validation.ts";
 import { createSmtpMailer } from "./platform/mail/mailer.ts";
 import { AccessLog, loggerOptions } from "./platform/observability/logger.ts";
 
@@ -189,7 +189,10 @@ export async function buildApp(deps: AppDeps) {
       done(null, undefined);
       return;
     }
-    void parseJson(request, body.toString(), done);
+    const text = body.toString();
+    void parseJson(request, text, (error, value) => {
+      done(error ? (forbiddenFieldError(text) ?? error) : null, value);
+    });
   });
   app.decorateRequest("ctx", null);
   app.addHook("onRequest", async (request, reply) => {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { signUp, useTestApp } from "../../../test/harness.ts";
-import { expectProblem, listTitles, type Task } from "../../../test/tasks-helpers.ts";
+import {
+  expectProblem,
+  expectValidationError,
+  listTitles,
+  type Task,
+} from "../../../test/tasks-helpers.ts";
 import type { App } from "../../app.ts";
 
 type Response = Awaited<ReturnType<App["inject"]>>;
@@ -58,12 +63,23 @@ describe("strict JSON", () => {
     });
 
   it.each([
-    ["__proto__", '{"title":"x","__proto__":{"admin":true}}'],
-    ["constructor.prototype", '{"title":"x","constructor":{"prototype":{"admin":true}}}'],
-  ])("rejects a body carrying %s with 400 malformed_json", async (_case, body) => {
+    ["__proto__", '{"title":"x","__proto__":{"admin":true}}', "__proto__"],
+    ["__proto__, escaped", '{"title":"x","\\u005f_proto__":{"admin":true}}', "__proto__"],
+    ["__proto__, nested", '{"title":"x","tags":[{"__proto__":{}}]}', "__proto__"],
+    [
+      "constructor.prototype",
+      '{"title":"x","constructor":{"prototype":{"admin":true}}}',
+      "constructor",
+    ],
+  ])("rejects a body carrying %s with 400 naming the key", async (_case, body, field) => {
     const user = await signUp(t.app);
-    expectProblem(await postRaw(user.headers, body), 400, "malformed_json");
+    expectValidationError(await postRaw(user.headers, body), field);
     expect(await listTitles(t.app, user)).toEqual([]);
+  });
+
+  it("still answers malformed_json for a body that is not JSON at all", async () => {
+    const user = await signUp(t.app);
+    expectProblem(await postRaw(user.headers, '{"__proto__": '), 400, "malformed_json");
   });
 
   it("reads duplicate keys as JSON.parse does: the last one wins", async () => {

@@ -1,7 +1,7 @@
 import type { FastifySchemaCompiler } from "fastify";
 import { validatorCompiler as zodValidatorCompiler } from "fastify-type-provider-zod";
 import type { ZodType } from "zod";
-import { validationFailed } from "./errors.ts";
+import { type DomainError, validationFailed } from "./errors.ts";
 
 /**
  * Text Postgres cannot store: a `text` value may not hold U+0000 (the server
@@ -68,3 +68,28 @@ export const validatorCompiler: FastifySchemaCompiler<ZodType> = (route) => {
     };
   };
 };
+
+/**
+ * Fastify's JSON parser (secure-json-parse) refuses a body with a
+ * `__proto__` key or a `constructor` holding `prototype`, which could poison
+ * prototypes, as "not valid JSON". When the text is valid JSON after all,
+ * this names the key instead; otherwise it is undefined.
+ */
+export function forbiddenFieldError(text: string): DomainError | undefined {
+  let found: string | undefined;
+  try {
+    JSON.parse(text, (key, value: unknown) => {
+      const poisons =
+        key === "__proto__" ||
+        (key === "constructor" &&
+          value !== null &&
+          typeof value === "object" &&
+          "prototype" in value);
+      if (poisons) found ??= key;
+      return value;
+    });
+  } catch {
+    return undefined;
+  }
+  return found ? validationFailed(found, "is not an allowed field name") : undefined;
+}
