@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { useTestApp } from "../harness.ts";
 import { expectValidationError } from "../tasks-helpers.ts";
-import { type RouteRule, routeMatrix, type SuiteRequest } from "./matrix.ts";
+import { enrichedRequest, routeMatrix, type SuiteRequest, whoSucceeds } from "./matrix.ts";
 import { buildWorld, type World } from "./world.ts";
 
 /**
@@ -19,44 +19,6 @@ beforeAll(async () => {
 });
 
 type Method = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
-
-/**
- * Optional free-text fields the matrix's minimal requests leave out, so that
- * they are covered too. Each must keep the request valid.
- */
-const richer: Record<
-  string,
-  { payload?: Record<string, unknown>; query?: Record<string, string> }
-> = {
-  "GET /v1/tasks": { query: { q: "plants", tag: "home", status: "open", sort: "dueAt" } },
-  "POST /v1/tasks": {
-    payload: { description: "Some words", tags: ["home", "garden"], due: "tomorrow 5pm" },
-  },
-  "PATCH /v1/tasks/{id}": {
-    payload: { description: "Other words", tags: ["work"], recurrence: "every monday" },
-  },
-  "POST /v1/ai/digest": { payload: { filter: { q: "plants", tag: "home" } } },
-  "PATCH /v1/me": { payload: { image: "https://example.com/me.png" } },
-};
-
-function whoSucceeds(rule: RouteRule) {
-  if (rule.minRole === "self") return world.users.outsider;
-  if (rule.minRole === "systemAdmin") return world.users.systemAdmin;
-  return world.users[rule.minRole];
-}
-
-async function enrichedRequest(key: string, rule: RouteRule): Promise<SuiteRequest> {
-  const request = await rule.build(world);
-  const extra = richer[key];
-  if (!extra) return request;
-  const url = new URL(request.url, "http://suite.invalid");
-  for (const [name, value] of Object.entries(extra.query ?? {})) url.searchParams.set(name, value);
-  const payload =
-    extra.payload === undefined
-      ? request.payload
-      : { ...(request.payload as Record<string, unknown>), ...extra.payload };
-  return { url: `${url.pathname}${url.search}`, payload };
-}
 
 type Path = (string | number)[];
 
@@ -153,19 +115,19 @@ function spoiledCases(
 for (const { key, method, template, rule } of routes) {
   describe(key, () => {
     it("succeeds as built, with its optional text fields filled in", async () => {
-      const request = await enrichedRequest(key, rule);
+      const request = await enrichedRequest(world, key, rule);
       const response = await t.app.inject({
         method,
         url: request.url,
         payload: request.payload as never,
-        headers: whoSucceeds(rule).headers,
+        headers: whoSucceeds(world, rule).headers,
       });
       expect(response.statusCode, response.body).toBeLessThan(300);
     });
 
     for (const { label, spoil, inUrl } of spoilers) {
       it(`answers 400 naming the field for ${label} in any string it is sent`, async () => {
-        const request = await enrichedRequest(key, rule);
+        const request = await enrichedRequest(world, key, rule);
         const cases = spoiledCases(template, request, spoil, inUrl);
         if (textFree.has(key)) {
           expect(spoiledCases(template, request, spoil, true), "listed as text-free").toEqual([]);
@@ -177,7 +139,7 @@ for (const { key, method, template, rule } of routes) {
             method,
             url: spoiled.url,
             payload: spoiled.payload as never,
-            headers: whoSucceeds(rule).headers,
+            headers: whoSucceeds(world, rule).headers,
           });
           expect(response.statusCode, `${spoiled.field}: ${response.body}`).toBe(400);
           expectValidationError(response, spoiled.field);

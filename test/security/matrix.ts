@@ -352,3 +352,48 @@ async function outsiderChat(
   expect(response.statusCode, response.body).toBe(200);
   return response.json();
 }
+
+/**
+ * Optional fields the matrix's minimal requests leave out, filled in by the
+ * generated input suites so that they are covered too. Each must keep the
+ * request valid (both suites check that it succeeds).
+ */
+export const richer: Record<
+  string,
+  { payload?: Record<string, unknown>; query?: Record<string, string> }
+> = {
+  "GET /v1/tasks": { query: { q: "plants", tag: "home", status: "open", sort: "dueAt" } },
+  "POST /v1/tasks": {
+    payload: { description: "Some words", tags: ["home", "garden"], due: "tomorrow 5pm" },
+  },
+  "PATCH /v1/tasks/{id}": {
+    payload: { description: "Other words", tags: ["work"], recurrence: "every monday" },
+  },
+  "POST /v1/ai/digest": { payload: { filter: { q: "plants", tag: "home" } } },
+  "PATCH /v1/me": { payload: { image: "https://example.com/me.png" } },
+};
+
+/** A user for whom the route's request succeeds. */
+export function whoSucceeds(world: World, rule: RouteRule) {
+  if (rule.minRole === "self") return world.users.outsider;
+  if (rule.minRole === "systemAdmin") return world.users.systemAdmin;
+  return world.users[rule.minRole];
+}
+
+/** The route's request, with the optional fields of `richer` filled in. */
+export async function enrichedRequest(
+  world: World,
+  key: string,
+  rule: RouteRule,
+): Promise<SuiteRequest> {
+  const request = await rule.build(world);
+  const extra = richer[key];
+  if (!extra) return request;
+  const url = new URL(request.url, "http://suite.invalid");
+  for (const [name, value] of Object.entries(extra.query ?? {})) url.searchParams.set(name, value);
+  const payload =
+    extra.payload === undefined
+      ? request.payload
+      : { ...(request.payload as Record<string, unknown>), ...extra.payload };
+  return { url: `${url.pathname}${url.search}`, payload };
+}

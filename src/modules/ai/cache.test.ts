@@ -104,6 +104,8 @@ describe("the response cache (in-process LRU over Postgres)", () => {
       authSecret: "test-secret-test-secret-test-secret-0123",
       publicUrl: "http://localhost:3000",
       logLevel: "silent",
+      // A loaded machine must not turn answers into load-shedding 503s.
+      overload: false,
       authRateLimit: false,
       ai: settings(t.fake),
       // Its embedding worker would call the fake vendor's /embeddings in the background.

@@ -111,6 +111,8 @@ describe("a conversation across an app restart", { timeout: 120_000 }, () => {
         authSecret: "test-secret-test-secret-test-secret-0123",
         publicUrl: "http://localhost:3000",
         logLevel: "silent",
+        // A loaded machine must not turn answers into load-shedding 503s.
+        overload: false,
         authRateLimit: false,
         now: clock.now,
       });

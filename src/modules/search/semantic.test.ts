@@ -185,6 +185,8 @@ describe("in the background", () => {
         authSecret: "test-secret-test-secret-test-secret-0123",
         publicUrl: "http://localhost:3000",
         logLevel: "silent",
+        // A loaded machine must not turn answers into load-shedding 503s.
+        overload: false,
         authRateLimit: false,
         now: clock.now,
         search: { worker, debounceMs: 0 },

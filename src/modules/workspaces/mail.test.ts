@@ -70,6 +70,8 @@ beforeAll(async () => {
     authSecret: "test-secret-test-secret-test-secret-0123",
     publicUrl: "http://localhost:3000",
     logLevel: "silent",
+    // A loaded machine must not turn answers into load-shedding 503s.
+    overload: false,
     authRateLimit: false,
     smtpUrl: `smtp://mailer:s3cret@127.0.0.1:${port}`,
     mailFrom: "Taskpilot <invites@example.com>",

@@ -73,6 +73,8 @@ describe("sign-in limits shared through Redis", () => {
         authSecret: "test-secret-test-secret-test-secret-0123",
         publicUrl: "http://localhost:3000",
         logLevel: "silent",
+        // A loaded machine must not turn answers into load-shedding 503s.
+        overload: false,
         authRateLimit: true,
         redis,
       });

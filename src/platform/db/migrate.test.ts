@@ -39,6 +39,8 @@ async function appOn(database: DatabaseHandle) {
     authSecret: "test-secret-test-secret-test-secret-0123",
     publicUrl: "http://localhost:3000",
     logLevel: "silent",
+    // A loaded machine must not turn answers into load-shedding 503s.
+    overload: false,
     authRateLimit: false,
   });
   cleanups.push(() => app.close());
