@@ -19,7 +19,8 @@ export const isoDateTime = z.iso
   .datetime({ offset: true, error: "must be an ISO 8601 date-time" })
   .refine((value) => Number(value.slice(0, 4)) >= earliestYear, {
     error: `must be an ISO 8601 date-time from the year ${earliestYear} on`,
-  });
+  })
+  .meta({ description: `ISO 8601 date-time with an offset, from the year ${earliestYear} on` });
 
 // Up to 15 digits: every such number is exact in a double.
 const wholeNumber = /^(0|[1-9][0-9]{0,14})$/;
