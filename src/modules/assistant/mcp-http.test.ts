@@ -247,6 +247,17 @@ describe("the MCP server over Streamable HTTP", () => {
       arguments: { id: "0190f5a0-0000-7000-8000-000000000000", due: "someday maybe" },
     })) as CallToolResult;
     expect(badDate.isError).toBe(true);
+    // Text Postgres cannot store is a tool error naming the argument, not an HTTP 400.
+    for (const title of ["a\u0000b", "a\uD800b"]) {
+      const unstorable = (await client.callTool({
+        name: "add_task",
+        arguments: { title, tags: ["fine"] },
+      })) as CallToolResult;
+      expect(problemOf(unstorable)).toMatchObject({
+        code: "validation_failed",
+        detail: expect.stringMatching(/^title: /),
+      });
+    }
     expect((await call(client, "list_tasks")).tasks).toEqual([]);
   });
 

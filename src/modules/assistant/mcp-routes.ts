@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { DomainError } from "../../platform/http/errors.ts";
 import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
+import { checksOwnText } from "../../platform/http/validation.ts";
 import { createMcpServer } from "./mcp.ts";
 
 const tags = ["MCP"];
@@ -52,7 +53,7 @@ export const mcpRoutes: FastifyPluginAsyncZod = async (app) => {
       security,
       summary: "MCP endpoint (Streamable HTTP)",
       description,
-      body: z.union([jsonRpcMessage, z.array(jsonRpcMessage).min(1)]),
+      body: checksOwnText(z.union([jsonRpcMessage, z.array(jsonRpcMessage).min(1)])),
       response: {
         200: {
           description: "The JSON-RPC response",

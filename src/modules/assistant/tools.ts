@@ -4,6 +4,7 @@ import { type Scope, scopes } from "../../platform/auth/scopes.ts";
 import type { Context } from "../../platform/context.ts";
 import { DomainError, type FieldError, validationFailed } from "../../platform/http/errors.ts";
 import { isoDateTime } from "../../platform/http/fields.ts";
+import { unstorableTextError } from "../../platform/http/validation.ts";
 import { categorySchema } from "../categories/contracts.ts";
 import { listCategories, listCategoryNames } from "../categories/service.ts";
 import { profileSchema } from "../profile/contracts.ts";
@@ -390,5 +391,9 @@ export async function runTool(ctx: Context, tool: Tool, rawInput: unknown): Prom
     const detail = errors.map((entry) => `${entry.path}: ${entry.message}`).join("; ");
     throw new DomainError("validation_failed", detail, { errors });
   }
+  // Text Postgres cannot store, from an MCP client or a model: a field error
+  // like any other (HTTP bodies are checked before they get here).
+  const unstorable = unstorableTextError(rawInput, "input");
+  if (unstorable) throw unstorable;
   return tool.output.parse(await tool.run(ctx, parsed.data));
 }

@@ -51,6 +51,26 @@ function textProblem(text: string): string | undefined {
   return undefined;
 }
 
+/** Schemas whose routes check text themselves (see `checksOwnText`). */
+const ownTextChecks = new WeakSet<object>();
+
+/**
+ * Marks a route's schema as one whose route checks text itself, deeper in:
+ * `/mcp` carries tool arguments in JSON-RPC, and a tool call with such text
+ * must come back as a tool error naming the argument (runTool), which an MCP
+ * client shows, not as an HTTP 400 that fails its whole request.
+ */
+export function checksOwnText<T extends object>(schema: T): T {
+  ownTextChecks.add(schema);
+  return schema;
+}
+
+/** A 400 naming the first string Postgres cannot store in `value`, if any. */
+export function unstorableTextError(value: unknown, root: string): DomainError | undefined {
+  const found = unstorableText(value);
+  return found ? validationFailed(found.path.join(".") || root, found.message) : undefined;
+}
+
 /**
  * The zod validator of fastify-type-provider-zod, and then the text check
  * above on what the client sent: a field error naming the part ("body",
@@ -58,14 +78,12 @@ function textProblem(text: string): string | undefined {
  */
 export const validatorCompiler: FastifySchemaCompiler<ZodType> = (route) => {
   const validate = zodValidatorCompiler(route);
+  if (ownTextChecks.has(route.schema)) return validate;
   return (data: unknown) => {
     const result = validate(data) as { error?: Error; value?: unknown };
     if (result.error) return result;
-    const found = unstorableText(data);
-    if (!found) return result;
-    return {
-      error: validationFailed(found.path.join(".") || route.httpPart || "body", found.message),
-    };
+    const error = unstorableTextError(data, route.httpPart ?? "body");
+    return error ? { error } : result;
   };
 };
 
