@@ -65,7 +65,11 @@ import {
 import { registerRateLimit } from "./platform/http/rate-limit/plugin.ts";
 import { defaultRateLimits, type RateLimitSettings } from "./platform/http/rate-limit/policy.ts";
 import { serializerCompiler } from "./platform/http/serializer.ts";
-import { forbiddenFieldError, validatorCompiler } from "./platform/http/validation.ts";
+import {
+  forbiddenFieldError,
+  unsupportedCharset,
+  validatorCompiler,
+} from "./platform/http/validation.ts";
 import { createSmtpMailer } from "./platform/mail/mailer.ts";
 import { AccessLog, loggerOptions } from "./platform/observability/logger.ts";
 
@@ -185,6 +189,11 @@ export async function buildApp(deps: AppDeps) {
   // body still answer 400 naming it.
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const wrongCharset = unsupportedCharset(request.headers["content-type"]);
+    if (wrongCharset) {
+      done(wrongCharset, undefined);
+      return;
+    }
     if (body === "") {
       done(null, undefined);
       return;

@@ -112,6 +112,30 @@ describe("error answers", () => {
     expect(response.body.length).toBeLessThan(500);
   });
 
+  it.each([
+    ["utf-16", "application/json; charset=utf-16"],
+    ["latin1, quoted", 'application/json;Charset="ISO-8859-1"'],
+  ])(
+    "answers 415 for a JSON body declared in %s, and takes UTF-8 declared any way",
+    async (_case, contentType) => {
+      const user = await signUp(t.app);
+      const send = (type: string) =>
+        t.app.inject({
+          method: "POST",
+          url: "/v1/tasks",
+          headers: { ...user.headers, "content-type": type },
+          payload: JSON.stringify({ title: "Grüße" }),
+        });
+      const refused = expectProblem(await send(contentType), 415, "unsupported_media_type");
+      expect(refused.detail).toMatch(/must be UTF-8/);
+      for (const utf8 of ["application/json; charset=UTF-8", 'application/json; charset="utf8"']) {
+        const response = await send(utf8);
+        expect(response.statusCode, utf8).toBe(201);
+        expect(response.json<{ title: string }>().title).toBe("Grüße");
+      }
+    },
+  );
+
   it("answers 415 unsupported_media_type for a text/plain body", async () => {
     const user = await signUp(t.app);
     const response = await t.app.inject({

@@ -1,7 +1,8 @@
+import { parse as parseContentType } from "content-type";
 import type { FastifySchemaCompiler } from "fastify";
 import { validatorCompiler as zodValidatorCompiler } from "fastify-type-provider-zod";
 import type { ZodType } from "zod";
-import { type DomainError, validationFailed } from "./errors.ts";
+import { DomainError, validationFailed } from "./errors.ts";
 
 /**
  * Text Postgres cannot store: a `text` value may not hold U+0000 (the server
@@ -110,4 +111,20 @@ export function forbiddenFieldError(text: string): DomainError | undefined {
     return undefined;
   }
   return found ? validationFailed(found, "is not an allowed field name") : undefined;
+}
+
+/**
+ * JSON is UTF-8 (RFC 8259 section 8.1), and the body is read as UTF-8: a
+ * body declared `charset=utf-16` or `latin1` would be read as something else
+ * than its sender meant, so it is refused as an unsupported media type
+ * instead of failing as malformed JSON or being stored garbled.
+ */
+export function unsupportedCharset(header: string | undefined): DomainError | undefined {
+  if (header === undefined || !/charset/i.test(header)) return undefined;
+  const charset = parseContentType(header).parameters.charset?.toLowerCase();
+  if (charset === undefined || charset === "utf-8" || charset === "utf8") return undefined;
+  return new DomainError(
+    "unsupported_media_type",
+    `JSON bodies must be UTF-8, not charset=${charset.slice(0, 40)}`,
+  );
 }
