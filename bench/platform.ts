@@ -22,6 +22,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import pino from "pino";
 import { type App, buildApp } from "../src/app.ts";
 import { connectRedis, type Redis } from "../src/platform/cache/redis.ts";
 import { runMigrations } from "../src/platform/db/migrate.ts";
@@ -87,7 +88,10 @@ try {
       database: bench.database,
       authSecret: randomBytes(32).toString("base64url"),
       publicUrl: "http://127.0.0.1",
-      logLevel: "silent",
+      // Logged as `npm start` logs (a JSON access line per request), to
+      // /dev/null through pino's own synchronous destination, as in bench/run.ts.
+      logLevel: "info",
+      logStream: pino.destination({ dest: "/dev/null", sync: true }),
       authRateLimit: false,
       redis,
       // Real limits, set high enough that no request is refused: the bench
@@ -209,6 +213,7 @@ try {
 ${report.date}, ${machine.cpu} (${machine.cores} cores), ${machine.node}, ${bench.version}.
 Load average (1 min) during the run: ${load ? `${load.min}-${load.max}, mean ${load.mean}` : "n/a"}.
 ${values.users} users, ${values.tasks} tasks, ${connections} connections, ${rounds} rounds of ${seconds} s per configuration, alternating.
+Every server logs as \`npm start\` does (info, one JSON access line per request) to /dev/null.
 
 | configuration | req/s | p50 ms | p95 ms | p99 ms |
 |---|---:|---:|---:|---:|
