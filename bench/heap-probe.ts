@@ -16,9 +16,9 @@ import "../src/platform/runtime.ts";
 import { randomBytes } from "node:crypto";
 import { Session } from "node:inspector/promises";
 import { Worker } from "node:worker_threads";
-import pino from "pino";
 import { buildApp } from "../src/app.ts";
 import { runMigrations } from "../src/platform/db/migrate.ts";
+import { logDestination } from "../src/platform/observability/logger.ts";
 import { openBenchDatabase } from "./database.ts";
 import { seedDatabase } from "./seed.ts";
 
@@ -67,7 +67,7 @@ try {
     authSecret: randomBytes(32).toString("base64url"),
     publicUrl: "http://127.0.0.1",
     logLevel: "info",
-    logStream: pino.destination({ dest: "/dev/null", sync: true }),
+    logStream: logDestination("/dev/null"),
     authRateLimit: false,
     rateLimit: false,
   });

@@ -22,10 +22,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import pino from "pino";
 import { type App, buildApp } from "../src/app.ts";
 import { connectRedis, type Redis } from "../src/platform/cache/redis.ts";
 import { runMigrations } from "../src/platform/db/migrate.ts";
+import { logDestination } from "../src/platform/observability/logger.ts";
 import { openBenchDatabase } from "./database.ts";
 import { type LoadResult, mergeLoads, runLoad } from "./load.ts";
 import { describeMachine } from "./report.ts";
@@ -89,9 +89,9 @@ try {
       authSecret: randomBytes(32).toString("base64url"),
       publicUrl: "http://127.0.0.1",
       // Logged as `npm start` logs (a JSON access line per request), to
-      // /dev/null through pino's own synchronous destination, as in bench/run.ts.
+      // /dev/null through the app's asynchronous pino destination, as in bench/run.ts.
       logLevel: "info",
-      logStream: pino.destination({ dest: "/dev/null", sync: true }),
+      logStream: logDestination("/dev/null"),
       authRateLimit: false,
       redis,
       // Real limits, set high enough that no request is refused: the bench

@@ -11,9 +11,9 @@ import type { Server, ServerResponse } from "node:http";
 import os from "node:os";
 import { join } from "node:path";
 import type pg from "pg";
-import { pino } from "pino";
 import { buildApp } from "../src/app.ts";
 import { runMigrations } from "../src/platform/db/migrate.ts";
+import { logDestination } from "../src/platform/observability/logger.ts";
 import {
   authenticate,
   type BaselineResult,
@@ -259,8 +259,8 @@ async function main(): Promise<number> {
       // Logged like `npm start` (info: an access line per request), to
       // /dev/null: the cost of writing JSON lines, not of a log collector.
       logLevel: options.logLevel,
-      // pino's own destination (sonic-boom, synchronous), as for stdout in production.
-      logStream: pino.destination({ dest: "/dev/null", sync: true }),
+      // The destination `npm start` writes stdout through (asynchronous pino destination).
+      logStream: logDestination("/dev/null"),
       authRateLimit: false,
       // One address plays a thousand users: the request limits would measure themselves.
       rateLimit: false,
@@ -274,7 +274,7 @@ async function main(): Promise<number> {
     notes.push(
       options.logLevel === "info"
         ? "The app logs as `npm start` does (LOG_LEVEL=info: one JSON access line per request, " +
-            "written synchronously by pino's own destination) to /dev/null."
+            "written through the same asynchronous pino destination as its stdout) to /dev/null."
         : "The app's logging is off (`--log-level silent`); `npm start` logs a JSON line per request.",
     );
     notes.push(

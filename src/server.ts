@@ -3,6 +3,7 @@ import type { Config } from "./config.ts";
 import { connectRedis } from "./platform/cache/redis.ts";
 import { migrateDatabase } from "./platform/db/migrate.ts";
 import { openDatabase } from "./platform/db/pool.ts";
+import { logDestination } from "./platform/observability/logger.ts";
 
 /** Opens the configured database, brings it up to date and builds the app on it. */
 export async function startFromConfig(config: Config, overrides: Partial<AppDeps> = {}) {
@@ -21,6 +22,8 @@ export async function startFromConfig(config: Config, overrides: Partial<AppDeps
     authSecret: config.authSecret,
     publicUrl: config.publicUrl,
     logLevel: config.logLevel,
+    // Not made when the caller brings its own (the MCP stdio server keeps stdout for the protocol).
+    logStream: overrides.logStream ?? logDestination(),
     checkResponses: config.checkResponses,
     redis,
     oauth: config.oauth,

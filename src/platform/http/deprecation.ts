@@ -56,8 +56,9 @@ export function registerDeprecations(app: FastifyInstance): void {
     const deprecation = route.config?.deprecated;
     if (deprecation) computed.set(deprecation, deprecationHeaders(deprecation));
   });
-  app.addHook("onRequest", async (request, reply) => {
+  app.addHook("onRequest", (request, reply, done) => {
     const deprecation = request.routeOptions.config.deprecated;
     if (deprecation) reply.headers(computed.get(deprecation) ?? deprecationHeaders(deprecation));
+    done();
   });
 }

@@ -22,6 +22,15 @@ function expectSecurityHeaders(response: Response): void {
   expect(response.headers["referrer-policy"]).toBe("no-referrer");
   expect(response.headers["cross-origin-opener-policy"]).toBe("same-origin");
   expect(response.headers["x-powered-by"]).toBeUndefined();
+  // The rest of helmet's defaults, worked out once at start (not per request).
+  expect(response.headers).toMatchObject({
+    "cross-origin-resource-policy": "same-origin",
+    "origin-agent-cluster": "?1",
+    "x-dns-prefetch-control": "off",
+    "x-download-options": "noopen",
+    "x-permitted-cross-domain-policies": "none",
+    "x-xss-protection": "0",
+  });
 }
 
 describe("security headers", () => {
@@ -31,6 +40,18 @@ describe("security headers", () => {
     expectSecurityHeaders(await t.app.inject({ url: "/healthz" }));
     expectSecurityHeaders(await t.app.inject({ url: "/v1/tasks" }));
     expectSecurityHeaders(await t.app.inject({ url: "/nowhere" }));
+  });
+
+  it("come with answers the app writes itself: 405 and malformed JSON", async () => {
+    expectSecurityHeaders(await t.app.inject({ method: "PUT", url: "/v1/me" }));
+    expectSecurityHeaders(
+      await t.app.inject({
+        method: "POST",
+        url: "/v1/tasks",
+        headers: { "content-type": "application/json" },
+        payload: "{",
+      }),
+    );
   });
 
   it("let the /docs page run its own script and styles, and nothing from elsewhere", async () => {

@@ -43,7 +43,7 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
   const abandonedAfterMs = options.abandonedAfterMs ?? 2 * 60_000;
   const claims = new WeakMap<FastifyRequest, string>();
 
-  app.addHook("preValidation", async (request, reply) => {
+  const preValidation = async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method !== "POST") return;
     const key = request.headers["idempotency-key"];
     if (key === undefined) return;
@@ -80,9 +80,9 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
           { headers: { "retry-after": "1" } },
         );
     }
-  });
+  };
 
-  app.addHook("onSend", async (request, reply, payload) => {
+  const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const id = claims.get(request);
     if (id === undefined) return payload;
     claims.delete(request);
@@ -100,7 +100,21 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
       request.log.error({ err: error }, "could not record the idempotent answer");
     }
     return payload;
+  };
+
+  // On the POST routes only: the other methods do not take the header, and
+  // two async hooks on every GET cost a promise and a microtask each.
+  app.addHook("onRoute", (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.includes("POST")) return;
+    route.preValidation = [...hookList(route.preValidation), preValidation];
+    route.onSend = [...hookList(route.onSend), onSend];
   });
+}
+
+function hookList<T>(hooks: T | T[] | undefined): T[] {
+  if (hooks === undefined) return [];
+  return Array.isArray(hooks) ? hooks : [hooks];
 }
 
 function replay(reply: FastifyReply, response: StoredResponse): FastifyReply {
