@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type WorkspaceRole, workspaceRoles } from "../../src/modules/workspaces/schema.ts";
 import { useTestApp } from "../harness.ts";
 import { expectProblem } from "../tasks-helpers.ts";
-import { routeMatrix, type SuiteRequest } from "./matrix.ts";
+import { type Method, routeMatrix, type SuiteRequest } from "./matrix.ts";
 import { buildWorld, type World } from "./world.ts";
 
 /**
@@ -19,7 +19,6 @@ beforeAll(async () => {
   world = await buildWorld(t.app, t.database);
 });
 
-type Method = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 const routes = Object.entries(routeMatrix).map(([key, rule]) => {
   const [method, path] = key.split(" ") as [Method, string];
   return { key, method, path, rule };
