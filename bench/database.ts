@@ -6,6 +6,8 @@ export type BenchDatabase = {
   database: DatabaseHandle;
   /** The throwaway Postgres database, null for PGlite. */
   name: string | null;
+  /** Its connection URL, for other processes (null for PGlite, which lives in this one). */
+  url: string | null;
   version: string;
   dispose: () => Promise<void>;
 };
@@ -26,6 +28,7 @@ export async function openBenchDatabase(options: {
     return {
       database,
       name: null,
+      url: null,
       version: `PGlite 0.5 in memory (${version.rows[0]?.version ?? "unknown"}), one connection`,
       dispose: () => database.close(),
     };
@@ -82,6 +85,7 @@ export async function openBenchDatabase(options: {
   return {
     database,
     name,
+    url: url.toString(),
     version: `${settings?.version ?? "unknown"}, shared_buffers ${settings?.buffers ?? "?"}, autovacuum ${settings?.autovacuum ?? "?"}, pool ${options.poolSize}`,
     dispose,
   };

@@ -1,0 +1,195 @@
+/**
+ * `npm run bench:ab -- <rev>`: this checkout against an earlier commit, on
+ * one seeded Postgres database, in alternating closed-loop slices. On a
+ * shared machine whose load changes by the minute, two runs of `npm run
+ * bench` cannot show a 10% change; slices of the two servers taken in turn
+ * (ABBA order) see the same noise, so their ratio can.
+ *
+ * The earlier commit is checked out with `git worktree` under the system's
+ * temp directory and installed there with `npm ci` (kept for the next run).
+ * Each side runs in its own process (`bench/ab-server.ts`), logs as its own
+ * `npm start` does (to /dev/null) and answers the same users' requests;
+ * the load comes from a worker thread of this process. Server CPU is the
+ * whole process's (every thread: libuv's pool writes asynchronous logs).
+ *
+ *   npm run bench:ab -- 2e83465 [--scenarios get,list,me] [--rounds 6] [--seconds 5]
+ */
+import { execFileSync, fork } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { runMigrations } from "../src/platform/db/migrate.ts";
+import { openBenchDatabase } from "./database.ts";
+import { runLoad } from "./load.ts";
+import { describeMachine } from "./report.ts";
+import type { LoadUser, ScenarioName } from "./scenarios.ts";
+import { seedDatabase } from "./seed.ts";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    scenarios: { type: "string", default: "get,list,me" },
+    rounds: { type: "string", default: "6" },
+    seconds: { type: "string", default: "5" },
+    users: { type: "string", default: "1000" },
+    tasks: { type: "string", default: "100000" },
+    out: { type: "string", default: "bench/results" },
+  },
+});
+const [baseRev] = positionals;
+if (!baseRev) {
+  console.error(
+    "usage: npm run bench:ab -- <earlier commit> [--scenarios get,list,me] [--rounds 6] [--seconds 5]",
+  );
+  process.exit(2);
+}
+const scenarios = values.scenarios.split(",") as ScenarioName[];
+const rounds = Number(values.rounds);
+const seconds = Number(values.seconds);
+const connections = 10;
+const git = (...args: string[]) => execFileSync("git", args, { encoding: "utf8" }).trim();
+const base = git("rev-parse", "--short", baseRev);
+const head = git("rev-parse", "--short", "HEAD");
+const dirty = git("status", "--porcelain", "--untracked-files=no") !== "";
+const baseRoot = join(os.tmpdir(), `taskpilot-ab-${base}`);
+if (!existsSync(join(baseRoot, "package.json"))) {
+  git("worktree", "add", "--detach", "--force", baseRoot, base);
+}
+if (!existsSync(join(baseRoot, "node_modules"))) {
+  console.log(`npm ci in ${baseRoot}`);
+  execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: baseRoot, stdio: "ignore" });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+/** utime + stime of every thread of a process, in ms (clock ticks of 10 ms). */
+const processCpuMs = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+
+const bench = await openBenchDatabase({
+  db: "postgres",
+  databaseUrl: process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
+  poolSize: connections,
+});
+const sides = [
+  { label: `base ${base}`, root: baseRoot, port: 0, pid: 0 },
+  {
+    label: `head ${head}${dirty ? " (uncommitted changes)" : ""}`,
+    root: process.cwd(),
+    port: 0,
+    pid: 0,
+  },
+];
+const children: ReturnType<typeof fork>[] = [];
+try {
+  await runMigrations(bench.database.pool);
+  const seed = await seedDatabase(
+    bench.database.pool,
+    { users: Number(values.users), tasks: Number(values.tasks), seed: 42 },
+    () => {},
+  );
+  const users: LoadUser[] = seed.users.map((user) => ({
+    token: user.token,
+    taskIds: user.taskIds,
+  }));
+  for (const side of sides) {
+    const child = fork(join(process.cwd(), "bench/ab-server.ts"), [side.root], {
+      env: { ...process.env, AB_DATABASE_URL: bench.url ?? "" },
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+    });
+    children.push(child);
+    side.port = await new Promise<number>((resolve, reject) => {
+      child.once("message", (message: { port: number }) => resolve(message.port));
+      child.once("exit", (code) => reject(new Error(`${side.label} exited with ${code}`)));
+    });
+    side.pid = child.pid ?? 0;
+  }
+  let offset = 0;
+  const drive = (side: (typeof sides)[number], scenario: ScenarioName, runSeconds: number) => {
+    offset += 100_000;
+    return runLoad({
+      url: `http://127.0.0.1:${side.port}`,
+      scenario,
+      users,
+      seconds: runSeconds,
+      connections,
+      offset,
+      mode: { kind: "closed" },
+    });
+  };
+  const report = [];
+  for (const scenario of scenarios) {
+    // Warm-up: the JIT, and every user's token seen once by each side.
+    for (const side of sides) await drive(side, scenario, 4);
+    const slices = sides.map(() => ({
+      perSecond: [] as number[],
+      cpuMsPerRequest: [] as number[],
+    }));
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? [0, 1] : [1, 0];
+      for (const index of order) {
+        const side = sides[index] as (typeof sides)[number];
+        const before = processCpuMs(side.pid);
+        const result = await drive(side, scenario, seconds);
+        slices[index]?.perSecond.push(result.perSecond);
+        slices[index]?.cpuMsPerRequest.push((processCpuMs(side.pid) - before) / result.ok);
+      }
+    }
+    const [baseSlices, headSlices] = slices as [(typeof slices)[0], (typeof slices)[0]];
+    const ratios = headSlices.perSecond.map((x, i) => x / (baseSlices.perSecond[i] as number));
+    const entry = {
+      scenario,
+      base: {
+        perSecond: baseSlices.perSecond.map(Math.round),
+        cpuMsPerRequest: median(baseSlices.cpuMsPerRequest),
+      },
+      head: {
+        perSecond: headSlices.perSecond.map(Math.round),
+        cpuMsPerRequest: median(headSlices.cpuMsPerRequest),
+      },
+      headOverBasePerRound: ratios.map((x) => Math.round(x * 100) / 100),
+      medianRatio: median(ratios),
+      cpuRatio: median(headSlices.cpuMsPerRequest) / median(baseSlices.cpuMsPerRequest),
+    };
+    report.push(entry);
+    console.log(
+      `${scenario}: head/base req/s ${entry.headOverBasePerRound.join(" ")} (median ${entry.medianRatio.toFixed(2)}); ` +
+        `server CPU ms/req ${entry.head.cpuMsPerRequest.toFixed(3)} vs ${entry.base.cpuMsPerRequest.toFixed(3)} (${entry.cpuRatio.toFixed(2)})`,
+    );
+  }
+  const machine = describeMachine(bench.version);
+  const date = new Date().toISOString().slice(0, 10);
+  const file = join(values.out, `${date}-ab-${base}-${head}`);
+  const command = `npm run bench:ab -- ${baseRev} --scenarios ${values.scenarios} --rounds ${rounds} --seconds ${seconds}`;
+  writeFileSync(
+    `${file}.json`,
+    `${JSON.stringify({ date, command, base, head, dirty, users: users.length, machine, loadAverage1m: os.loadavg()[0], report }, null, 2)}\n`,
+  );
+  const rows = report.map(
+    (entry) =>
+      `| ${entry.scenario} | ${entry.base.perSecond.join(", ")} | ${entry.head.perSecond.join(", ")} | ${entry.headOverBasePerRound.join(", ")} | **${entry.medianRatio.toFixed(2)}** | ${entry.base.cpuMsPerRequest.toFixed(3)} | ${entry.head.cpuMsPerRequest.toFixed(3)} | **${entry.cpuRatio.toFixed(2)}** |`,
+  );
+  writeFileSync(
+    `${file}.md`,
+    `# A/B: ${head}${dirty ? " (uncommitted changes)" : ""} against ${base}
+
+\`\`\`sh
+${command}
+\`\`\`
+
+${date}; ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ${machine.database}. 1-minute load average at the end: ${os.loadavg()[0]?.toFixed(2)} (a shared machine: compare the sides within a round, not with other runs).
+
+Both servers on one seeded database (${users.length} users, ${values.tasks} tasks), each in its own process and logging as its own \`npm start\` does (to /dev/null); ${rounds} rounds of ${seconds} s closed-loop slices at ${connections} connections, the sides taken in turn (ABBA), after a 4 s warm-up of each. Server CPU: the whole process (all threads) per request, median over the slices.
+
+| Scenario | base req/s by round | head req/s by round | head/base by round | head/base median | base CPU ms/req | head CPU ms/req | CPU head/base |
+|---|---|---|---|---:|---:|---:|---:|
+${rows.join("\n")}
+`,
+  );
+  console.log(`wrote ${file}.md and ${file}.json`);
+} finally {
+  for (const child of children) child.kill("SIGKILL");
+  await bench.dispose();
+}
