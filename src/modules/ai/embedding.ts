@@ -2,7 +2,8 @@ import { embedMany } from "ai";
 import type { Context } from "../../platform/context.ts";
 import { DomainError } from "../../platform/http/errors.ts";
 import type { Breakers } from "./breaker.ts";
-import { type BudgetLookup, budgetExceeded, budgetPeriod, reserve, settle } from "./budget.ts";
+import type { BudgetLookup } from "./budget.ts";
+import { ModelChain } from "./chain.ts";
 import { costMicros, type LedgerWriter } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
 import type { ModelRegistry } from "./providers.ts";
@@ -13,11 +14,10 @@ import {
   CallTimeoutError,
   classifyFailure,
   type Failure,
-  ModelSkipped,
 } from "./retry.ts";
 import { cleanText, redactPii } from "./safety.ts";
 import type { UsageOutcome } from "./schema.ts";
-import { type AiSettings, type ModelRef, priceOf } from "./settings.ts";
+import { type AiSettings, type ModelRef, type Price, priceOf } from "./settings.ts";
 
 export type EmbedRequest = {
   values: string[];
@@ -87,49 +87,30 @@ export class EmbeddingRouter {
   async run(ctx: Context, request: EmbedRequest): Promise<EmbedAnswer> {
     const { settings } = this.deps;
     const tokens = request.values.reduce((sum, value) => sum + estimateTokens(value), 0);
-    let lastFailure: Failure | undefined;
-    let budgetResetsAt: Date | undefined;
     const external = settings.routes.embed.some((ref) =>
       this.deps.registry.isExternal(ref.provider),
     );
     const redact = external
       ? await this.deps.redaction.redacts(ctx.db, request.workspaceId, settings.redactPii)
       : settings.redactPii;
+    const walk = new ModelChain(ctx, {
+      settings,
+      ledger: this.deps.ledger,
+      budgets: this.deps.budgets,
+      owner: { userId: request.userId, workspaceId: request.workspaceId },
+    });
+    const maxCost = (price: Price) =>
+      costMicros(price, { inputTokens: Math.ceil(tokens * 1.25), outputTokens: 0 });
     for (const ref of settings.routes.embed) {
-      const price = priceOf(settings, ref);
-      const free = price.input === 0 && price.output === 0;
-      let reservation = null;
-      if (!free || !settings.localWhenOverBudget) {
-        const budgets = await this.deps.budgets.targets(ctx.db, {
-          userId: request.userId,
-          workspaceId: request.workspaceId,
-        });
-        const maxCost = costMicros(price, {
-          inputTokens: Math.ceil(tokens * 1.25),
-          outputTokens: 0,
-        });
-        reservation = await reserve(ctx.db, this.deps.ledger, budgets, maxCost, ctx.now());
-        if (!reservation) {
-          budgetResetsAt = budgetPeriod(ctx.now()).resetsAt;
-          if (!settings.localWhenOverBudget) throw budgetExceeded(budgetResetsAt, ctx.now());
-          continue;
-        }
-      }
-      const spent = { micros: 0 };
-      try {
-        return await this.embedWith(ctx, request, ref, spent, redact);
-      } catch (error) {
-        if (!(error instanceof ModelSkipped)) throw error;
-        lastFailure = error.failure;
-      } finally {
-        if (reservation) await settle(ctx.db, reservation, spent.micros);
-      }
+      const answered = await walk.attempt(ref, maxCost, (spent) =>
+        this.embedWith(ctx, request, ref, spent, redact),
+      );
+      if (answered) return answered.value;
     }
-    if (budgetResetsAt) throw budgetExceeded(budgetResetsAt, ctx.now());
-    if (lastFailure?.kind === "timeout") {
-      throw new DomainError("upstream_timeout", "No embedding model answered in time");
-    }
-    throw new DomainError("upstream_error", "No embedding model could answer");
+    throw walk.exhausted({
+      timeout: "No embedding model answered in time",
+      failed: "No embedding model could answer",
+    });
   }
 
   private async embedWith(

@@ -8,16 +8,9 @@ import { DomainError, validationFailed } from "../../platform/http/errors.ts";
 import { type AgentModelRequest, RoutedAgentModel } from "./agent-model.ts";
 import { AttemptFailed, type CallOutput, callModel } from "./attempt.ts";
 import { Breakers, type CircuitBreaker } from "./breaker.ts";
-import {
-  BudgetLookup,
-  type BudgetTarget,
-  budgetExceeded,
-  budgetPeriod,
-  type Reservation,
-  reserve,
-  settle,
-} from "./budget.ts";
+import { BudgetLookup } from "./budget.ts";
 import { type AnswerCache, cacheKey, createAnswerCache } from "./cache.ts";
+import { ModelChain } from "./chain.ts";
 import { type EmbedAnswer, EmbeddingRouter, type EmbedRequest } from "./embedding.ts";
 import { costMicros, LedgerWriter, type UsageEntry } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
@@ -25,9 +18,9 @@ import { moderate } from "./moderation.ts";
 import { type RenderedPrompt, type TemplateId, templates } from "./prompts.ts";
 import { createModelRegistry, type ModelRegistry } from "./providers.ts";
 import { RedactionLookup } from "./redaction.ts";
-import { attemptModel, type Failure, ModelSkipped, outcomeOf } from "./retry.ts";
+import { attemptModel, outcomeOf } from "./retry.ts";
 import { redactPii, StreamingSanitizer, sanitizeOutput, textsOf } from "./safety.ts";
-import { type AiFeature, type AiSettings, type ModelRef, priceOf } from "./settings.ts";
+import { type AiFeature, type AiSettings, type ModelRef, type Price, priceOf } from "./settings.ts";
 
 export type AiUsage = { inputTokens: number; outputTokens: number; costMicros: number };
 
@@ -202,18 +195,12 @@ export class AiGateway {
         : prompt;
     };
     let screened: Promise<boolean> | undefined;
-    // Looked up only when a model needs a reservation: cache hits and free
-    // models skip the query.
-    let budgets: readonly BudgetTarget[] | undefined;
-    const budgetsOf = async () => {
-      budgets ??= await this.budgets.targets(ctx.db, {
-        userId: me.userId,
-        workspaceId: request.workspaceId,
-      });
-      return budgets;
-    };
-    let lastFailure: Failure | undefined;
-    let budgetResetsAt: Date | undefined;
+    const walk = new ModelChain(ctx, {
+      settings: this.settings,
+      ledger: this.ledger,
+      budgets: this.budgets,
+      owner: { userId: me.userId, workspaceId: request.workspaceId },
+    });
     const template = { id: request.template, version: templates[request.template].version };
     for (const ref of chain) {
       const prompt = promptFor(ref);
@@ -225,43 +212,21 @@ export class AiGateway {
         screened ??= this.screen(ctx, request, redact, moderationFlags);
         if (!(await screened)) continue;
       }
-      const price = priceOf(this.settings, ref);
-      const free = price.input === 0 && price.output === 0;
-      let reservation: Reservation | null = null;
-      if (!free || !this.settings.localWhenOverBudget) {
-        const calls = request.validate ? 2 : 1;
-        const maxCost = costMicros(price, {
+      const maxCost = (price: Price) =>
+        (request.validate ? 2 : 1) *
+        costMicros(price, {
           inputTokens: Math.ceil(estimateTokens(prompt.system + prompt.user) * 1.25),
           outputTokens: request.maxOutputTokens,
         });
-        reservation = await reserve(
-          ctx.db,
-          this.ledger,
-          await budgetsOf(),
-          maxCost * calls,
-          ctx.now(),
-        );
-        if (!reservation) {
-          budgetResetsAt = budgetPeriod(ctx.now()).resetsAt;
-          if (!this.settings.localWhenOverBudget) throw budgetExceeded(budgetResetsAt, ctx.now());
-          continue;
-        }
-      }
-      const spent = { micros: 0 };
-      try {
-        return await this.answerWith(ctx, request, ref, prompt, { spent, redact, key });
-      } catch (error) {
-        if (!(error instanceof ModelSkipped)) throw error;
-        lastFailure = error.failure;
-      } finally {
-        if (reservation) await settle(ctx.db, reservation, spent.micros);
-      }
+      const answered = await walk.attempt(ref, maxCost, (spent) =>
+        this.answerWith(ctx, request, ref, prompt, { spent, redact, key }),
+      );
+      if (answered) return answered.value;
     }
-    if (budgetResetsAt) throw budgetExceeded(budgetResetsAt, ctx.now());
-    if (lastFailure?.kind === "timeout") {
-      throw new DomainError("upstream_timeout", "No AI provider answered in time; retry later");
-    }
-    throw new DomainError("upstream_error", "No AI provider could answer; retry later");
+    throw walk.exhausted({
+      timeout: "No AI provider answered in time; retry later",
+      failed: "No AI provider could answer; retry later",
+    });
   }
 
   /**
