@@ -13,20 +13,13 @@ import { DomainError } from "../../platform/http/errors.ts";
 import { CallControl, forwardStream, readHead } from "./agent-stream.ts";
 import { AttemptFailed, type CallUsage } from "./attempt.ts";
 import type { Breakers } from "./breaker.ts";
-import {
-  type BudgetLookup,
-  type BudgetTarget,
-  budgetExceeded,
-  budgetPeriod,
-  type Reservation,
-  reserve,
-  settle,
-} from "./budget.ts";
+import type { BudgetLookup, Reservation } from "./budget.ts";
+import { ModelChain, noTextModel } from "./chain.ts";
 import { costMicros, type LedgerWriter } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
 import type { TemplateId } from "./prompts.ts";
 import type { ModelRegistry } from "./providers.ts";
-import { type Failure, ModelSkipped, outcomeOf, retryable, retryDelay, sleep } from "./retry.ts";
+import { ModelSkipped, outcomeOf, retryable, retryDelay, sleep } from "./retry.ts";
 import { mapStrings, sanitizeOutput } from "./safety.ts";
 import type { UsageOutcome } from "./schema.ts";
 import {
@@ -34,6 +27,7 @@ import {
   type AiSettings,
   type ChatLimits,
   type ModelRef,
+  type Price,
   priceOf,
 } from "./settings.ts";
 
@@ -104,8 +98,16 @@ function usageOf(usage: LanguageModelV4Usage | undefined, estimate: CallUsage): 
 
 const noUsage: CallUsage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
 
-/** What one chain member has cost so far, settled against its reservation once. */
-type Spend = { micros: number; reservation: Reservation | null; settled: boolean };
+/**
+ * What one chain member has cost so far, settled against its reservation
+ * once: when the call returns, or for a stream when the stream ends.
+ */
+type Spend = {
+  micros: number;
+  reservation: Reservation | null;
+  settled: boolean;
+  walk: ModelChain;
+};
 
 /**
  * A language model for one agent run (the assistant's turn), built by the
@@ -126,7 +128,6 @@ export class RoutedAgentModel implements LanguageModelV4 {
   readonly #ctx: Context;
   readonly #request: AgentModelRequest;
   readonly #parts: RouterParts;
-  #budgets: readonly BudgetTarget[] | undefined;
   /** Where in the chain the next call starts: the run stays with the model that answered. */
   #first = 0;
 
@@ -174,21 +175,22 @@ export class RoutedAgentModel implements LanguageModelV4 {
     );
     const bounded = { ...options, maxOutputTokens };
     const flags = promptFlags(options.prompt);
-    let lastFailure: Failure | undefined;
-    let budgetResetsAt: Date | undefined;
+    const { settings, ledger, budgets } = this.#parts;
+    const walk = new ModelChain(this.#ctx, {
+      settings,
+      ledger,
+      budgets,
+      owner: { userId: actingUser(this.#ctx.actor).userId, workspaceId: this.#request.workspaceId },
+    });
+    const maxCost = (price: Price) =>
+      costMicros(price, { inputTokens: Math.ceil(input * 1.25), outputTokens: maxOutputTokens });
     const chain = this.#settings.routes[this.#request.feature];
     for (const [index, ref] of chain.entries()) {
       if (index < this.#first) continue;
-      if (ref.provider === "local") throw new OfflineFallback(lastFailure?.message);
-      const reservation = await this.#reserve(ref, input, maxOutputTokens);
-      if (reservation === "refused") {
-        budgetResetsAt = budgetPeriod(this.#ctx.now()).resetsAt;
-        if (!this.#settings.localWhenOverBudget) {
-          throw budgetExceeded(budgetResetsAt, this.#ctx.now());
-        }
-        continue;
-      }
-      const spend: Spend = { micros: 0, reservation, settled: false };
+      if (ref.provider === "local") throw new OfflineFallback(walk.lastFailure?.message);
+      const reservation = await walk.reserve(ref, maxCost);
+      if (reservation === "refused") continue;
+      const spend: Spend = { micros: 0, reservation, settled: false, walk };
       try {
         const result = await this.#withRetries(ref, (model) =>
           attempt(ref, model, bounded, spend, flags),
@@ -197,47 +199,16 @@ export class RoutedAgentModel implements LanguageModelV4 {
         return result;
       } catch (error) {
         await this.#settle(spend);
-        if (!(error instanceof ModelSkipped)) throw error;
-        lastFailure = error.failure;
+        walk.passed(error);
       }
     }
-    if (budgetResetsAt) throw budgetExceeded(budgetResetsAt, this.#ctx.now());
-    if (lastFailure?.kind === "timeout") {
-      throw new DomainError("upstream_timeout", "No AI provider answered in time; retry later");
-    }
-    throw new DomainError("upstream_error", "No AI provider could answer; retry later");
-  }
-
-  /** The call's maximum cost, held against every budget that applies (free models skip it). */
-  async #reserve(
-    ref: ModelRef,
-    inputTokens: number,
-    maxOutputTokens: number,
-  ): Promise<Reservation | null | "refused"> {
-    const price = priceOf(this.#settings, ref);
-    if (price.input === 0 && price.output === 0 && this.#settings.localWhenOverBudget) return null;
-    this.#budgets ??= await this.#parts.budgets.targets(this.#ctx.db, {
-      userId: actingUser(this.#ctx.actor).userId,
-      workspaceId: this.#request.workspaceId,
-    });
-    const maxCost = costMicros(price, {
-      inputTokens: Math.ceil(inputTokens * 1.25),
-      outputTokens: maxOutputTokens,
-    });
-    const reservation = await reserve(
-      this.#ctx.db,
-      this.#parts.ledger,
-      this.#budgets,
-      maxCost,
-      this.#ctx.now(),
-    );
-    return reservation ?? "refused";
+    throw walk.exhausted(noTextModel);
   }
 
   async #settle(spend: Spend) {
     if (spend.settled) return;
     spend.settled = true;
-    if (spend.reservation) await settle(this.#ctx.db, spend.reservation, spend.micros);
+    await spend.walk.settle(spend.reservation, spend.micros);
   }
 
   async #withRetries<T>(ref: ModelRef, attempt: (model: LanguageModelV4) => Promise<T>) {

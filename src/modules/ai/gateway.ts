@@ -10,7 +10,7 @@ import { AttemptFailed, type CallOutput, callModel } from "./attempt.ts";
 import { Breakers, type CircuitBreaker } from "./breaker.ts";
 import { BudgetLookup } from "./budget.ts";
 import { type AnswerCache, cacheKey, createAnswerCache } from "./cache.ts";
-import { ModelChain } from "./chain.ts";
+import { ModelChain, noTextModel } from "./chain.ts";
 import { type EmbedAnswer, EmbeddingRouter, type EmbedRequest } from "./embedding.ts";
 import { costMicros, LedgerWriter, type UsageEntry } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
@@ -223,10 +223,7 @@ export class AiGateway {
       );
       if (answered) return answered.value;
     }
-    throw walk.exhausted({
-      timeout: "No AI provider answered in time; retry later",
-      failed: "No AI provider could answer; retry later",
-    });
+    throw walk.exhausted(noTextModel);
   }
 
   /**

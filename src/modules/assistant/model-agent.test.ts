@@ -374,6 +374,48 @@ describe("POST /v1/chat with Accept: text/event-stream", () => {
     expect(t.fake.requests.map((request) => request.vendor)).toEqual(["openai"]);
   });
 
+  it("settles each streamed call's reservation to what the ledger charged, also a broken one", async () => {
+    const put = await t.app.inject({
+      method: "PUT",
+      url: "/v1/ai/budget",
+      headers: user.headers,
+      payload: { scope: "user", monthlyLimitUsd: 5 },
+    });
+    expect(put.statusCode, put.body).toBe(200);
+    t.fake.script(
+      "openai",
+      { kind: "tools", calls: [{ name: "list_tasks", input: {} }], usage: { inputTokens: 1200 } },
+      { kind: "text", text: "Nothing yet.", usage: { inputTokens: 1300, outputTokens: 5 } },
+      { kind: "text", text: "Here is what I found and then nothing", stopAfterChunks: 1 },
+    );
+    expect(doneOf(parseSse((await stream("what do I have to do?")).body)).response).toBe(
+      "Nothing yet.",
+    );
+    const broken = parseSse((await stream("and tomorrow?")).body);
+    expect(broken.map((event) => event.event)).toEqual(["delta", "error"]);
+
+    await t.app.ai.ledger.flush();
+    const rows = await t.database.db
+      .select()
+      .from(aiUsage)
+      .where(and(eq(aiUsage.userId, user.id), eq(aiUsage.feature, "chat")));
+    expect(rows.map((row) => row.outcome).sort()).toEqual(["ok", "ok", "timeout"]);
+    const charged = rows.reduce((sum, row) => sum + row.costMicros, 0);
+    expect(charged).toBeGreaterThan(0);
+    // A stream settles when it ends, after the walk that reserved for it.
+    await expect
+      .poll(async () => {
+        const budget = await t.app.inject({
+          method: "GET",
+          url: "/v1/ai/budget",
+          headers: user.headers,
+        });
+        const { spentUsd, reservedUsd } = budget.json().user;
+        return { spentMicros: Math.round(spentUsd * 1e6), reservedUsd };
+      })
+      .toEqual({ spentMicros: charged, reservedUsd: 0 });
+  });
+
   it("answers problem+json when nothing was streamed yet", async () => {
     const response = await t.app.inject({
       method: "POST",
