@@ -14,8 +14,8 @@
  *
  *   npm run bench:ab -- 2e83465 [--scenarios get,list,me] [--rounds 6] [--seconds 5]
  */
-import { execFileSync, fork } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -25,6 +25,7 @@ import { runLoad } from "./load.ts";
 import { describeMachine } from "./report.ts";
 import type { LoadUser, ScenarioName } from "./scenarios.ts";
 import { seedDatabase } from "./seed.ts";
+import { median, processCpuMs, type ServerProcess, startServerProcess } from "./server-process.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -61,13 +62,6 @@ if (!existsSync(join(baseRoot, "node_modules"))) {
   execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: baseRoot, stdio: "ignore" });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-/** utime + stime of every thread of a process, in ms (clock ticks of 10 ms). */
-const processCpuMs = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-};
-
 const bench = await openBenchDatabase({
   db: "postgres",
   databaseUrl: process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
@@ -82,7 +76,7 @@ const sides = [
     pid: 0,
   },
 ];
-const children: ReturnType<typeof fork>[] = [];
+const children: ServerProcess[] = [];
 try {
   await runMigrations(bench.database.pool);
   const seed = await seedDatabase(
@@ -95,16 +89,10 @@ try {
     taskIds: user.taskIds,
   }));
   for (const side of sides) {
-    const child = fork(join(process.cwd(), "bench/ab-server.ts"), [side.root], {
-      env: { ...process.env, AB_DATABASE_URL: bench.url ?? "" },
-      stdio: ["ignore", "ignore", "inherit", "ipc"],
-    });
-    children.push(child);
-    side.port = await new Promise<number>((resolve, reject) => {
-      child.once("message", (message: { port: number }) => resolve(message.port));
-      child.once("exit", (code) => reject(new Error(`${side.label} exited with ${code}`)));
-    });
-    side.pid = child.pid ?? 0;
+    const server = await startServerProcess(side.root, bench.url ?? "", side.label);
+    children.push(server);
+    side.port = server.port;
+    side.pid = server.pid;
   }
   let offset = 0;
   const drive = (side: (typeof sides)[number], scenario: ScenarioName, runSeconds: number) => {
@@ -190,6 +178,6 @@ ${rows.join("\n")}
   );
   console.log(`wrote ${file}.md and ${file}.json`);
 } finally {
-  for (const child of children) child.kill("SIGKILL");
+  for (const server of children) server.child.kill("SIGKILL");
   await bench.dispose();
 }

@@ -1,0 +1,213 @@
+/**
+ * `npm run bench:scale`: the list's p95 on a large dataset against a small
+ * one, measured in the same minutes. `npm run bench -- --compare` sets two
+ * runs made at different times side by side; on this shared machine the
+ * same code's list p95 moved from 4.7 to 8.8 ms between two quiet days and
+ * from 8.8 to 6.9 ms within ten minutes, which moved that ratio from 1.37x
+ * to 1.80x. Here both datasets are seeded (one Postgres database each, the
+ * same users and seed), each is served by its own server process
+ * (`bench/ab-server.ts`, this checkout, logging as `npm start` does), and
+ * closed-loop slices of the list alternate between them (ABBA), so both
+ * sides see the same noise and the ratio is taken within each round.
+ *
+ *   npm run bench:scale [-- --users 1000 --small 100000 --large 1000000 --rounds 8 --seconds 5]
+ */
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { runMigrations } from "../src/platform/db/migrate.ts";
+import { type BenchDatabase, openBenchDatabase } from "./database.ts";
+import { runLoad } from "./load.ts";
+import { describeMachine } from "./report.ts";
+import { type LoadUser, scenarioLabels } from "./scenarios.ts";
+import { seedDatabase } from "./seed.ts";
+import { median, processCpuMs, type ServerProcess, startServerProcess } from "./server-process.ts";
+import { concatSamples, round, summarize } from "./stats.ts";
+
+const { values } = parseArgs({
+  options: {
+    users: { type: "string", default: "1000" },
+    /** Users of the large dataset (default: --users): 10x the users keeps each user's tasks the same. */
+    "large-users": { type: "string" },
+    small: { type: "string", default: "100000" },
+    large: { type: "string", default: "1000000" },
+    rounds: { type: "string", default: "8" },
+    seconds: { type: "string", default: "5" },
+    out: { type: "string", default: "bench/results" },
+  },
+});
+const users = Number(values.users);
+const largeUsers = Number(values["large-users"] ?? values.users);
+const rounds = Number(values.rounds);
+const seconds = Number(values.seconds);
+const connections = 10;
+const target = 1.5;
+const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+type Side = {
+  label: "small" | "large";
+  users: number;
+  tasks: number;
+  database?: BenchDatabase;
+  server?: ServerProcess;
+  loadUsers: LoadUser[];
+  /** The next request's counter: each slice goes on where the last stopped, so every user takes turns. */
+  next: number;
+  slices: Array<{ perSecond: number; p50: number; p95: number; cpuMsPerRequest: number }>;
+  samples: Float64Array[];
+};
+const sides: Side[] = [
+  {
+    label: "small",
+    users,
+    tasks: Number(values.small),
+    loadUsers: [],
+    next: 0,
+    slices: [],
+    samples: [],
+  },
+  {
+    label: "large",
+    users: largeUsers,
+    tasks: Number(values.large),
+    loadUsers: [],
+    next: 0,
+    slices: [],
+    samples: [],
+  },
+];
+
+try {
+  for (const side of sides) {
+    side.database = await openBenchDatabase({
+      db: "postgres",
+      databaseUrl: process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
+      poolSize: connections,
+    });
+    await runMigrations(side.database.database.pool);
+    log(`seeding ${side.users} users and ${side.tasks} tasks into ${side.database.name}`);
+    const seed = await seedDatabase(
+      side.database.database.pool,
+      { users: side.users, tasks: side.tasks, seed: 42 },
+      () => {},
+    );
+    log(`seeded in ${(seed.ms / 1000).toFixed(1)} s`);
+    side.loadUsers = seed.users.map((user) => ({ token: user.token, taskIds: user.taskIds }));
+    side.server = await startServerProcess(process.cwd(), side.database.url ?? "", side.label);
+  }
+  const drive = async (side: Side, runSeconds: number) => {
+    const result = await runLoad({
+      url: `http://127.0.0.1:${side.server?.port}`,
+      scenario: "list",
+      users: side.loadUsers,
+      seconds: runSeconds,
+      connections,
+      offset: side.next,
+      mode: { kind: "closed" },
+    });
+    side.next += result.ok + result.non2xx;
+    return result;
+  };
+  // Warm-up: the JIT, and every user's session, user and first page seen
+  // once by each server (10,000 users take longer than one 4 s slice).
+  for (const side of sides) {
+    do await drive(side, 4);
+    while (side.next < side.loadUsers.length);
+  }
+  for (let index = 0; index < rounds; index++) {
+    for (const side of index % 2 === 0 ? sides : [...sides].reverse()) {
+      const pid = side.server?.pid ?? 0;
+      const before = processCpuMs(pid);
+      const result = await drive(side, seconds);
+      if (result.non2xx > 0 || result.errors > 0) {
+        throw new Error(`${side.label}: ${result.failures.join("; ")}`);
+      }
+      side.slices.push({
+        perSecond: round(result.perSecond, 0),
+        p50: round(result.latency.p50),
+        p95: round(result.latency.p95),
+        cpuMsPerRequest: round((processCpuMs(pid) - before) / result.ok, 3),
+      });
+      side.samples.push(result.samples);
+    }
+    const [small, large] = sides.map((side) => side.slices.at(-1)) as [
+      Side["slices"][number],
+      Side["slices"][number],
+    ];
+    log(
+      `round ${index + 1}: p95 ${small.p95} -> ${large.p95} ms (${(large.p95 / small.p95).toFixed(2)}x), ` +
+        `${small.perSecond} -> ${large.perSecond} req/s`,
+    );
+  }
+  const [small, large] = sides as [Side, Side];
+  const perRound = small.slices.map((slice, index) =>
+    round((large.slices[index]?.p95 ?? Number.NaN) / slice.p95),
+  );
+  const pooled = sides.map((side) => summarize(concatSamples(side.samples)));
+  const pooledRatio = round((pooled[1]?.p95 ?? Number.NaN) / (pooled[0]?.p95 ?? Number.NaN));
+  const medianRatio = median(perRound);
+  const machine = describeMachine(small.database?.version ?? "");
+  const date = new Date().toISOString().slice(0, 10);
+  const largeFlag = largeUsers === users ? "" : ` --large-users ${largeUsers}`;
+  const command = `npm run bench:scale -- --users ${users}${largeFlag} --small ${small.tasks} --large ${large.tasks} --rounds ${rounds} --seconds ${seconds}`;
+  const met = medianRatio <= target;
+  const report = {
+    date,
+    command,
+    head,
+    machine,
+    loadAverage1m: os.loadavg()[0],
+    scenario: scenarioLabels.list,
+    sides: sides.map((side, index) => ({
+      users: side.users,
+      tasks: side.tasks,
+      slices: side.slices,
+      pooled: pooled[index],
+      cpuMsPerRequest: median(side.slices.map((slice) => slice.cpuMsPerRequest)),
+    })),
+    p95RatioPerRound: perRound,
+    p95RatioMedian: medianRatio,
+    p95RatioPooled: pooledRatio,
+    target: { ratio: target, met },
+  };
+  const file = join(
+    values.out,
+    `${date}-scale-${users}u-${small.tasks}t-${largeUsers}u-${large.tasks}t`,
+  );
+  writeFileSync(`${file}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  const n = (value: number) => value.toLocaleString("en-US");
+  const cells = (side: Side, key: "p95" | "perSecond") =>
+    side.slices.map((slice) => slice[key]).join(", ");
+  writeFileSync(
+    `${file}.md`,
+    `# List p95 at ${n(largeUsers)} users / ${n(large.tasks)} tasks against ${n(users)} / ${n(small.tasks)}, measured in turn
+
+\`\`\`sh
+${command}
+\`\`\`
+
+${date}, code ${head}; ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ${machine.database}. 1-minute load average at the end: ${os.loadavg()[0]?.toFixed(2)} (a shared machine: compare the sides within a round, not with other runs).
+
+GET /v1/tasks: ${scenarioLabels.list}. Two Postgres databases seeded with the same seed: ${n(users)} users and ${n(small.tasks)} tasks, ${n(largeUsers)} users and ${n(large.tasks)} tasks (tasks per user ${n(Math.round(small.tasks / users))} and ${n(Math.round(large.tasks / largeUsers))}); each served by its own server process (this checkout, logging as \`npm start\` does, to /dev/null). ${rounds} rounds of ${seconds} s closed-loop slices at ${connections} connections, the sides taken in turn (ABBA), after a warm-up of each (4 s slices until every user has been served once).
+
+| | ${n(users)} users, ${n(small.tasks)} tasks | ${n(largeUsers)} users, ${n(large.tasks)} tasks |
+|---|---|---|
+| p95 by round (ms) | ${cells(small, "p95")} | ${cells(large, "p95")} |
+| req/s by round | ${cells(small, "perSecond")} | ${cells(large, "perSecond")} |
+| p95 over all slices (ms) | ${pooled[0]?.p95.toFixed(2)} | ${pooled[1]?.p95.toFixed(2)} |
+| server CPU ms/req (whole process, median) | ${report.sides[0]?.cpuMsPerRequest.toFixed(3)} | ${report.sides[1]?.cpuMsPerRequest.toFixed(3)} |
+
+p95 ratio (large / small) by round: ${perRound.join(", ")}; **median ${medianRatio.toFixed(2)}x**, over all slices ${pooledRatio.toFixed(2)}x. Target: within ${target}x, **${met ? "met" : "not met"}** (median of the rounds).
+`,
+  );
+  log(
+    `p95 ratio by round ${perRound.join(" ")}; median ${medianRatio.toFixed(2)}x (${met ? "met" : "NOT MET"}), pooled ${pooledRatio.toFixed(2)}x`,
+  );
+  log(`wrote ${file}.md and ${file}.json`);
+} finally {
+  for (const side of sides) side.server?.child.kill("SIGKILL");
+  for (const side of sides) await side.database?.dispose();
+}
