@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { signUp, type TestUser, useTestApp } from "../../../test/harness.ts";
 import {
+  createCategory,
   createTask,
   deleteTask,
   expectProblem,
@@ -165,5 +166,56 @@ describe("ETag and conditional requests on /v1/tasks/{id}", () => {
     const response = await taskAction(t.app, user, task.id, "complete", { "if-match": stale });
     expectProblem(response, 412, "precondition_failed");
     expect((await getTask(t.app, user, task.id)).status).toBe("open");
+  });
+});
+
+describe("ETags of /v1/tasks pages", () => {
+  const list = (user: TestUser, query: string, headers: Record<string, string> = {}) =>
+    t.app.inject({ url: `/v1/tasks${query}`, headers: { ...user.headers, ...headers } });
+
+  it("move when a task on the page changes, and only then", async () => {
+    const user = await signUp(t.app);
+    const first = await createTask(t.app, user, { title: "First" });
+    await createTask(t.app, user, { title: "Second" });
+    const before = await list(user, "?limit=2");
+    const etag = String(before.headers.etag);
+    expect(etag).toMatch(/^W\/"[A-Za-z0-9_-]{27}"$/);
+    expect((await list(user, "?limit=2", { "if-none-match": etag })).statusCode).toBe(304);
+
+    await patchTask(t.app, user, first.id, { description: "a change of a field" });
+    const after = await list(user, "?limit=2", { "if-none-match": etag });
+    expect(after.statusCode).toBe(200);
+    expect(after.headers.etag).not.toBe(etag);
+  });
+
+  it("move when the page gains a next page, though its tasks are the same", async () => {
+    const user = await signUp(t.app);
+    await createTask(t.app, user, { title: "A", dueAt: "2026-03-02T09:00:00Z" });
+    const only = await list(user, "?sort=dueAt&limit=1");
+    expect(only.json().nextCursor).toBeNull();
+    // Due later, so it sorts after the page's task: the page's data stays the same.
+    await createTask(t.app, user, { title: "B", dueAt: "2026-03-09T09:00:00Z" });
+    const more = await list(user, "?sort=dueAt&limit=1", {
+      "if-none-match": String(only.headers.etag),
+    });
+    expect(more.statusCode).toBe(200);
+    expect(more.json().data).toEqual(only.json().data);
+    expect(more.json().nextCursor).not.toBeNull();
+  });
+
+  it("move when the database clears a task's category behind the verbs' back", async () => {
+    const user = await signUp(t.app);
+    const category = await createCategory(t.app, user, "Errands");
+    const task = await createTask(t.app, user, { title: "Post office", categoryId: category.id });
+    const single = await etagOf(user, task.id);
+    const page = String((await list(user, "")).headers.etag);
+
+    // A hand-written DELETE: ON DELETE SET NULL clears category_id (migration 0011's trigger).
+    await t.database.pool.query("delete from categories where id = $1", [category.id]);
+
+    const now = await get(user, task.id, { "if-none-match": single });
+    expect(now.statusCode).toBe(200);
+    expect(now.json()).toMatchObject({ categoryId: null, version: task.version + 1 });
+    expect((await list(user, "", { "if-none-match": page })).statusCode).toBe(200);
   });
 });
