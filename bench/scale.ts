@@ -18,6 +18,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runMigrations } from "../src/platform/db/migrate.ts";
+import { type BaselineOp, BaselineSessionCache, baselineOp, runBaseline } from "./baseline.ts";
 import { type BenchDatabase, openBenchDatabase } from "./database.ts";
 import { runLoad } from "./load.ts";
 import { describeMachine } from "./report.ts";
@@ -56,7 +57,16 @@ type Side = {
   loadUsers: LoadUser[];
   /** The next request's counter: each slice goes on where the last stopped, so every user takes turns. */
   next: number;
-  slices: Array<{ perSecond: number; p50: number; p95: number; cpuMsPerRequest: number }>;
+  /** The raw-SQL baseline's list statement on this side's database (bench/baseline.ts). */
+  sql?: BaselineOp;
+  slices: Array<{
+    perSecond: number;
+    p50: number;
+    p95: number;
+    cpuMsPerRequest: number;
+    sqlPerSecond: number;
+    sqlP95: number;
+  }>;
   samples: Float64Array[];
 };
 const sides: Side[] = [
@@ -97,6 +107,9 @@ try {
     log(`seeded in ${(seed.ms / 1000).toFixed(1)} s`);
     side.loadUsers = seed.users.map((user) => ({ token: user.token, taskIds: user.taskIds }));
     side.server = await startServerProcess(process.cwd(), side.database.url ?? "", side.label);
+    // The app's caches' TTLs (5 min), as in `npm run bench`.
+    const sessions = new BaselineSessionCache(300_000, 300_000);
+    side.sql = baselineOp(side.database.database.pool, sessions, "list", side.loadUsers);
   }
   const drive = async (side: Side, runSeconds: number) => {
     const result = await runLoad({
@@ -113,9 +126,23 @@ try {
   };
   // Warm-up: the JIT, and every user's session, user and first page seen
   // once by each server (10,000 users take longer than one 4 s slice).
+  const sqlNext = new Map<Side, number>();
+  const sqlSlice = async (side: Side, runSeconds: number) => {
+    if (!side.sql) throw new Error("no baseline");
+    const offset = sqlNext.get(side) ?? 0;
+    const result = await runBaseline(side.sql, {
+      concurrency: connections,
+      seconds: runSeconds,
+      offset,
+    });
+    sqlNext.set(side, offset + result.ops + result.errors);
+    return result;
+  };
   for (const side of sides) {
     do await drive(side, 4);
     while (side.next < side.loadUsers.length);
+    do await sqlSlice(side, 4);
+    while ((sqlNext.get(side) ?? 0) < side.loadUsers.length);
   }
   for (let index = 0; index < rounds; index++) {
     for (const side of index % 2 === 0 ? sides : [...sides].reverse()) {
@@ -125,11 +152,16 @@ try {
       if (result.non2xx > 0 || result.errors > 0) {
         throw new Error(`${side.label}: ${result.failures.join("; ")}`);
       }
+      const cpuMsPerRequest = round((processCpuMs(pid) - before) / result.ok, 3);
+      const sql = await sqlSlice(side, seconds);
+      if (sql.errors > 0) throw new Error(`${side.label} raw SQL: ${sql.failures.join("; ")}`);
       side.slices.push({
         perSecond: round(result.perSecond, 0),
         p50: round(result.latency.p50),
         p95: round(result.latency.p95),
-        cpuMsPerRequest: round((processCpuMs(pid) - before) / result.ok, 3),
+        cpuMsPerRequest,
+        sqlPerSecond: round(sql.perSecond, 0),
+        sqlP95: round(sql.latency.p95),
       });
       side.samples.push(result.samples);
     }
@@ -139,7 +171,7 @@ try {
     ];
     log(
       `round ${index + 1}: p95 ${small.p95} -> ${large.p95} ms (${(large.p95 / small.p95).toFixed(2)}x), ` +
-        `${small.perSecond} -> ${large.perSecond} req/s`,
+        `${small.perSecond} -> ${large.perSecond} req/s; raw SQL p95 ${small.sqlP95} -> ${large.sqlP95} ms`,
     );
   }
   const [small, large] = sides as [Side, Side];
@@ -149,6 +181,9 @@ try {
   const pooled = sides.map((side) => summarize(concatSamples(side.samples)));
   const pooledRatio = round((pooled[1]?.p95 ?? Number.NaN) / (pooled[0]?.p95 ?? Number.NaN));
   const medianRatio = median(perRound);
+  const sqlPerRound = small.slices.map((slice, index) =>
+    round((large.slices[index]?.sqlP95 ?? Number.NaN) / slice.sqlP95),
+  );
   const machine = describeMachine(small.database?.version ?? "");
   const date = new Date().toISOString().slice(0, 10);
   const largeFlag = largeUsers === users ? "" : ` --large-users ${largeUsers}`;
@@ -171,6 +206,8 @@ try {
     p95RatioPerRound: perRound,
     p95RatioMedian: medianRatio,
     p95RatioPooled: pooledRatio,
+    sqlP95RatioPerRound: sqlPerRound,
+    sqlP95RatioMedian: median(sqlPerRound),
     target: { ratio: target, met },
   };
   const file = join(
@@ -179,7 +216,7 @@ try {
   );
   writeFileSync(`${file}.json`, `${JSON.stringify(report, null, 2)}\n`);
   const n = (value: number) => value.toLocaleString("en-US");
-  const cells = (side: Side, key: "p95" | "perSecond") =>
+  const cells = (side: Side, key: "p95" | "perSecond" | "sqlP95" | "sqlPerSecond") =>
     side.slices.map((slice) => slice[key]).join(", ");
   writeFileSync(
     `${file}.md`,
@@ -191,16 +228,20 @@ ${command}
 
 ${date}, code ${head}; ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ${machine.database}. 1-minute load average at the end: ${os.loadavg()[0]?.toFixed(2)} (a shared machine: compare the sides within a round, not with other runs).
 
-GET /v1/tasks: ${scenarioLabels.list}. Two Postgres databases seeded with the same seed: ${n(users)} users and ${n(small.tasks)} tasks, ${n(largeUsers)} users and ${n(large.tasks)} tasks (tasks per user ${n(Math.round(small.tasks / users))} and ${n(Math.round(large.tasks / largeUsers))}); each served by its own server process (this checkout, logging as \`npm start\` does, to /dev/null). ${rounds} rounds of ${seconds} s closed-loop slices at ${connections} connections, the sides taken in turn (ABBA), after a warm-up of each (4 s slices until every user has been served once).
+GET /v1/tasks: ${scenarioLabels.list}. Two Postgres databases seeded with the same seed: ${n(users)} users and ${n(small.tasks)} tasks, ${n(largeUsers)} users and ${n(large.tasks)} tasks (tasks per user ${n(Math.round(small.tasks / users))} and ${n(Math.round(large.tasks / largeUsers))}); each served by its own server process (this checkout, logging as \`npm start\` does, to /dev/null). ${rounds} rounds of ${seconds} s closed-loop slices at ${connections} connections, each followed by a raw-SQL slice on the same side, the sides taken in turn (ABBA), after a warm-up of each (4 s slices until every user has been served once).
 
 | | ${n(users)} users, ${n(small.tasks)} tasks | ${n(largeUsers)} users, ${n(large.tasks)} tasks |
 |---|---|---|
 | p95 by round (ms) | ${cells(small, "p95")} | ${cells(large, "p95")} |
 | req/s by round | ${cells(small, "perSecond")} | ${cells(large, "perSecond")} |
 | p95 over all slices (ms) | ${pooled[0]?.p95.toFixed(2)} | ${pooled[1]?.p95.toFixed(2)} |
+| raw SQL p95 by round (ms) | ${cells(small, "sqlP95")} | ${cells(large, "sqlP95")} |
+| raw SQL ops/s by round | ${cells(small, "sqlPerSecond")} | ${cells(large, "sqlPerSecond")} |
 | server CPU ms/req (whole process, median) | ${report.sides[0]?.cpuMsPerRequest.toFixed(3)} | ${report.sides[1]?.cpuMsPerRequest.toFixed(3)} |
 
 p95 ratio (large / small) by round: ${perRound.join(", ")}; **median ${medianRatio.toFixed(2)}x**, over all slices ${pooledRatio.toFixed(2)}x. Target: within ${target}x, **${met ? "met" : "not met"}** (median of the rounds).
+
+Raw SQL (the list statement the API sends, through \`pg\` from this process at the same concurrency, right after each API slice on the same side; bench/baseline.ts): p95 ratio by round ${sqlPerRound.join(", ")}; median ${median(sqlPerRound).toFixed(2)}x. Where the API's ratio is below this one, the rest of a request (HTTP, auth, JSON) does not grow with the data.
 `,
   );
   log(
