@@ -46,7 +46,9 @@ const seconds = Number(values.seconds);
 const connections = 10;
 const target = 1.5;
 const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+/** Progress on the terminal (a CLI's output, not the server's logs). */
+const log = (line: string) =>
+  process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 type Side = {
   label: "small" | "large";

@@ -55,6 +55,17 @@ function doneOf(events: SseEvent[]): ChatResult {
   return last?.data as ChatResult;
 }
 
+/** Sets the test user's monthly AI budget. */
+async function setUserBudget(monthlyLimitUsd: number) {
+  const response = await t.app.inject({
+    method: "PUT",
+    url: "/v1/ai/budget",
+    headers: user.headers,
+    payload: { scope: "user", monthlyLimitUsd },
+  });
+  expect(response.statusCode, response.body).toBe(200);
+}
+
 /** The data blocks of the request the vendor got at `index` (tool results, oldest first). */
 const blocksOf = (index: number) => dataBlocksIn(t.fake.requests[index]?.body);
 
@@ -244,13 +255,7 @@ describe("the model-driven assistant", () => {
   });
 
   it("skips paid models once the user's monthly budget cannot cover a call", async () => {
-    const budget = await t.app.inject({
-      method: "PUT",
-      url: "/v1/ai/budget",
-      headers: user.headers,
-      payload: { scope: "user", monthlyLimitUsd: 0.0001 },
-    });
-    expect(budget.statusCode, budget.body).toBe(200);
+    await setUserBudget(0.0001);
     t.fake.script("compatible", calling({ name: "list_tasks", input: {} }));
     t.fake.script("compatible", saying("You have nothing to do."));
     const result = await say(t.app, user, "what do I have to do?");
@@ -375,13 +380,7 @@ describe("POST /v1/chat with Accept: text/event-stream", () => {
   });
 
   it("settles each streamed call's reservation to what the ledger charged, also a broken one", async () => {
-    const put = await t.app.inject({
-      method: "PUT",
-      url: "/v1/ai/budget",
-      headers: user.headers,
-      payload: { scope: "user", monthlyLimitUsd: 5 },
-    });
-    expect(put.statusCode, put.body).toBe(200);
+    await setUserBudget(5);
     t.fake.script(
       "openai",
       { kind: "tools", calls: [{ name: "list_tasks", input: {} }], usage: { inputTokens: 1200 } },

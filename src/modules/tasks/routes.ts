@@ -1,8 +1,12 @@
-import { hash } from "node:crypto";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Context } from "../../platform/context.ts";
-import { formatEtag, replyNotModified, versionFromIfMatch } from "../../platform/http/etag.ts";
+import {
+  formatEtag,
+  replyNotModified,
+  versionFromIfMatch,
+  weakEtag,
+} from "../../platform/http/etag.ts";
 import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
 import { activityPageSchema, activityQuerySchema } from "../activity/contracts.ts";
 import {
@@ -33,7 +37,7 @@ function pageEtag(page: {
 }) {
   let parts = page.nextCursor ?? "";
   for (const task of page.data) parts += `|${task.id}.${task.version}`;
-  return `W/"${hash("sha256", parts, "base64url").slice(0, 27)}"`;
+  return weakEtag(parts);
 }
 
 export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSplitter }> = async (

@@ -1,9 +1,15 @@
+import { hash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { preconditionFailed } from "./errors.ts";
 
 /** A strong ETag from the parts that change whenever the representation does. */
 export function formatEtag(...parts: Array<string | number>): string {
   return `"${parts.join(".")}"`;
+}
+
+/** A weak ETag over some text: a sha256 prefix, for representations without a version of their own. */
+export function weakEtag(text: string): string {
+  return `W/"${hash("sha256", text, "base64url").slice(0, 27)}"`;
 }
 
 /** If-None-Match compares weakly (a W/ prefix is ignored), If-Match strongly. */
