@@ -36,9 +36,25 @@ const { values } = parseArgs({
     large: { type: "string", default: "1000000" },
     rounds: { type: "string", default: "8" },
     seconds: { type: "string", default: "5" },
+    /** Rewrite which sides' tasks tables in list-index order after seeding (CLUSTER): none, large or both. */
+    cluster: { type: "string", default: "none" },
     out: { type: "string", default: "bench/results" },
   },
 });
+const clusterChoices = ["none", "large", "both"] as const;
+type ClusterChoice = (typeof clusterChoices)[number];
+const isClusterChoice = (value: string): value is ClusterChoice =>
+  (clusterChoices as readonly string[]).includes(value);
+if (!isClusterChoice(values.cluster)) {
+  throw new Error(`--cluster must be one of ${clusterChoices.join(", ")}, got "${values.cluster}"`);
+}
+const cluster: ClusterChoice = values.cluster;
+const clusterText: Record<ClusterChoice, string> = {
+  none: "the tasks as the seed wrote them (users interleaved, as sign-ups are).",
+  large:
+    "the large side's tasks table then rewritten in the list index's order (CLUSTER), the small side's as the seed wrote it.",
+  both: "both tasks tables then rewritten in the list index's order (CLUSTER).",
+};
 const users = Number(values.users);
 const largeUsers = Number(values["large-users"] ?? values.users);
 const rounds = Number(values.rounds);
@@ -59,6 +75,10 @@ type Side = {
   loadUsers: LoadUser[];
   /** The next request's counter: each slice goes on where the last stopped, so every user takes turns. */
   next: number;
+  /** The same for the raw-SQL slices. */
+  sqlNext: number;
+  /** Whether its tasks table was rewritten in the list index's order (`--cluster`). */
+  clustered: boolean;
   /** The raw-SQL baseline's list statement on this side's database (bench/baseline.ts). */
   sql?: BaselineOp;
   slices: Array<{
@@ -78,6 +98,8 @@ const sides: Side[] = [
     tasks: Number(values.small),
     loadUsers: [],
     next: 0,
+    sqlNext: 0,
+    clustered: cluster === "both",
     slices: [],
     samples: [],
   },
@@ -87,6 +109,8 @@ const sides: Side[] = [
     tasks: Number(values.large),
     loadUsers: [],
     next: 0,
+    sqlNext: 0,
+    clustered: cluster !== "none",
     slices: [],
     samples: [],
   },
@@ -107,6 +131,22 @@ try {
       () => {},
     );
     log(`seeded in ${(seed.ms / 1000).toFixed(1)} s`);
+    if (side.clustered) {
+      // What an operator's CLUSTER (or pg_repack) would do: a workspace's
+      // open tasks in due order end up on neighbouring heap pages instead of
+      // one page each. Postgres does not keep that order for later writes.
+      // CLUSTER refuses the partial list index, so it goes by a full copy of
+      // its keys, dropped again.
+      const started = Date.now();
+      const pool = side.database.database.pool;
+      await pool.query(
+        `create index tasks_cluster_order on tasks (workspace_id, status, due_at, id)`,
+      );
+      await pool.query("cluster tasks using tasks_cluster_order");
+      await pool.query("drop index tasks_cluster_order");
+      await pool.query("vacuum analyze tasks");
+      log(`clustered tasks in list order in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
     side.loadUsers = seed.users.map((user) => ({ token: user.token, taskIds: user.taskIds }));
     side.server = await startServerProcess(process.cwd(), side.database.url ?? "", side.label);
     // The app's caches' TTLs (5 min), as in `npm run bench`.
@@ -128,23 +168,21 @@ try {
   };
   // Warm-up: the JIT, and every user's session, user and first page seen
   // once by each server (10,000 users take longer than one 4 s slice).
-  const sqlNext = new Map<Side, number>();
   const sqlSlice = async (side: Side, runSeconds: number) => {
     if (!side.sql) throw new Error("no baseline");
-    const offset = sqlNext.get(side) ?? 0;
     const result = await runBaseline(side.sql, {
       concurrency: connections,
       seconds: runSeconds,
-      offset,
+      offset: side.sqlNext,
     });
-    sqlNext.set(side, offset + result.ops + result.errors);
+    side.sqlNext += result.ops + result.errors;
     return result;
   };
   for (const side of sides) {
     do await drive(side, 4);
     while (side.next < side.loadUsers.length);
     do await sqlSlice(side, 4);
-    while ((sqlNext.get(side) ?? 0) < side.loadUsers.length);
+    while (side.sqlNext < side.loadUsers.length);
   }
   for (let index = 0; index < rounds; index++) {
     for (const side of index % 2 === 0 ? sides : [...sides].reverse()) {
@@ -189,7 +227,8 @@ try {
   const machine = describeMachine(small.database?.version ?? "");
   const date = new Date().toISOString().slice(0, 10);
   const largeFlag = largeUsers === users ? "" : ` --large-users ${largeUsers}`;
-  const command = `npm run bench:scale -- --users ${users}${largeFlag} --small ${small.tasks} --large ${large.tasks} --rounds ${rounds} --seconds ${seconds}`;
+  const clusterFlag = cluster === "none" ? "" : ` --cluster ${cluster}`;
+  const command = `npm run bench:scale -- --users ${users}${largeFlag} --small ${small.tasks} --large ${large.tasks} --rounds ${rounds} --seconds ${seconds}${clusterFlag}`;
   const met = medianRatio <= target;
   const report = {
     date,
@@ -201,6 +240,7 @@ try {
     sides: sides.map((side, index) => ({
       users: side.users,
       tasks: side.tasks,
+      clustered: side.clustered,
       slices: side.slices,
       pooled: pooled[index],
       cpuMsPerRequest: median(side.slices.map((slice) => slice.cpuMsPerRequest)),
@@ -214,7 +254,7 @@ try {
   };
   const file = join(
     values.out,
-    `${date}-scale-${users}u-${small.tasks}t-${largeUsers}u-${large.tasks}t`,
+    `${date}-scale-${users}u-${small.tasks}t-${largeUsers}u-${large.tasks}t${cluster === "none" ? "" : `-cluster-${cluster}`}`,
   );
   writeFileSync(`${file}.json`, `${JSON.stringify(report, null, 2)}\n`);
   const n = (value: number) => value.toLocaleString("en-US");
@@ -230,7 +270,7 @@ ${command}
 
 ${date}, code ${head}; ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ${machine.database}. 1-minute load average at the end: ${os.loadavg()[0]?.toFixed(2)} (a shared machine: compare the sides within a round, not with other runs).
 
-GET /v1/tasks: ${scenarioLabels.list}. Two Postgres databases seeded with the same seed: ${n(users)} users and ${n(small.tasks)} tasks, ${n(largeUsers)} users and ${n(large.tasks)} tasks (tasks per user ${n(Math.round(small.tasks / users))} and ${n(Math.round(large.tasks / largeUsers))}); each served by its own server process (this checkout, logging as \`npm start\` does, to /dev/null). ${rounds} rounds of ${seconds} s closed-loop slices at ${connections} connections, each followed by a raw-SQL slice on the same side, the sides taken in turn (ABBA), after a warm-up of each (4 s slices until every user has been served once).
+GET /v1/tasks: ${scenarioLabels.list}. Two Postgres databases seeded with the same seed: ${n(users)} users and ${n(small.tasks)} tasks, ${n(largeUsers)} users and ${n(large.tasks)} tasks (tasks per user ${n(Math.round(small.tasks / users))} and ${n(Math.round(large.tasks / largeUsers))}); ${clusterText[cluster]} Each served by its own server process (this checkout, logging as \`npm start\` does, to /dev/null). ${rounds} rounds of ${seconds} s closed-loop slices at ${connections} connections, each followed by a raw-SQL slice on the same side, the sides taken in turn (ABBA), after a warm-up of each (4 s slices until every user has been served once).
 
 | | ${n(users)} users, ${n(small.tasks)} tasks | ${n(largeUsers)} users, ${n(large.tasks)} tasks |
 |---|---|---|
