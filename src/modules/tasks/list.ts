@@ -4,6 +4,7 @@ import {
   and,
   arrayContains,
   asc,
+  count,
   desc,
   eq,
   gt,
@@ -19,9 +20,11 @@ import {
   type SQL,
   sql,
 } from "drizzle-orm";
+import type { PgColumn } from "drizzle-orm/pg-core";
 import { LRUCache } from "lru-cache";
 import { actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import type { Context } from "../../platform/context.ts";
+import { preparedPerDatabase } from "../../platform/db/prepared.ts";
 import type { Executor } from "../../platform/db/transaction.ts";
 import { validationFailed } from "../../platform/http/errors.ts";
 import { decodeCursor, type Page, toPage } from "../../platform/http/pagination.ts";
@@ -42,7 +45,7 @@ const sortFields = {
   title: "title",
 } as const satisfies Record<TaskSort, keyof typeof taskColumns>;
 
-const sortColumns: Record<TaskSort, AnyColumn> = {
+const sortColumns: Record<TaskSort, PgColumn> = {
   position: tasks.position,
   dueAt: tasks.dueAt,
   priority: tasks.priorityRank,
@@ -158,7 +161,7 @@ const preparedLists = new WeakMap<Executor, LRUCache<string, ListStatement>>();
 type ListStatement = {
   name: string;
   /** Built by Drizzle; runs the list inside a transaction. */
-  prepared: ReturnType<typeof buildList>;
+  prepared: ReturnType<typeof buildList> | ReturnType<typeof buildKeysFirstList>;
   /** Its text and parameters (placeholders among them), for the pool's fast path. */
   query: Query;
 };
@@ -191,6 +194,73 @@ function buildList(ctx: Context, query: ListTasksQuery, name: string, parts: Lis
     .orderBy(...orderBy(query.sort, descending, page[sortFields[query.sort]], page.id))
     .limit(limit)
     .prepare(name);
+}
+
+/**
+ * The same list for a user in many workspaces: each workspace's page reads
+ * only its sort keys and ids (an index-only scan of the list index), the
+ * merged page is cut at limit + 1, and only those rows are read from the
+ * table, by primary key. `buildList` reads limit + 1 whole rows in every
+ * workspace, so its cost grows with the number of workspaces; this one
+ * pays a primary-key lookup per row instead, which costs more than it saves
+ * for up to three workspaces (pgbench, bench/README.md "Many workspaces").
+ */
+function buildKeysFirstList(ctx: Context, query: ListTasksQuery, name: string, parts: ListParts) {
+  const { conditions, workspace, member: memberCondition, limit } = parts;
+  const descending = query.order === "desc";
+  const column = sortColumns[query.sort];
+  const keys = ctx.db
+    .select({ id: tasks.id, key: column })
+    .from(tasks)
+    .where(and(eq(tasks.workspaceId, member.organizationId), ...conditions))
+    .orderBy(...orderBy(query.sort, descending, column, tasks.id))
+    .limit(limit)
+    .as("keys");
+  const top = ctx.db
+    .select({ id: keys.id, key: keys.key })
+    .from(member)
+    .crossJoinLateral(keys)
+    .where(and(memberCondition, workspace))
+    .orderBy(...orderBy(query.sort, descending, keys.key, keys.id))
+    .limit(limit)
+    .as("top");
+  return ctx.db
+    .select(taskColumns)
+    .from(top)
+    .innerJoin(tasks, eq(tasks.id, top.id))
+    .orderBy(...orderBy(query.sort, descending, top.key, top.id))
+    .prepare(name);
+}
+
+/** From this many workspaces on, a list reads keys first (`buildKeysFirstList`). */
+export const keysFirstFromWorkspaces = 4;
+
+/**
+ * How many workspaces each user belongs to, as the list's choice of
+ * statement sees it. Only a hint for that choice (both statements answer
+ * the same), so a count up to a minute old is good enough and nothing
+ * invalidates it.
+ */
+const workspaceCounts = new LRUCache<string, number>({ max: 10_000, ttl: 60_000 });
+
+const workspaceCountStatement = preparedPerDatabase((db) =>
+  db
+    .select({ count: count() })
+    .from(member)
+    .where(eq(member.userId, sql.placeholder("userId")))
+    .prepare("workspace_count_of_user"),
+);
+
+async function workspaceCount(ctx: Context, query: ListTasksQuery): Promise<number> {
+  if (query.workspaceId || workspaceRestriction(ctx.actor) !== null) return 1;
+  const { userId } = actingUser(ctx.actor);
+  let found = workspaceCounts.get(userId);
+  if (found === undefined) {
+    const [row] = await workspaceCountStatement(ctx.db).execute({ userId });
+    found = row?.count ?? 0;
+    workspaceCounts.set(userId, found);
+  }
+  return found;
 }
 
 type ListRow = TaskRow | TaskRowWithIsoTimes;
@@ -227,8 +297,10 @@ export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Pa
   const cursor = decodeCursor(query.cursor, `${query.sort}:${query.order}`);
   if (cursor) checkCursorKey(query.sort, cursor.key);
   const now = ctx.now();
+  const keysFirst = (await workspaceCount(ctx, query)) >= keysFirstFromWorkspaces;
   const b = new Bindings();
   b.has(`sort:${query.sort}:${query.order}`);
+  if (keysFirst) b.has("keysFirst");
   // Every value is bound in the same order for a given shape, so placeholder
   // names line up with the statement prepared for that shape.
   const parts: ListParts = {
@@ -285,7 +357,7 @@ export async function listTasks(ctx: Context, query: ListTasksQuery): Promise<Pa
   let statement = statements.get(shape);
   if (!statement) {
     const name = listStatementName(shape);
-    const prepared = buildList(ctx, query, name, parts);
+    const prepared = (keysFirst ? buildKeysFirstList : buildList)(ctx, query, name, parts);
     statement = { name, prepared, query: prepared.getQuery() };
     statements.set(shape, statement);
   }
