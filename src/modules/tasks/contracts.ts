@@ -119,11 +119,16 @@ export const taskSorts = [
 export type TaskSort = (typeof taskSorts)[number];
 
 const booleanString = z.enum(["true", "false"]).transform((value) => value === "true");
+const priorityItem = `\\s*(?:${taskPriorities.join("|")})\\s*`;
+/** `high,urgent`: checked as a whole so a bad list is named by its parameter, not by an index. */
+const priorityList = new RegExp(`^${priorityItem}(?:,${priorityItem})*$`);
 
 export const listTasksQuerySchema = z.strictObject({
   status: z.enum(["open", "completed", "all"]).default("open"),
   priority: z
     .string()
+    .regex(priorityList, { error: `must be a comma list of ${taskPriorities.join(", ")}` })
+    .meta({ description: `Comma list of ${taskPriorities.join(", ")}, e.g. high,urgent` })
     .transform((value) => value.split(",").map((item) => item.trim()))
     .pipe(
       z.array(

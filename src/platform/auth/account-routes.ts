@@ -104,7 +104,7 @@ export const accountRoutes: DocumentedAuthRoute[] = [
       "With the two_factor cookie from sign-in: finishes the sign-in. With a session: confirms the set-up started by enable.",
     body: z.strictObject({ code, trustDevice: z.boolean().optional() }),
     response: tokenResponse,
-    errors: ["forbidden"],
+    errors: ["forbidden", "conflict"],
   },
   {
     method: "POST",
@@ -121,7 +121,7 @@ export const accountRoutes: DocumentedAuthRoute[] = [
     summary: "Replace my backup codes",
     body: z.strictObject({ password: currentPassword }),
     response: z.object({ status: z.boolean(), backupCodes: z.array(z.string()) }),
-    errors: ["forbidden"],
+    errors: ["forbidden", "conflict"],
     authenticated: true,
   },
   {

@@ -133,7 +133,7 @@ export function registerAuthRoutes(
       sessions.clear();
       users.clear();
     }
-    return sendAuthResponse(reply, response);
+    return sendAuthResponse(reply, response, request.body);
   };
   const typed = app.withTypeProvider<ZodTypeProvider>();
   for (const route of documented) {
@@ -198,9 +198,9 @@ function callAuth(auth: Auth, baseUrl: string, request: FastifyRequest): Promise
   );
 }
 
-async function sendAuthResponse(reply: FastifyReply, response: Response) {
+async function sendAuthResponse(reply: FastifyReply, response: Response, body: unknown) {
   const text = await response.text();
-  if (response.status >= 400) return sendProblem(reply, authError(response, text));
+  if (response.status >= 400) return sendProblem(reply, authError(response, text, body));
   const cookies = response.headers.getSetCookie();
   response.headers.forEach((value, name) => {
     if (name !== "set-cookie" && name !== "content-length") reply.header(name, value);
@@ -240,7 +240,37 @@ function authUrl(request: FastifyRequest, baseUrl: string): URL {
   return url;
 }
 
-function authError(response: Response, text: string): DomainError {
+/**
+ * better-auth's 400s that are about one input of the request, by its error
+ * code: a validation_failed problem names the field, like every other one.
+ */
+function fieldOfAuthError(code: string | undefined, requestBody: unknown): string | undefined {
+  const sent = (name: string) =>
+    typeof requestBody === "object" && requestBody !== null && name in requestBody;
+  switch (code) {
+    case "INVALID_PASSWORD":
+      return sent("currentPassword") ? "currentPassword" : "password";
+    case "PASSWORD_TOO_SHORT":
+    case "PASSWORD_TOO_LONG":
+      return sent("newPassword") ? "newPassword" : "password";
+    case "INVALID_EMAIL":
+      return "email";
+    case "INVALID_CODE":
+    case "INVALID_BACKUP_CODE":
+      return "code";
+    default:
+      return undefined;
+  }
+}
+
+/** better-auth's 400s about the account's state, not the request: 409, as our own routes answer. */
+const accountStateErrors = new Set([
+  "TOTP_NOT_ENABLED",
+  "BACKUP_CODES_NOT_ENABLED",
+  "TWO_FACTOR_NOT_ENABLED",
+]);
+
+function authError(response: Response, text: string, requestBody: unknown): DomainError {
   let body: { code?: string; message?: string } = {};
   try {
     body = JSON.parse(text) as typeof body;
@@ -256,6 +286,15 @@ function authError(response: Response, text: string): DomainError {
   if (response.status >= 500) {
     return new DomainError("internal", "Authentication failed unexpectedly; quote the requestId");
   }
+  if (response.status === 400 && body.code && accountStateErrors.has(body.code)) {
+    return new DomainError("conflict", message);
+  }
   const code = statusCodes[response.status] ?? "validation_failed";
-  return new DomainError(code, message, headers ? { headers } : {});
+  if (code !== "validation_failed")
+    return new DomainError(code, message, headers ? { headers } : {});
+  const path = fieldOfAuthError(body.code, requestBody) ?? "body";
+  return new DomainError(code, `${path}: ${message}`, {
+    errors: [{ path, message }],
+    ...(headers ? { headers } : {}),
+  });
 }

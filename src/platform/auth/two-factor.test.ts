@@ -93,7 +93,21 @@ describe("TOTP two-factor sign-in", () => {
       { password: "not my password" },
       user.headers,
     );
-    expect(response.statusCode).toBe(400);
+    expect(expectProblem(response, 400, "validation_failed").errors).toEqual([
+      { path: "password", message: "Invalid password" },
+    ]);
+  });
+
+  it("answers 409, not 400, to calls that need two-factor on while it is off", async () => {
+    const user = await signUp(t.app);
+    const calls: Array<[string, Record<string, unknown>]> = [
+      ["two-factor/verify-totp", { code: "123456" }],
+      ["two-factor/generate-backup-codes", { password: testPassword }],
+    ];
+    for (const [path, body] of calls) {
+      const response = await postAuth(t.app, path, body, user.headers);
+      expectProblem(response, 409, "conflict");
+    }
   });
 
   it("asks for the second factor after the password, and a valid code finishes the sign-in", async () => {
