@@ -336,17 +336,21 @@ const rules: Rule[] = [
   ),
 ];
 
-/** Verbs with nothing after them: ask what they apply to rather than guess. */
-const bareVerbs: Record<string, "add" | TargetAction | "reschedule"> = {
-  complete: "complete",
-  finish: "complete",
-  delete: "delete",
-  remove: "delete",
-  reopen: "reopen",
-  move: "reschedule",
-  reschedule: "reschedule",
-  postpone: "reschedule",
-};
+/**
+ * Verbs with nothing after them: ask what they apply to rather than guess.
+ * A Map, because the key is the user's whole message: an object literal
+ * would answer "__proto__" or "constructor" with what every object has.
+ */
+const bareVerbs = new Map<string, "add" | TargetAction | "reschedule">([
+  ["complete", "complete"],
+  ["finish", "complete"],
+  ["delete", "delete"],
+  ["remove", "delete"],
+  ["reopen", "reopen"],
+  ["move", "reschedule"],
+  ["reschedule", "reschedule"],
+  ["postpone", "reschedule"],
+]);
 
 function stripListSuffix(text: string): string {
   return text.replace(/\s+(?:to|on) (?:my|the) (?:to-?do |task )?(?:list|tasks)$/i, "").trim();
@@ -363,7 +367,7 @@ export function parseMessage(message: string, options: ParseOptions): Intent {
     if (position !== null) return { kind: "choose", choice: position };
   }
   if (options.awaiting === "date" && parseDue(text, options)) return { kind: "when", when: text };
-  const bare = bareVerbs[text.toLowerCase()];
+  const bare = bareVerbs.get(text.toLowerCase());
   if (bare) return { kind: "missing", action: bare };
   for (const rule of rules) {
     const intent = rule(text, options);
