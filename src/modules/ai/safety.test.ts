@@ -42,6 +42,13 @@ describe("input safety", () => {
     });
   });
 
+  it("redacts under a parsed \"__proto__\" key too, keeping it a key", () => {
+    const parsed = JSON.parse('{"__proto__": {"note": "mail bob@example.com"}}') as object;
+    const redacted = redactPiiIn(parsed);
+    expect(Object.getPrototypeOf(redacted)).toBe(Object.prototype);
+    expect(JSON.stringify(redacted)).toBe('{"__proto__":{"note":"mail [email]"}}');
+  });
+
   it("strips control and invisible characters and caps the length", () => {
     expect(cleanText("a\u0007b\u202ec\u200bd\r\ne\tf", 100)).toBe("abcd\ne\tf");
     expect(cleanText("x".repeat(50), 10)).toBe(`${"x".repeat(9)}…`);

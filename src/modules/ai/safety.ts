@@ -83,9 +83,11 @@ export function mapStrings<T>(value: T, transform: (text: string) => string): T 
   if (typeof value === "string") return transform(value) as T;
   if (Array.isArray(value)) return value.map((item) => mapStrings(item, transform)) as T;
   if (value && typeof value === "object") {
-    const mapped: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) mapped[key] = mapStrings(item, transform);
-    return mapped as T;
+    // fromEntries defines own keys: a "__proto__" key from parsed JSON stays a
+    // key (assignment would set the copy's prototype and drop it untransformed).
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, mapStrings(item, transform)]),
+    ) as T;
   }
   return value;
 }
