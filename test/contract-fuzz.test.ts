@@ -4,7 +4,7 @@
  * built from its schemas and fresh fixtures, then the same request with one
  * input replaced (fast-check): a path parameter, a query parameter (or one
  * the operation does not have), a body field (nested ones one level down),
- * or the whole body. The values are hostile text and JSON, and the values
+ * the whole body, or a request header the API reads. The values are hostile text and JSON, and the values
  * the security suite derives from each schema as invalid
  * (security/invalid-values.ts).
  *
@@ -247,7 +247,68 @@ const hostileJson: fc.Arbitrary<unknown> = fc.oneof(
 type Mutation =
   | { kind: "path" | "query"; name: string; value: WireValue; raw: boolean }
   | { kind: "field"; name: string; value: unknown }
-  | { kind: "body"; json: string };
+  | { kind: "body"; json: string }
+  | { kind: "header"; name: string; value: string };
+
+/** Request headers the API reads, each of which a client can get wrong. */
+const fuzzedHeaders = [
+  "authorization",
+  "x-api-key",
+  "content-type",
+  "accept",
+  "if-match",
+  "if-none-match",
+  "idempotency-key",
+  "x-request-id",
+  "origin",
+  "cookie",
+];
+
+/** Values wrong for one header in particular, sent half of the time that header is picked. */
+const headerSpecific: Record<string, string[]> = {
+  authorization: ["Bearer", "Bearer ", "Bearer x.y.z", "Basic dXNlcjpwYXNz", "Bearer ".repeat(50)],
+  "content-type": ["text/plain", "application/json; charset=utf-16", "application/xml", "*/*"],
+  "if-match": ["*", "garbage", '"999999999999999999999"', '"-1"', 'W/"1"', '"1", garbage'],
+  "if-none-match": ["*", "garbage", 'W/"1", "2", *'],
+  "idempotency-key": [" ", "k".repeat(256), "key with\ttab"],
+  "x-request-id": ["k".repeat(300), "<script>", "a b"],
+  origin: ["null", "http://evil.example", "https://localhost:3000.evil.example"],
+};
+
+/** Header values: anything HTTP lets through (visible ASCII, spaces and tabs). */
+const hostileHeaderValue = fc.oneof(
+  hostileText.filter((value) => /^[\x20-\x7e\t]*$/.test(value)),
+  fc.constantFrom(
+    "Bearer",
+    "Bearer ",
+    "Bearer x.y.z",
+    "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+    "Basic dXNlcjpwYXNz",
+    "*",
+    'W/"1", "2", *',
+    '"999999999999999999999"',
+    '"-1"',
+    "text/plain",
+    "application/json; charset=utf-16",
+    "application/json; charset=",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+    "application/json, text/html;q=0.9",
+    "application/xml",
+    "null",
+    "better-auth.session_token=garbage",
+    "k".repeat(300),
+  ),
+);
+
+/** A request header the API reads, with a value for it. */
+const headerMutations = fc.oneof(
+  ...fuzzedHeaders.map((name) =>
+    withDerived(hostileHeaderValue, headerSpecific[name] ?? []).map(
+      (value): Mutation => ({ kind: "header", name, value }),
+    ),
+  ),
+);
 
 /** Raw URL text for a value: percent-encoded, unless it is one of the malformed encodings. */
 function urlText(value: string, raw: boolean): string {
@@ -389,6 +450,7 @@ function ruledOut(endpoint: Endpoint, mutation: Mutation): boolean {
     }
     return !acceptsWire(parameter.schema, mutation.value, document);
   }
+  if (mutation.kind === "header") return false; // the document describes no request headers
   const body = requestSchema(endpoint);
   if (!body) return false;
   if (mutation.kind === "body") return !accepts(body, JSON.parse(mutation.json), document);
@@ -396,9 +458,20 @@ function ruledOut(endpoint: Endpoint, mutation: Mutation): boolean {
   return schema !== undefined && !accepts(schema, mutation.value, document);
 }
 
-type Request = { method: string; url: string; payload?: string };
+type Request = {
+  method: string;
+  url: string;
+  payload?: string;
+  headers?: Record<string, string>;
+};
 
 function buildRequest(endpoint: Endpoint, fixtures: Fixtures, mutation?: Mutation): Request {
+  const request = urlAndBody(endpoint, fixtures, mutation);
+  if (mutation?.kind !== "header") return request;
+  return { ...request, headers: { [mutation.name]: mutation.value } };
+}
+
+function urlAndBody(endpoint: Endpoint, fixtures: Fixtures, mutation?: Mutation): Request {
   let url = endpoint.path;
   for (const parameter of endpoint.operation.parameters ?? []) {
     if (parameter.in !== "path") continue;
@@ -444,6 +517,7 @@ async function send(request: Request, user: TestUser) {
     headers: {
       ...user.headers,
       ...(request.payload === undefined ? {} : { "content-type": "application/json" }),
+      ...request.headers,
     },
     ...(request.payload === undefined ? {} : { payload: request.payload }),
   });
@@ -527,7 +601,7 @@ describe("contract fuzzing", () => {
     expect(endpoints.length).toBeGreaterThan(70);
   });
 
-  for (const endpoint of endpoints) {
+  for (const [index, endpoint] of endpoints.entries()) {
     const name = `${endpoint.method} ${endpoint.path}`;
     it(`${name}: hostile inputs get a problem naming them, never a 500`, async () => {
       const fixtures = await makeFixtures();
@@ -543,25 +617,38 @@ describe("contract fuzzing", () => {
       expect(baseProblem?.code, `${name} (valid request): ${base.body}`).not.toBe(
         "validation_failed",
       );
-      await fc.assert(
-        fc.asyncProperty(mutations(endpoint), async (mutation) => {
-          const request = buildRequest(endpoint, fixtures, mutation);
-          const response = await send(request, fixtures.owner);
-          const field = mutation.kind === "body" ? undefined : mutation.name;
-          const where = `${name}, ${describeMutation(mutation)}`;
-          checkAnswer(response, field, where);
-          if (ruledOut(endpoint, mutation)) {
-            // The document rules the value out: refused, whoever asks (401
-            // once a sign-out or revocation under test ended the session;
-            // 404 for a path the router cannot match at all).
-            const refused = mutation.kind === "path" ? [400, 401, 404] : [400, 401];
-            expect(refused, `${where}: ${response.body.slice(0, 300)}`).toContain(
-              response.statusCode,
-            );
-          }
-        }),
-        { seed, numRuns },
-      );
+      // Inputs of the document, then request headers, each with its own runs.
+      // Each endpoint and each of its two properties draws its own sequence.
+      const properties = [mutations(endpoint), headerMutations].entries();
+      for (const [property, inputs] of properties) {
+        await fc.assert(
+          fc.asyncProperty(inputs, async (mutation) => {
+            const request = buildRequest(endpoint, fixtures, mutation);
+            const response = await send(request, fixtures.owner);
+            const field =
+              mutation.kind === "body" || mutation.kind === "header" ? undefined : mutation.name;
+            const where = `${name}, ${describeMutation(mutation)}`;
+            checkAnswer(response, field, where);
+            if (mutation.kind === "header" && response.statusCode === 400) {
+              // A header's problem names the header, or the body it made unreadable.
+              const problem = response.json<Problem>();
+              const paths = (problem.errors ?? []).map((error) => String(error.path).toLowerCase());
+              const named = paths.includes(mutation.name) || problem.code === "malformed_json";
+              expect(named, `${where}: ${response.body}`).toBe(true);
+            }
+            if (ruledOut(endpoint, mutation)) {
+              // The document rules the value out: refused, whoever asks (401
+              // once a sign-out or revocation under test ended the session;
+              // 404 for a path the router cannot match at all).
+              const refused = mutation.kind === "path" ? [400, 401, 404] : [400, 401];
+              expect(refused, `${where}: ${response.body.slice(0, 300)}`).toContain(
+                response.statusCode,
+              );
+            }
+          }),
+          { seed: seed + 2 * index + property, numRuns },
+        );
+      }
     });
   }
 });
