@@ -86,7 +86,12 @@ describe("strict JSON", () => {
   it.each([
     ["__proto__", '{"title":"x","__proto__":{"admin":true}}', "__proto__"],
     ["__proto__, escaped", '{"title":"x","\\u005f_proto__":{"admin":true}}', "__proto__"],
-    ["__proto__, nested", '{"title":"x","tags":[{"__proto__":{}}]}', "__proto__"],
+    ["__proto__, nested", '{"title":"x","tags":[{"__proto__":{}}]}', "tags.0.__proto__"],
+    [
+      "__proto__, in a field",
+      '{"title":"x","recurrence":{"__proto__":null}}',
+      "recurrence.__proto__",
+    ],
     [
       "constructor.prototype",
       '{"title":"x","constructor":{"prototype":{"admin":true}}}',

@@ -14,22 +14,44 @@ import { DomainError, validationFailed } from "./errors.ts";
 export function unstorableText(
   value: unknown,
 ): { path: (string | number)[]; message: string } | undefined {
-  // Iterative, with each entry pointing at its parent: a body may nest deeper
-  // than the call stack allows, and copying paths would be quadratic in depth.
-  type Entry = { value: unknown; key: string | number; parent: Entry | undefined };
-  const pathOf = (entry: Entry | undefined) => {
-    const path: (string | number)[] = [];
-    for (let at = entry; at?.parent; at = at.parent) path.push(at.key);
-    return path.reverse();
-  };
-  const pending: Entry[] = [{ value, key: "", parent: undefined }];
+  let found: { path: (string | number)[]; message: string } | undefined;
+  findEntry(value, (entry) => {
+    // A bad key is reported at its object: the path must not carry the bad text.
+    const keyProblem =
+      entry.parent && typeof entry.key === "string" ? textProblem(entry.key) : undefined;
+    if (keyProblem) {
+      found = { path: pathOf(entry.parent), message: `has a field name that ${keyProblem}` };
+      return true;
+    }
+    const problem = typeof entry.value === "string" ? textProblem(entry.value) : undefined;
+    if (problem) found = { path: pathOf(entry), message: problem };
+    return problem !== undefined;
+  });
+  return found;
+}
+
+/** One value inside a JSON value, pointing at the entry that holds it. */
+type JsonEntry = { value: unknown; key: string | number; parent: JsonEntry | undefined };
+
+function pathOf(entry: JsonEntry | undefined): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let at = entry; at?.parent; at = at.parent) path.push(at.key);
+  return path.reverse();
+}
+
+/**
+ * The first entry of a JSON value, depth first and in key order, that
+ * `stop` is true for. Iterative, with each entry pointing at its parent: a
+ * body may nest deeper than the call stack allows, and copying paths would
+ * be quadratic in depth.
+ */
+function findEntry(value: unknown, stop: (entry: JsonEntry) => boolean): JsonEntry | undefined {
+  const pending: JsonEntry[] = [{ value, key: "", parent: undefined }];
   while (pending.length > 0) {
-    const entry = pending.pop() as Entry;
+    const entry = pending.pop() as JsonEntry;
+    if (stop(entry)) return entry;
     const current = entry.value;
-    if (typeof current === "string") {
-      const problem = textProblem(current);
-      if (problem) return { path: pathOf(entry), message: problem };
-    } else if (Array.isArray(current)) {
+    if (Array.isArray(current)) {
       for (let index = current.length - 1; index >= 0; index--) {
         pending.push({ value: current[index], key: index, parent: entry });
       }
@@ -37,8 +59,6 @@ export function unstorableText(
       const keys = Object.keys(current);
       for (let index = keys.length - 1; index >= 0; index--) {
         const key = keys[index] as string;
-        const problem = textProblem(key);
-        if (problem) return { path: pathOf(entry), message: `has a field name that ${problem}` };
         pending.push({ value: (current as Record<string, unknown>)[key], key, parent: entry });
       }
     }
@@ -95,22 +115,26 @@ export const validatorCompiler: FastifySchemaCompiler<ZodType> = (route) => {
  * this names the key instead; otherwise it is undefined.
  */
 export function forbiddenFieldError(text: string): DomainError | undefined {
-  let found: string | undefined;
+  let parsed: unknown;
   try {
-    JSON.parse(text, (key, value: unknown) => {
-      const poisons =
-        key === "__proto__" ||
-        (key === "constructor" &&
-          value !== null &&
-          typeof value === "object" &&
-          "prototype" in value);
-      if (poisons) found ??= key;
-      return value;
-    });
+    // Plain JSON.parse keeps `__proto__` as an ordinary own key.
+    parsed = JSON.parse(text);
   } catch {
     return undefined;
   }
-  return found ? validationFailed(found, "is not an allowed field name") : undefined;
+  const poisoned = findEntry(
+    parsed,
+    ({ key, value, parent }) =>
+      parent !== undefined &&
+      (key === "__proto__" ||
+        (key === "constructor" &&
+          value !== null &&
+          typeof value === "object" &&
+          "prototype" in value)),
+  );
+  return poisoned
+    ? validationFailed(pathOf(poisoned).join("."), "is not an allowed field name")
+    : undefined;
 }
 
 /**
