@@ -42,7 +42,7 @@ describe("input safety", () => {
     });
   });
 
-  it("redacts under a parsed \"__proto__\" key too, keeping it a key", () => {
+  it('redacts under a parsed "__proto__" key too, keeping it a key', () => {
     const parsed = JSON.parse('{"__proto__": {"note": "mail bob@example.com"}}') as object;
     const redacted = redactPiiIn(parsed);
     expect(Object.getPrototypeOf(redacted)).toBe(Object.prototype);
