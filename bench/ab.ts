@@ -12,7 +12,10 @@
  * the load comes from a worker thread of this process. Server CPU is the
  * whole process's (every thread: libuv's pool writes asynchronous logs).
  *
- *   npm run bench:ab -- 2e83465 [--scenarios get,list,me] [--rounds 6] [--seconds 5]
+ *   npm run bench:ab -- 2e83465 [--scenarios get,list,me] [--rounds 6] [--seconds 5] [--viewer-of N]
+ *
+ * `--viewer-of N` makes every seeded user also a viewer of N teams besides
+ * their own, for the lists of users in many workspaces.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
@@ -35,13 +38,15 @@ const { values, positionals } = parseArgs({
     seconds: { type: "string", default: "5" },
     users: { type: "string", default: "1000" },
     tasks: { type: "string", default: "100000" },
+    /** Every user also a viewer of this many other teams (bench/seed.ts `viewerOf`). */
+    "viewer-of": { type: "string", default: "0" },
     out: { type: "string", default: "bench/results" },
   },
 });
 const [baseRev] = positionals;
 if (!baseRev) {
   console.error(
-    "usage: npm run bench:ab -- <earlier commit> [--scenarios get,list,me] [--rounds 6] [--seconds 5]",
+    "usage: npm run bench:ab -- <earlier commit> [--scenarios get,list,me] [--rounds 6] [--seconds 5] [--viewer-of N]",
   );
   process.exit(2);
 }
@@ -81,7 +86,12 @@ try {
   await runMigrations(bench.database.pool);
   const seed = await seedDatabase(
     bench.database.pool,
-    { users: Number(values.users), tasks: Number(values.tasks), seed: 42 },
+    {
+      users: Number(values.users),
+      tasks: Number(values.tasks),
+      seed: 42,
+      viewerOf: Number(values["viewer-of"]),
+    },
     () => {},
   );
   const users: LoadUser[] = seed.users.map((user) => ({
@@ -149,8 +159,14 @@ try {
   }
   const machine = describeMachine(bench.version);
   const date = new Date().toISOString().slice(0, 10);
-  const file = join(values.out, `${date}-ab-${base}-${head}`);
-  const command = `npm run bench:ab -- ${baseRev} --scenarios ${values.scenarios} --rounds ${rounds} --seconds ${seconds}`;
+  const viewerOf = Number(values["viewer-of"]);
+  const file = join(
+    values.out,
+    `${date}-ab-${base}-${head}${viewerOf > 0 ? `-viewer-of-${viewerOf}` : ""}`,
+  );
+  const command =
+    `npm run bench:ab -- ${baseRev} --scenarios ${values.scenarios} --rounds ${rounds} --seconds ${seconds}` +
+    (viewerOf > 0 ? ` --viewer-of ${viewerOf}` : "");
   writeFileSync(
     `${file}.json`,
     `${JSON.stringify({ date, command, base, head, dirty, users: users.length, machine, loadAverage1m: os.loadavg()[0], report }, null, 2)}\n`,
@@ -169,7 +185,7 @@ ${command}
 
 ${date}; ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ${machine.database}. 1-minute load average at the end: ${os.loadavg()[0]?.toFixed(2)} (a shared machine: compare the sides within a round, not with other runs).
 
-Both servers on one seeded database (${users.length} users, ${values.tasks} tasks), each in its own process and logging as its own \`npm start\` does (to /dev/null); ${rounds} rounds of ${seconds} s closed-loop slices at ${connections} connections, the sides taken in turn (ABBA), after a 4 s warm-up of each. Server CPU: the whole process (all threads) per request, median over the slices.
+Both servers on one seeded database (${users.length} users, ${values.tasks} tasks${viewerOf > 0 ? `, every user also a viewer of ${viewerOf} teams besides their own` : ""}), each in its own process and logging as its own \`npm start\` does (to /dev/null); ${rounds} rounds of ${seconds} s closed-loop slices at ${connections} connections, the sides taken in turn (ABBA), after a 4 s warm-up of each. Server CPU: the whole process (all threads) per request, median over the slices.
 
 | Scenario | base req/s by round | head req/s by round | head/base by round | head/base median | base CPU ms/req | head CPU ms/req | CPU head/base |
 |---|---|---|---|---:|---:|---:|---:|

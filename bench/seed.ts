@@ -8,7 +8,16 @@ import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import { v7 as uuidv7 } from "uuid";
 
-export type SeedOptions = { users: number; tasks: number; seed: number };
+export type SeedOptions = {
+  users: number;
+  tasks: number;
+  seed: number;
+  /**
+   * Make every user also a viewer of this many teams besides their own
+   * (default 0): users in many workspaces, whose lists merge all of them.
+   */
+  viewerOf?: number;
+};
 
 export type SeededUser = {
   id: string;
@@ -298,6 +307,23 @@ export async function seedDatabase(
   await memberBatch.flush();
   const teamMembers = teams.map(() => [] as number[]);
   for (const [u, { team, role }] of teamOf) if (role !== "viewer") teamMembers[team]?.push(u);
+  if (options.viewerOf) {
+    // Its own random stream, so the rest of the data is the same with or without it.
+    const pick = createRandom(options.seed + 1);
+    for (let u = 0; u < userCount; u++) {
+      const own = teamOf.get(u)?.team;
+      const wanted = Math.min(options.viewerOf, teams.length - (own === undefined ? 0 : 1));
+      const chosen = new Set<number>();
+      while (chosen.size < wanted) {
+        const t = pick.int(teams.length);
+        if (t !== own) chosen.add(t);
+      }
+      for (const t of chosen) {
+        await memberBatch.push(uuidv7(), teams[t], userIds[u], "viewer", iso(now - 30 * day));
+      }
+    }
+    await memberBatch.flush();
+  }
 
   // Categories: 0-4 per workspace.
   const categoryBatch = new Batch(pool, "categories", {
