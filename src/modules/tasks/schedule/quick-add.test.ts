@@ -66,6 +66,10 @@ describe("parseQuickAdd", () => {
     expect(add(`Do it ${token}`)).toMatchObject({ title: "Do it", priority });
   });
 
+  it.each([",", ", ;", "-"])("keeps text of only separators (%j) as its title", (text) => {
+    expect(add(text)).toMatchObject({ title: text.trim(), dueAt: null });
+  });
+
   it("ignores p-tokens that are not standalone p1..p4", () => {
     expect(add("Buy mp3 player p5")).toMatchObject({ title: "Buy mp3 player p5", priority: null });
   });

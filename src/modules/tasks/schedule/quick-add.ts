@@ -136,7 +136,9 @@ export function parseQuickAdd(text: string, options: QuickAddOptions): QuickAddR
 
   const title = tidy(work);
   return {
-    title: title === "" ? tidy(text) : title,
+    // Nothing but metadata: the words stay the title. Nothing but separators
+    // (","): what was typed, which tidying would leave empty.
+    title: title === "" ? tidy(text) || text.trim() : title,
     categoryId: category.id,
     tags: tagged.tags,
     priority: prioritized.priority,
