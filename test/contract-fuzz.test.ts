@@ -448,14 +448,26 @@ function ruledOut(endpoint: Endpoint, mutation: Mutation): boolean {
     if (!parameter?.schema) {
       return endpoint.operation.parameters?.some((candidate) => candidate.in === "query") ?? false;
     }
-    return !acceptsWire(parameter.schema, mutation.value, document);
+    const schema = parameter.schema;
+    return variants(mutation.value).every((value) => !acceptsWire(schema, value, document));
   }
   if (mutation.kind === "header") return false; // the document describes no request headers
   const body = requestSchema(endpoint);
   if (!body) return false;
   if (mutation.kind === "body") return !accepts(body, JSON.parse(mutation.json), document);
   const schema = fieldSchema(body, mutation.name);
-  return schema !== undefined && !accepts(schema, mutation.value, document);
+  if (schema === undefined) return false;
+  return variants(mutation.value).every((value) => !accepts(schema, value, document));
+}
+
+/**
+ * A value as sent, and as the API reads it: text inputs are trimmed before
+ * they are checked and stored, so "Team\t" is the name "Team" with a tab
+ * around it, accepted, although the documented pattern (no control
+ * characters) rules the untrimmed text out.
+ */
+function variants<T>(value: T): T[] {
+  return typeof value === "string" ? [value, value.trim() as T] : [value];
 }
 
 type Request = {
