@@ -31,6 +31,7 @@ import {
   type OpenApiDocument,
   type OpenApiOperation,
   resolve as resolveRef,
+  validExample,
   type WireValue,
 } from "./security/invalid-values.ts";
 import { createCategory, createTask } from "./tasks-helpers.ts";
@@ -117,61 +118,18 @@ function pathValue(path: string, name: string, fixtures: Fixtures): string {
 const password = "correct horse battery staple";
 
 /**
- * A valid value for a schema: required fields only, the smallest that
- * passes; a top-level body with no required field gets its first one (an
- * update must change something).
+ * A valid body: the security suite's example for the schema (required
+ * fields only), with what it cannot know: the user's password in password
+ * fields, and one field in an update that requires none.
  */
-function validValue(input: JsonSchema, fixtures: Fixtures, top = false): unknown {
-  const schema = resolve(input);
-  if (schema.const !== undefined) return schema.const;
-  if (schema.enum) return schema.enum[0];
-  const choices = schema.anyOf ?? schema.oneOf;
-  if (choices) {
-    const first = choices.map(resolve).find((choice) => choice.type !== "null") ?? choices[0];
-    return validValue(first as JsonSchema, fixtures);
+function validBody(schema: JsonSchema): Record<string, unknown> {
+  const body = { ...(validExample(schema, document) as Record<string, unknown> | undefined) };
+  const [first, property] = Object.entries(resolve(schema).properties ?? {})[0] ?? [];
+  if (Object.keys(body).length === 0 && first && property) {
+    body[first] = validExample(property, document);
   }
-  if (schema.allOf) return Object.assign({}, ...schema.allOf.map((s) => validValue(s, fixtures)));
-  const type = Array.isArray(schema.type) ? schema.type.find((x) => x !== "null") : schema.type;
-  switch (type) {
-    case "object": {
-      const value: Record<string, unknown> = {};
-      const first = Object.keys(schema.properties ?? {})[0];
-      const names = schema.required?.length ? schema.required : top && first ? [first] : [];
-      for (const name of names) {
-        const property = schema.properties?.[name];
-        value[name] = /password$/i.test(name)
-          ? password
-          : property
-            ? validValue(property, fixtures)
-            : "x";
-      }
-      return value;
-    }
-    case "array":
-      return Array.from({ length: schema.minItems ?? 0 }, () =>
-        validValue(schema.items ?? {}, fixtures),
-      );
-    case "integer":
-    case "number":
-      return schema.minimum ?? 1;
-    case "boolean":
-      return true;
-    case "string":
-      switch (schema.format) {
-        case "uuid":
-          return fixtures.member.id;
-        case "email":
-          return `fuzz-${randomUUID()}@example.com`;
-        case "date-time":
-          return new Date(Date.now() + 86_400_000).toISOString();
-        case "uri":
-          return "https://example.com/";
-        default:
-          return "x".repeat(Math.max(schema.minLength ?? 1, 12));
-      }
-    default:
-      return null;
-  }
+  for (const name of Object.keys(body)) if (/password$/i.test(name)) body[name] = password;
+  return body;
 }
 
 /** Percent-encodings that decode to nothing valid; sent in a URL as they are, not encoded. */
@@ -497,7 +455,7 @@ function urlAndBody(endpoint: Endpoint, fixtures: Fixtures, mutation?: Mutation)
   const query = new Map<string, string[]>();
   for (const parameter of endpoint.operation.parameters ?? []) {
     if (parameter.in === "query" && parameter.required) {
-      const value = validValue(parameter.schema ?? {}, fixtures);
+      const value = validExample(parameter.schema ?? {}, document);
       query.set(parameter.name, [encodeURIComponent(String(value))]);
     }
   }
@@ -517,7 +475,7 @@ function urlAndBody(endpoint: Endpoint, fixtures: Fixtures, mutation?: Mutation)
   const schema = requestSchema(endpoint);
   if (!schema) return { method: endpoint.method, url };
   if (mutation?.kind === "body") return { method: endpoint.method, url, payload: mutation.json };
-  const body = validValue(schema, fixtures, true) as Record<string, unknown>;
+  const body = validBody(schema);
   if (mutation?.kind === "field") setPath(body, mutation.name.split("."), mutation.value);
   return { method: endpoint.method, url, payload: JSON.stringify(body) };
 }
