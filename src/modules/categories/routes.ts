@@ -1,7 +1,12 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { formatEtag, replyNotModified, versionFromIfMatch } from "../../platform/http/etag.ts";
-import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
+import {
+  concurrentChanges,
+  ctxOf,
+  problemResponses,
+  security,
+} from "../../platform/http/route-helpers.ts";
 import {
   categoryPageSchema,
   categorySchema,
@@ -79,6 +84,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
       tags,
       security,
       summary: "Update a category",
+      description: concurrentChanges,
       params,
       body: updateCategorySchema,
       response: {
@@ -101,11 +107,11 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
       tags,
       security,
       summary: "Delete a category",
-      description: "Its tasks stay, uncategorised.",
+      description: `Its tasks stay, uncategorised. ${concurrentChanges}`,
       params,
       response: {
         204: z.null().describe("Deleted"),
-        ...problemResponses("not_found", "forbidden", "precondition_failed"),
+        ...problemResponses("not_found", "forbidden", "conflict", "precondition_failed"),
       },
     },
     handler: async (request, reply) => {

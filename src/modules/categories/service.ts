@@ -5,6 +5,11 @@ import { type Context, inTransaction } from "../../platform/context.ts";
 import { isUniqueViolation } from "../../platform/db/errors.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
 import { conflict, notFound, preconditionFailed } from "../../platform/http/errors.ts";
+import {
+  type ExpectedVersion,
+  LostUpdate,
+  retryLostUpdates,
+} from "../../platform/http/lost-update.ts";
 import { decodeCursor, numberKey, type Page, toPage } from "../../platform/http/pagination.ts";
 import { diffChanges, recordActivity } from "../activity/service.ts";
 import { countLiveTasksByCategory, uncategoriseTasks } from "../tasks/service.ts";
@@ -146,7 +151,16 @@ export async function updateCategory(
   ctx: Context,
   id: string,
   input: UpdateCategoryInput,
-  expectedVersion?: number | "any",
+  expectedVersion?: ExpectedVersion,
+): Promise<Category> {
+  return retryLostUpdates(expectedVersion, () => updateOnce(ctx, id, input, expectedVersion));
+}
+
+async function updateOnce(
+  ctx: Context,
+  id: string,
+  input: UpdateCategoryInput,
+  expectedVersion: ExpectedVersion,
 ): Promise<Category> {
   const current = await findVisible(ctx, id);
   assertAllowed(await roleIn(ctx, current.workspaceId), "category.manage");
@@ -161,7 +175,7 @@ export async function updateCategory(
       .set({ ...input, version: sql`${categories.version} + 1`, updatedAt: ctx.now() })
       .where(and(eq(categories.id, id), eq(categories.version, current.version)))
       .returning();
-    if (!row) throw preconditionFailed("The category changed while you were editing it");
+    if (!row) throw new LostUpdate("The category changed while you were editing it");
     const txCtx = inTransaction(ctx, tx);
     await recordActivity(txCtx, {
       type: "category.updated",
@@ -184,8 +198,12 @@ export async function updateCategory(
 export async function deleteCategory(
   ctx: Context,
   id: string,
-  expectedVersion?: number | "any",
+  expectedVersion?: ExpectedVersion,
 ): Promise<void> {
+  await retryLostUpdates(expectedVersion, () => deleteOnce(ctx, id, expectedVersion));
+}
+
+async function deleteOnce(ctx: Context, id: string, expectedVersion: ExpectedVersion) {
   const current = await findVisible(ctx, id);
   assertAllowed(await roleIn(ctx, current.workspaceId), "category.manage");
   if (typeof expectedVersion === "number" && expectedVersion !== current.version) {
@@ -198,7 +216,7 @@ export async function deleteCategory(
       .delete(categories)
       .where(and(eq(categories.id, id), eq(categories.version, current.version)))
       .returning({ id: categories.id });
-    if (deleted.length === 0) throw preconditionFailed("The category changed while you deleted it");
+    if (deleted.length === 0) throw new LostUpdate("The category changed while you deleted it");
     await recordActivity(txCtx, {
       type: "category.deleted",
       workspaceId: current.workspaceId,

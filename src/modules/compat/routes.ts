@@ -96,7 +96,7 @@ export const compatRoutes: FastifyPluginAsyncZod<{ agent: AssistantAgent }> = as
       body: compatReplaceBody,
       response: {
         200: compatTaskSchema,
-        ...problemResponses("forbidden", "not_found", "payload_too_large"),
+        ...problemResponses("forbidden", "not_found", "conflict", "payload_too_large"),
       },
     },
     handler: async (request) => {
@@ -123,7 +123,7 @@ export const compatRoutes: FastifyPluginAsyncZod<{ agent: AssistantAgent }> = as
       description,
       summary: "Delete a task (it goes to the trash, restorable through /v1)",
       params: compatTaskParams,
-      response: { 204: z.null(), ...problemResponses("forbidden", "not_found") },
+      response: { 204: z.null(), ...problemResponses("forbidden", "not_found", "conflict") },
     },
     handler: async (request, reply) => {
       const ctx = ctxOf(request);
@@ -141,7 +141,10 @@ export const compatRoutes: FastifyPluginAsyncZod<{ agent: AssistantAgent }> = as
       description,
       summary: "Toggle a task between completed and pending",
       params: compatTaskParams,
-      response: { 200: compatTaskSchema, ...problemResponses("forbidden", "not_found") },
+      response: {
+        200: compatTaskSchema,
+        ...problemResponses("forbidden", "not_found", "conflict"),
+      },
     },
     handler: async (request) => {
       const ctx = ctxOf(request);

@@ -14,7 +14,7 @@ import {
 } from "../../../test/tasks-helpers.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { type Transaction, withTransaction } from "../../platform/db/transaction.ts";
-import { DomainError } from "../../platform/http/errors.ts";
+import { LostUpdate } from "../../platform/http/lost-update.ts";
 import { activityEvents } from "../activity/schema.ts";
 import { recordActivity } from "../activity/service.ts";
 import { completeInTransaction } from "./completion.ts";
@@ -185,8 +185,8 @@ describe("activity rolls back with a failed transaction", () => {
     const failing = withTransaction(ctx.db, (tx) =>
       completeInTransaction(inTransaction(ctx, tx), stale),
     );
-    await expect(failing).rejects.toBeInstanceOf(DomainError);
-    await expect(failing).rejects.toMatchObject({ code: "precondition_failed" });
+    // The verbs turn this into a retry or a 412 (platform/http/lost-update.ts).
+    await expect(failing).rejects.toBeInstanceOf(LostUpdate);
     const rows = await t.database.db
       .select({ id: tasks.id })
       .from(tasks)

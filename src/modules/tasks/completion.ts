@@ -4,6 +4,11 @@ import { actingUser } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
 import { preconditionFailed } from "../../platform/http/errors.ts";
+import {
+  type ExpectedVersion,
+  LostUpdate,
+  retryLostUpdates,
+} from "../../platform/http/lost-update.ts";
 import { recordActivity } from "../activity/service.ts";
 import { requestEmbedding } from "../search/service.ts";
 import { assertCanChangeTask, findVisibleTask, type TaskRow, taskColumns } from "./access.ts";
@@ -11,8 +16,6 @@ import type { Task } from "./contracts.ts";
 import { activityView, toTask } from "./mapping.ts";
 import { isValidTimeZone, nextOccurrence } from "./schedule/index.ts";
 import { tasks } from "./schema.ts";
-
-type ExpectedVersion = number | "any" | undefined;
 
 export async function completeTask(ctx: Context, id: string, expected?: ExpectedVersion) {
   return changeStatus(ctx, id, expected, async (txCtx, row) => {
@@ -30,10 +33,12 @@ async function changeStatus(
   expected: ExpectedVersion,
   change: (txCtx: Context, row: TaskRow) => Promise<TaskRow>,
 ): Promise<Task> {
-  const { row, role } = await findVisibleTask(ctx, id);
-  assertCanChangeTask(ctx, role, row);
-  if (typeof expected === "number" && expected !== row.version) throw preconditionFailed();
-  return withTransaction(ctx.db, async (tx) => toTask(await change(inTransaction(ctx, tx), row)));
+  return retryLostUpdates(expected, async () => {
+    const { row, role } = await findVisibleTask(ctx, id);
+    assertCanChangeTask(ctx, role, row);
+    if (typeof expected === "number" && expected !== row.version) throw preconditionFailed();
+    return withTransaction(ctx.db, async (tx) => toTask(await change(inTransaction(ctx, tx), row)));
+  });
 }
 
 /**
@@ -59,7 +64,7 @@ export async function completeInTransaction(
     })
     .where(and(eq(tasks.id, current.id), eq(tasks.version, current.version)))
     .returning(taskColumns);
-  if (!row) throw preconditionFailed("The task changed while you completed it");
+  if (!row) throw new LostUpdate("The task changed while you completed it");
   await recordActivity(ctx, {
     type: "task.completed",
     workspaceId: row.workspaceId,
@@ -150,7 +155,7 @@ export async function reopenInTransaction(ctx: Context, current: TaskRow): Promi
     })
     .where(and(eq(tasks.id, current.id), eq(tasks.version, current.version)))
     .returning(taskColumns);
-  if (!row) throw preconditionFailed("The task changed while you reopened it");
+  if (!row) throw new LostUpdate("The task changed while you reopened it");
   await recordActivity(ctx, {
     type: "task.reopened",
     workspaceId: row.workspaceId,

@@ -7,7 +7,13 @@ import {
   versionFromIfMatch,
   weakEtag,
 } from "../../platform/http/etag.ts";
-import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
+import type { ExpectedVersion } from "../../platform/http/lost-update.ts";
+import {
+  concurrentChanges,
+  ctxOf,
+  problemResponses,
+  security,
+} from "../../platform/http/route-helpers.ts";
 import { activityPageSchema, activityQuerySchema } from "../activity/contracts.ts";
 import {
   createTaskSchema,
@@ -142,13 +148,18 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
       tags,
       security,
       summary: "Update a task",
-      description:
-        "Honours If-Match (412 when stale). Setting status runs the complete/reopen rules.",
+      description: `${concurrentChanges} Setting status runs the complete/reopen rules.`,
       params: taskParamsSchema,
       body: updateTaskSchema,
       response: {
         200: taskSchema,
-        ...problemResponses("not_found", "forbidden", "invalid_reference", "precondition_failed"),
+        ...problemResponses(
+          "not_found",
+          "forbidden",
+          "conflict",
+          "invalid_reference",
+          "precondition_failed",
+        ),
       },
     },
     handler: async (request, reply) => {
@@ -169,10 +180,11 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
       tags,
       security,
       summary: "Delete a task (to the trash)",
+      description: concurrentChanges,
       params: taskParamsSchema,
       response: {
         204: z.null().describe("Deleted"),
-        ...problemResponses("not_found", "forbidden", "precondition_failed"),
+        ...problemResponses("not_found", "forbidden", "conflict", "precondition_failed"),
       },
     },
     handler: async (request, reply) => {
@@ -184,7 +196,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
   const statusChange = (
     path: string,
     summary: string,
-    verb: (ctx: Context, id: string, expected?: number | "any") => Promise<Task>,
+    verb: (ctx: Context, id: string, expected?: ExpectedVersion) => Promise<Task>,
   ) =>
     app.post(path, {
       config: { scope: "tasks:write" },
@@ -192,10 +204,11 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
         tags,
         security,
         summary,
+        description: concurrentChanges,
         params: taskParamsSchema,
         response: {
           200: taskSchema,
-          ...problemResponses("not_found", "forbidden", "precondition_failed"),
+          ...problemResponses("not_found", "forbidden", "conflict", "precondition_failed"),
         },
       },
       handler: async (request, reply) => {

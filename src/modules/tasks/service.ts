@@ -4,6 +4,11 @@ import { actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
 import { notFound, preconditionFailed } from "../../platform/http/errors.ts";
+import {
+  type ExpectedVersion,
+  LostUpdate,
+  retryLostUpdates,
+} from "../../platform/http/lost-update.ts";
 import { diffChanges, listEntityActivity, recordActivity } from "../activity/service.ts";
 import { listCategoryNames } from "../categories/service.ts";
 import { requestEmbedding } from "../search/service.ts";
@@ -28,7 +33,7 @@ import { tasks } from "./schema.ts";
 export { completeTask, reopenTask } from "./completion.ts";
 export { listTasks } from "./list.ts";
 
-export type ExpectedVersion = number | "any" | undefined;
+export type { ExpectedVersion };
 
 function checkVersion(row: TaskRow, expected: ExpectedVersion): void {
   if (typeof expected === "number" && expected !== row.version) throw preconditionFailed();
@@ -145,6 +150,15 @@ export async function updateTask(
   input: UpdateTaskInput,
   expectedVersion?: ExpectedVersion,
 ): Promise<Task> {
+  return retryLostUpdates(expectedVersion, () => updateOnce(ctx, id, input, expectedVersion));
+}
+
+async function updateOnce(
+  ctx: Context,
+  id: string,
+  input: UpdateTaskInput,
+  expectedVersion: ExpectedVersion,
+): Promise<Task> {
   const me = actingUser(ctx.actor);
   const { row: current, role } = await findVisibleTask(ctx, id);
   assertCanChangeTask(ctx, role, current);
@@ -178,7 +192,7 @@ export async function updateTask(
         .set({ ...values, version: sql`${tasks.version} + 1`, updatedAt: ctx.now() })
         .where(and(eq(tasks.id, id), eq(tasks.version, current.version)))
         .returning(taskColumns);
-      if (!updated) throw preconditionFailed("The task changed while you were editing it");
+      if (!updated) throw new LostUpdate("The task changed while you were editing it");
       row = updated;
       await recordActivity(txCtx, {
         type: "task.updated",
@@ -213,6 +227,10 @@ function subtaskIds(id: string, trashedAt: Date | null): SQL {
 
 /** Soft delete. Sub-tasks at every depth go to the trash with it and come back with it. */
 export async function deleteTask(ctx: Context, id: string, expectedVersion?: ExpectedVersion) {
+  await retryLostUpdates(expectedVersion, () => deleteOnce(ctx, id, expectedVersion));
+}
+
+async function deleteOnce(ctx: Context, id: string, expectedVersion: ExpectedVersion) {
   const { row: current, role } = await findVisibleTask(ctx, id);
   assertCanChangeTask(ctx, role, current);
   checkVersion(current, expectedVersion);
@@ -224,7 +242,7 @@ export async function deleteTask(ctx: Context, id: string, expectedVersion?: Exp
       .set(trashed)
       .where(and(eq(tasks.id, id), eq(tasks.version, current.version), isNull(tasks.deletedAt)))
       .returning({ id: tasks.id });
-    if (!row) throw preconditionFailed("The task changed while you deleted it");
+    if (!row) throw new LostUpdate("The task changed while you deleted it");
     const children = await tx
       .update(tasks)
       .set(trashed)
@@ -240,6 +258,10 @@ export async function deleteTask(ctx: Context, id: string, expectedVersion?: Exp
 }
 
 export async function restoreTask(ctx: Context, id: string): Promise<Task> {
+  return retryLostUpdates(undefined, () => restoreOnce(ctx, id));
+}
+
+async function restoreOnce(ctx: Context, id: string): Promise<Task> {
   const { row: current, role } = await findVisibleTask(ctx, id, { deleted: true });
   assertCanChangeTask(ctx, role, current);
   return withTransaction(ctx.db, async (tx) => {
@@ -250,7 +272,7 @@ export async function restoreTask(ctx: Context, id: string): Promise<Task> {
       .set(restored)
       .where(and(eq(tasks.id, id), eq(tasks.version, current.version)))
       .returning(taskColumns);
-    if (!row) throw preconditionFailed("The task changed while you restored it");
+    if (!row) throw new LostUpdate("The task changed while you restored it");
     if (current.deletedAt) {
       await tx
         .update(tasks)

@@ -1,6 +1,7 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Context } from "../../platform/context.ts";
 import { conflict, notFound, preconditionFailed } from "../../platform/http/errors.ts";
+import type { ExpectedVersion } from "../../platform/http/lost-update.ts";
 import type { Workspace } from "./contracts.ts";
 import { membershipsOf } from "./membership.ts";
 import { member, type WorkspaceRole, workspace } from "./schema.ts";
@@ -78,7 +79,7 @@ export function assertShared(row: WorkspaceRow, action: string): void {
   }
 }
 
-export function checkVersion(row: WorkspaceRow, expected: number | "any" | undefined): void {
+export function checkVersion(row: WorkspaceRow, expected: ExpectedVersion): void {
   if (typeof expected === "number" && expected !== row.version) throw preconditionFailed();
 }
 

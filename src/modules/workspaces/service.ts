@@ -5,6 +5,7 @@ import { type Context, inTransaction } from "../../platform/context.ts";
 import { preparedPerDatabase } from "../../platform/db/prepared.ts";
 import { type Executor, withTransaction } from "../../platform/db/transaction.ts";
 import { DomainError, notFound } from "../../platform/http/errors.ts";
+import type { ExpectedVersion } from "../../platform/http/lost-update.ts";
 import { decodeCursor, instantKey, type Page, toPage } from "../../platform/http/pagination.ts";
 import { recordActivity } from "../activity/service.ts";
 import {
@@ -19,8 +20,6 @@ import type { PageQuery, Workspace } from "./contracts.ts";
 import { membershipsOf } from "./membership.ts";
 import { allows, assertAllowed } from "./permissions.ts";
 import { member, type WorkspaceRole, workspace } from "./schema.ts";
-
-type ExpectedVersion = number | "any" | undefined;
 
 export type Membership = { id: string; name: string; role: WorkspaceRole };
 

@@ -1,6 +1,7 @@
 import { hash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { preconditionFailed } from "./errors.ts";
+import type { ExpectedVersion } from "./lost-update.ts";
 
 /** A strong ETag from the parts that change whenever the representation does. */
 export function formatEtag(...parts: Array<string | number>): string {
@@ -46,7 +47,7 @@ export function ifNoneMatchMatches(header: string | undefined, etag: string): bo
  * The version an `If-Match` header pins, undefined when there is none. Our
  * ETags start with the version number, so it is read from the first part.
  */
-export function versionFromIfMatch(request: FastifyRequest): number | "any" | undefined {
+export function versionFromIfMatch(request: FastifyRequest): ExpectedVersion {
   const header = request.headers["if-match"];
   if (header === undefined) return undefined;
   const tags = listedTags(header, "strong");

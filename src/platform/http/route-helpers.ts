@@ -21,6 +21,13 @@ export const problemResponse = {
   content: { "application/problem+json": { schema: problemSchema } },
 };
 
+/**
+ * How a change meets simultaneous ones (lost-update.ts), for the descriptions
+ * of the routes that change a versioned resource.
+ */
+export const concurrentChanges =
+  "Honours If-Match (412 when stale). Without it, a change that meets a simultaneous one is made on the newer version; 409 only if it keeps losing that race (retry).";
+
 /** Documented problem responses: every route lists the errors it can answer. */
 export function problemResponses(...codes: ErrorCode[]) {
   const statuses = new Set([400, 401, 429, 500, ...codes.map((code) => errorCodes[code].status)]);

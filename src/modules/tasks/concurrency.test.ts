@@ -1,0 +1,183 @@
+import { describe, expect, it } from "vitest";
+import { signUp, useTestApp } from "../../../test/harness.ts";
+import {
+  type Activity,
+  createTask,
+  deleteTask,
+  getTask,
+  listTasks,
+  type Page,
+  patchTask,
+  type Task,
+  taskAction,
+  taskActivity,
+} from "../../../test/tasks-helpers.ts";
+import { newCategory } from "../categories/test-helpers.ts";
+
+const t = useTestApp();
+
+/**
+ * Requests on one task at the same moment, as two people (or a person and
+ * the assistant) send them. Every verb reads the row, then writes it only if
+ * its version is still the one read; these tests are about who loses that
+ * race and what they hear. Several rounds, because on a real Postgres the
+ * interleaving differs from round to round.
+ */
+const rounds = 4;
+
+const statuses = (answers: Array<{ statusCode: number }>) =>
+  answers.map((answer) => answer.statusCode).sort();
+
+describe("simultaneous changes without If-Match", () => {
+  it("applies both of two PATCHes of different fields, each with its own event", async () => {
+    const user = await signUp(t.app);
+    for (let round = 0; round < rounds; round++) {
+      const task = await createTask(t.app, user, { title: "Draft" });
+      const answers = await Promise.all([
+        patchTask(t.app, user, task.id, { title: "Final" }),
+        patchTask(t.app, user, task.id, { priority: "urgent" }),
+        patchTask(t.app, user, task.id, { tags: ["home"] }),
+      ]);
+      expect(statuses(answers), answers.map((answer) => answer.body).join("\n")).toEqual([
+        200, 200, 200,
+      ]);
+      const stored = await getTask(t.app, user, task.id);
+      expect(stored).toMatchObject({
+        title: "Final",
+        priority: "urgent",
+        tags: ["home"],
+        version: task.version + 3,
+      });
+      const updates = (await taskActivity(t.app, user, task.id)).filter(
+        (event) => event.type === "task.updated",
+      );
+      expect(updates.map((event) => Object.keys(event.changes ?? {})).sort()).toEqual([
+        ["priority"],
+        ["tags"],
+        ["title"],
+      ]);
+    }
+  });
+
+  it("completes a recurring task once when 'complete' arrives three times at once", async () => {
+    const user = await signUp(t.app);
+    for (let round = 0; round < rounds; round++) {
+      const title = `Water the plants ${round}`;
+      const task = await createTask(t.app, user, { title, recurrence: "every day" });
+      const answers = await Promise.all([
+        taskAction(t.app, user, task.id, "complete"),
+        taskAction(t.app, user, task.id, "complete"),
+        taskAction(t.app, user, task.id, "complete"),
+      ]);
+      expect(statuses(answers), answers.map((answer) => answer.body).join("\n")).toEqual([
+        200, 200, 200,
+      ]);
+      const completed = answers.map((answer) => answer.json<Task>());
+      expect(new Set(completed.map((body) => body.status))).toEqual(new Set(["completed"]));
+      // One next occurrence, and every answer names that one.
+      const open = (await listTasks(t.app, user, { q: `"${title}"`, status: "open" })).data;
+      expect(open.map((row) => row.title)).toEqual([title]);
+      expect(new Set(completed.map((body) => body.nextOccurrenceId))).toEqual(
+        new Set([open[0]?.id]),
+      );
+      const events = (await taskActivity(t.app, user, task.id)).map((event) => event.type);
+      expect(events.filter((type) => type === "task.completed")).toHaveLength(1);
+    }
+  });
+
+  it("applies a PATCH that races a complete, and the complete", async () => {
+    const user = await signUp(t.app);
+    for (let round = 0; round < rounds; round++) {
+      const task = await createTask(t.app, user, { title: "Call back" });
+      const answers = await Promise.all([
+        taskAction(t.app, user, task.id, "complete"),
+        patchTask(t.app, user, task.id, { description: "Ask about the invoice" }),
+      ]);
+      expect(statuses(answers), answers.map((answer) => answer.body).join("\n")).toEqual([
+        200, 200,
+      ]);
+      expect(await getTask(t.app, user, task.id)).toMatchObject({
+        status: "completed",
+        description: "Ask about the invoice",
+        version: task.version + 2,
+      });
+    }
+  });
+
+  it("deletes once when DELETE arrives twice at once; the other answers as a repeat does", async () => {
+    const user = await signUp(t.app);
+    for (let round = 0; round < rounds; round++) {
+      const task = await createTask(t.app, user, { title: "Old" });
+      const answers = await Promise.all([
+        deleteTask(t.app, user, task.id),
+        deleteTask(t.app, user, task.id),
+      ]);
+      expect(statuses(answers)).toEqual([204, 404]);
+      const feed = await t.app.inject({ url: "/v1/me/activity?limit=100", headers: user.headers });
+      const deletions = feed
+        .json<Page<Activity>>()
+        .data.filter((event) => event.type === "task.deleted" && event.entity.id === task.id);
+      expect(deletions).toHaveLength(1);
+    }
+  });
+
+  it("applies both of two category PATCHes of different fields", async () => {
+    const user = await signUp(t.app);
+    for (let round = 0; round < rounds; round++) {
+      const category = await newCategory(t.app, user, `Errands ${round}`);
+      const url = `/v1/categories/${category.id}`;
+      const answers = await Promise.all([
+        t.app.inject({
+          method: "PATCH",
+          url,
+          headers: user.headers,
+          payload: { name: `Shop ${round}` },
+        }),
+        t.app.inject({
+          method: "PATCH",
+          url,
+          headers: user.headers,
+          payload: { color: "#00aa00" },
+        }),
+      ]);
+      expect(statuses(answers), answers.map((answer) => answer.body).join("\n")).toEqual([
+        200, 200,
+      ]);
+      const stored = await t.app.inject({ url, headers: user.headers });
+      expect(stored.json()).toMatchObject({ name: `Shop ${round}`, color: "#00aa00" });
+    }
+  });
+});
+
+describe("simultaneous changes with If-Match", () => {
+  it("lets one of two PATCHes pinned to the same version win; the other is 412", async () => {
+    const user = await signUp(t.app);
+    for (let round = 0; round < rounds; round++) {
+      const task = await createTask(t.app, user, { title: "Pinned" });
+      const pinned = { "if-match": `"${task.version}"` };
+      const answers = await Promise.all([
+        patchTask(t.app, user, task.id, { title: "Mine" }, pinned),
+        patchTask(t.app, user, task.id, { priority: "low" }, pinned),
+      ]);
+      expect(statuses(answers)).toEqual([200, 412]);
+      const loser = answers.find((answer) => answer.statusCode === 412);
+      expect(loser?.json()).toMatchObject({ code: "precondition_failed" });
+      expect((await getTask(t.app, user, task.id)).version).toBe(task.version + 1);
+    }
+  });
+
+  it("applies both of two PATCHes sent with If-Match: *", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Any" });
+    const any = { "if-match": "*" };
+    const answers = await Promise.all([
+      patchTask(t.app, user, task.id, { title: "Either" }, any),
+      patchTask(t.app, user, task.id, { priority: "high" }, any),
+    ]);
+    expect(statuses(answers)).toEqual([200, 200]);
+    expect(await getTask(t.app, user, task.id)).toMatchObject({
+      title: "Either",
+      priority: "high",
+    });
+  });
+});

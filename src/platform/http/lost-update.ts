@@ -1,0 +1,46 @@
+import { DomainError, preconditionFailed } from "./errors.ts";
+
+/** What a request's `If-Match` pinned: one version, any version (`*`), or nothing. */
+export type ExpectedVersion = number | "any" | undefined;
+
+/**
+ * A verb's versioned write (`... where id = $1 and version = $read`) matched
+ * no row: another request changed the row between this verb's read and its
+ * write, and the transaction is rolled back. `retryLostUpdates` decides what
+ * the client hears; should one escape it, it is a 409 that says to retry.
+ */
+export class LostUpdate extends DomainError {
+  /** What happened, for the client's problem: "The task changed while you deleted it". */
+  readonly happened: string;
+
+  constructor(happened: string) {
+    super("conflict", `${happened}; retry`);
+    this.happened = happened;
+  }
+}
+
+/** Rounds before giving up: each round some writer wins, so this covers that many at once. */
+const maxAttempts = 8;
+
+/**
+ * Runs a read-modify-write verb, deciding what a lost race means. A client
+ * that pinned a version with `If-Match` asked for the change only on that
+ * version, which is gone: 412. A client that pinned none (or `*`) asked for
+ * the change on whatever is current, so the verb runs again from its read:
+ * two people editing different fields of a task at once both succeed, and a
+ * second "complete" finds the task completed and answers as for any repeat.
+ */
+export async function retryLostUpdates<T>(
+  expected: ExpectedVersion,
+  verb: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await verb();
+    } catch (error) {
+      if (!(error instanceof LostUpdate)) throw error;
+      if (typeof expected === "number") throw preconditionFailed(error.happened);
+      if (attempt >= maxAttempts) throw error;
+    }
+  }
+}
