@@ -33,8 +33,6 @@ import { tasks } from "./schema.ts";
 export { completeTask, reopenTask } from "./completion.ts";
 export { listTasks } from "./list.ts";
 
-export type { ExpectedVersion };
-
 function checkVersion(row: TaskRow, expected: ExpectedVersion): void {
   if (typeof expected === "number" && expected !== row.version) throw preconditionFailed();
 }
