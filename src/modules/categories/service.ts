@@ -4,8 +4,9 @@ import { type Actor, workspaceRestriction } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { isUniqueViolation } from "../../platform/db/errors.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
-import { conflict, notFound, preconditionFailed } from "../../platform/http/errors.ts";
+import { conflict, notFound } from "../../platform/http/errors.ts";
 import {
+  checkVersion,
   type ExpectedVersion,
   LostUpdate,
   retryLostUpdates,
@@ -164,9 +165,7 @@ async function updateOnce(
 ): Promise<Category> {
   const current = await findVisible(ctx, id);
   assertAllowed(await roleIn(ctx, current.workspaceId), "category.manage");
-  if (typeof expectedVersion === "number" && expectedVersion !== current.version) {
-    throw preconditionFailed();
-  }
+  checkVersion(expectedVersion, current.version);
   const changes = diffChanges(current, input);
   if (Object.keys(changes).length === 0) return getCategory(ctx, id);
   const renamed = withTransaction(ctx.db, async (tx) => {
@@ -206,9 +205,7 @@ export async function deleteCategory(
 async function deleteOnce(ctx: Context, id: string, expectedVersion: ExpectedVersion) {
   const current = await findVisible(ctx, id);
   assertAllowed(await roleIn(ctx, current.workspaceId), "category.manage");
-  if (typeof expectedVersion === "number" && expectedVersion !== current.version) {
-    throw preconditionFailed();
-  }
+  checkVersion(expectedVersion, current.version);
   await withTransaction(ctx.db, async (tx) => {
     const txCtx = inTransaction(ctx, tx);
     const uncategorised = await uncategoriseTasks(txCtx, id);

@@ -3,8 +3,8 @@ import { v7 as uuidv7 } from "uuid";
 import { actingUser } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
-import { preconditionFailed } from "../../platform/http/errors.ts";
 import {
+  checkVersion,
   type ExpectedVersion,
   LostUpdate,
   retryLostUpdates,
@@ -36,7 +36,7 @@ async function changeStatus(
   return retryLostUpdates(expected, async () => {
     const { row, role } = await findVisibleTask(ctx, id);
     assertCanChangeTask(ctx, role, row);
-    if (typeof expected === "number" && expected !== row.version) throw preconditionFailed();
+    checkVersion(expected, row.version);
     return withTransaction(ctx.db, async (tx) => toTask(await change(inTransaction(ctx, tx), row)));
   });
 }

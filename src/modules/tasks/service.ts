@@ -3,8 +3,9 @@ import { v7 as uuidv7 } from "uuid";
 import { actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
-import { notFound, preconditionFailed } from "../../platform/http/errors.ts";
+import { notFound } from "../../platform/http/errors.ts";
 import {
+  checkVersion,
   type ExpectedVersion,
   LostUpdate,
   retryLostUpdates,
@@ -32,10 +33,6 @@ import { tasks } from "./schema.ts";
 
 export { completeTask, reopenTask } from "./completion.ts";
 export { listTasks } from "./list.ts";
-
-function checkVersion(row: TaskRow, expected: ExpectedVersion): void {
-  if (typeof expected === "number" && expected !== row.version) throw preconditionFailed();
-}
 
 export async function getTask(ctx: Context, id: string): Promise<Task> {
   if (workspaceRestriction(ctx.actor) === null) {
@@ -160,7 +157,7 @@ async function updateOnce(
   const me = actingUser(ctx.actor);
   const { row: current, role } = await findVisibleTask(ctx, id);
   assertCanChangeTask(ctx, role, current);
-  checkVersion(current, expectedVersion);
+  checkVersion(expectedVersion, current.version);
   await checkReferences(ctx, current.workspaceId, input, id);
   const {
     status,
@@ -231,7 +228,7 @@ export async function deleteTask(ctx: Context, id: string, expectedVersion?: Exp
 async function deleteOnce(ctx: Context, id: string, expectedVersion: ExpectedVersion) {
   const { row: current, role } = await findVisibleTask(ctx, id);
   assertCanChangeTask(ctx, role, current);
-  checkVersion(current, expectedVersion);
+  checkVersion(expectedVersion, current.version);
   await withTransaction(ctx.db, async (tx) => {
     const now = ctx.now();
     const trashed = { deletedAt: now, updatedAt: now, version: sql`${tasks.version} + 1` };

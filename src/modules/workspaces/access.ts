@@ -1,7 +1,6 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Context } from "../../platform/context.ts";
-import { conflict, notFound, preconditionFailed } from "../../platform/http/errors.ts";
-import type { ExpectedVersion } from "../../platform/http/lost-update.ts";
+import { conflict, notFound } from "../../platform/http/errors.ts";
 import type { Workspace } from "./contracts.ts";
 import { membershipsOf } from "./membership.ts";
 import { member, type WorkspaceRole, workspace } from "./schema.ts";
@@ -77,10 +76,6 @@ export function assertShared(row: WorkspaceRow, action: string): void {
   if (row.personalOwnerId !== null) {
     throw conflict(`A personal workspace cannot ${action}; create a shared workspace instead`);
   }
-}
-
-export function checkVersion(row: WorkspaceRow, expected: ExpectedVersion): void {
-  if (typeof expected === "number" && expected !== row.version) throw preconditionFailed();
 }
 
 /** How many owners the workspace has; read under lockWorkspace. */

@@ -5,12 +5,11 @@ import { type Context, inTransaction } from "../../platform/context.ts";
 import { preparedPerDatabase } from "../../platform/db/prepared.ts";
 import { type Executor, withTransaction } from "../../platform/db/transaction.ts";
 import { DomainError, notFound } from "../../platform/http/errors.ts";
-import type { ExpectedVersion } from "../../platform/http/lost-update.ts";
+import { checkVersion, type ExpectedVersion } from "../../platform/http/lost-update.ts";
 import { decodeCursor, instantKey, type Page, toPage } from "../../platform/http/pagination.ts";
 import { recordActivity } from "../activity/service.ts";
 import {
   assertShared,
-  checkVersion,
   findWorkspace,
   lockWorkspace,
   selectWorkspaces,
@@ -180,7 +179,7 @@ export async function updateWorkspace(
     const txCtx = inTransaction(ctx, tx);
     const { row, role } = await lockWorkspace(txCtx, id);
     assertAllowed(role, "workspace.rename");
-    checkVersion(row, expectedVersion);
+    checkVersion(expectedVersion, row.version);
     const rename = input.name !== undefined && input.name !== row.name;
     const redaction = input.aiRedactPii !== undefined && input.aiRedactPii !== row.aiRedactPii;
     if (!rename && !redaction) return;
@@ -229,7 +228,7 @@ export async function deleteWorkspace(
     const { row, role } = await lockWorkspace(txCtx, id);
     assertAllowed(role, "workspace.delete");
     assertShared(row, "be deleted");
-    checkVersion(row, expectedVersion);
+    checkVersion(expectedVersion, row.version);
     await tx.delete(workspace).where(eq(workspace.id, id));
     await recordActivity(txCtx, {
       type: "workspace.deleted",

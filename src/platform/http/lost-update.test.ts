@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DomainError } from "./errors.ts";
-import { LostUpdate, retryLostUpdates } from "./lost-update.ts";
+import { checkVersion, LostUpdate, retryLostUpdates } from "./lost-update.ts";
 
 /** A verb that loses the race `losses` times, then returns "done". */
 function losingVerb(losses: number) {
@@ -57,5 +57,19 @@ describe("retryLostUpdates", () => {
     }).catch((caught: unknown) => caught);
     expect(error).toBe(failure);
     expect(calls).toBe(1);
+  });
+});
+
+describe("checkVersion", () => {
+  it("passes when If-Match names the current version, or any, or none", () => {
+    expect(() => checkVersion(3, 3)).not.toThrow();
+    expect(() => checkVersion("any", 3)).not.toThrow();
+    expect(() => checkVersion(undefined, 3)).not.toThrow();
+  });
+
+  it("answers 412 when If-Match names another version", () => {
+    expect(() => checkVersion(2, 3)).toThrow(
+      expect.objectContaining({ code: "precondition_failed" }),
+    );
   });
 });

@@ -3,6 +3,11 @@ import { DomainError, preconditionFailed } from "./errors.ts";
 /** What a request's `If-Match` pinned: one version, any version (`*`), or nothing. */
 export type ExpectedVersion = number | "any" | undefined;
 
+/** A verb's read found a version other than the one `If-Match` pinned: 412. */
+export function checkVersion(expected: ExpectedVersion, version: number): void {
+  if (typeof expected === "number" && expected !== version) throw preconditionFailed();
+}
+
 /**
  * A verb's versioned write (`... where id = $1 and version = $read`) matched
  * no row: another request changed the row between this verb's read and its
