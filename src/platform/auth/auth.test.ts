@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { signUp, useTestApp } from "../../../test/harness.ts";
 import type { Profile } from "../../modules/profile/contracts.ts";
 import { member, workspace } from "../../modules/workspaces/schema.ts";
+import { user } from "./schema.ts";
 import { signInPolicy } from "./sign-in-limits.ts";
 
 const t = useTestApp();
@@ -57,6 +58,22 @@ describe("sign-up", () => {
     const body = expectProblem(again);
     expect(body.code).toBe("conflict");
     expect(body.errors?.map((entry) => entry.path)).toEqual(["email"]);
+  });
+
+  it("answers simultaneous sign-ups with one email as it answers a later one: one 200, the rest 409", async () => {
+    const email = freshEmail();
+    const answers = await Promise.all(
+      ["A", "B", "C", "D"].map((name) => postAuth("sign-up/email", { name, email, password })),
+    );
+    const statuses = answers.map((answer) => answer.statusCode).sort();
+    expect(statuses).toEqual([200, 409, 409, 409]);
+    for (const answer of answers.filter((each) => each.statusCode === 409)) {
+      const body = expectProblem(answer);
+      expect(body.code).toBe("conflict");
+      expect(body.errors?.map((entry) => entry.path)).toEqual(["email"]);
+    }
+    const users = await t.database.db.select().from(user).where(eq(user.email, email));
+    expect(users).toHaveLength(1);
   });
 
   it.each([

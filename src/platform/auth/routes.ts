@@ -27,6 +27,8 @@ const documented: DocumentedAuthRoute[] = [
     method: "POST",
     url: "/api/auth/sign-up/email",
     summary: "Sign up with email and password",
+    description:
+      "An email that already has an account, in any letter case, answers 409 naming `email`; so do all but one of several sign-ups with one email at the same moment.",
     body: z.strictObject({
       name: z.string().trim().min(1, "must not be empty").max(100),
       email,
@@ -125,6 +127,7 @@ export function registerAuthRoutes(
     if (attempt) await signInLimits.assertAllowed(attempt);
     const response = await callAuth(auth, baseUrl, request);
     if (attempt) await recordSignIn(signInLimits, attempt, response.status);
+    if (await lostSignUpRace(auth, request, response)) return sendProblem(reply, emailTaken());
     // Sign-out, revocations, bans, unbans, password changes and deletions
     // change sessions or users. Every instance hears of it from the database
     // (auth-changes.ts) within moments; this instance forgets everything at
@@ -169,6 +172,36 @@ function signInAttemptOf(request: FastifyRequest): SignInAttempt | null {
   if (request.routeOptions.url !== "/api/auth/sign-in/email") return null;
   const { email } = request.body as { email: string };
   return { email, ip: request.ip };
+}
+
+/**
+ * Two sign-ups with one email at once: both find no user, both insert, and
+ * the loser's insert hits the unique index on the email. better-auth calls
+ * that FAILED_TO_CREATE_USER, like any failed insert; when the email is
+ * taken by now, the loser hears what a later sign-up with that email hears.
+ */
+async function lostSignUpRace(
+  auth: Auth,
+  request: FastifyRequest,
+  response: Response,
+): Promise<boolean> {
+  if (request.routeOptions.url !== "/api/auth/sign-up/email" || response.status < 400) {
+    return false;
+  }
+  const { code } = (await response
+    .clone()
+    .json()
+    .catch(() => ({}))) as { code?: string };
+  if (code !== "FAILED_TO_CREATE_USER") return false;
+  const { email } = request.body as { email: string };
+  const context = await auth.$context;
+  return (await context.internalAdapter.findUserByEmail(email.toLowerCase())) !== null;
+}
+
+/** A sign-up with an email that has an account, whether it came later or at the same time. */
+function emailTaken(): DomainError {
+  const message = "An account with this email already exists; sign in or use another email";
+  return new DomainError("conflict", message, { errors: [{ path: "email", message }] });
 }
 
 /**
@@ -280,9 +313,7 @@ function authError(response: Response, text: string, requestBody: unknown): Doma
   const retryAfter = response.headers.get("x-retry-after") ?? response.headers.get("retry-after");
   const headers = retryAfter ? { "retry-after": retryAfter } : undefined;
   const message = body.message ?? response.statusText ?? "Authentication failed";
-  if (body.code?.startsWith("USER_ALREADY_EXISTS")) {
-    return new DomainError("conflict", message, { errors: [{ path: "email", message }] });
-  }
+  if (body.code?.startsWith("USER_ALREADY_EXISTS")) return emailTaken();
   if (response.status >= 500) {
     return new DomainError("internal", "Authentication failed unexpectedly; quote the requestId");
   }
