@@ -56,19 +56,30 @@ export async function findWorkspace(ctx: Context, id: string) {
  * workspace run one after the other: "is this the last owner?" and the
  * caller's own role cannot change underneath a check. Call it inside a
  * transaction; 404 when the user is not a member.
+ *
+ * The role is read in a statement of its own, after the lock is held. The
+ * locking statement, when it had to wait, returns the workspace row as the
+ * other transaction left it but the caller's membership as it was when the
+ * statement began (Postgres re-checks only the locked row): an owner
+ * demoted by that transaction would still act as owner.
  */
 export async function lockWorkspace(
   ctx: Context,
   id: string,
 ): Promise<{ row: WorkspaceRow; role: WorkspaceRole }> {
-  const [found] = await ctx.db
-    .select({ row: workspace, role: member.role })
+  const [locked] = await ctx.db
+    .select({ row: workspace })
     .from(workspace)
     .innerJoin(member, and(eq(member.organizationId, workspace.id), membershipsOf(ctx.actor)))
     .where(eq(workspace.id, id))
     .for("update", { of: workspace });
-  if (!found) throw notFound("Workspace");
-  return found;
+  if (!locked) throw notFound("Workspace");
+  const [current] = await ctx.db
+    .select({ role: member.role })
+    .from(member)
+    .where(and(eq(member.organizationId, id), membershipsOf(ctx.actor)));
+  if (!current) throw notFound("Workspace");
+  return { row: locked.row, role: current.role };
 }
 
 /** Personal workspaces belong to one user: no invitations, transfers or deletion. */
