@@ -55,9 +55,9 @@ export const visibleTaskStatement = preparedPerDatabase((db) => {
 export async function findVisibleTask(
   ctx: Context,
   id: string,
-  options: { deleted?: boolean; forUpdate?: boolean } = {},
+  options: { deleted?: boolean } = {},
 ): Promise<{ row: TaskRow; role: WorkspaceRole }> {
-  if (!options.deleted && !options.forUpdate && workspaceRestriction(ctx.actor) === null) {
+  if (!options.deleted && workspaceRestriction(ctx.actor) === null) {
     const [found] = await visibleTaskStatement(ctx.db).prepared.execute({
       userId: actingUser(ctx.actor).userId,
       id,
@@ -65,7 +65,7 @@ export async function findVisibleTask(
     if (!found) throw notFound("Task");
     return found;
   }
-  const query = ctx.db
+  const [found] = await ctx.db
     .select({ row: taskColumns, role: member.role })
     .from(tasks)
     .innerJoin(member, and(eq(member.organizationId, tasks.workspaceId), membershipsOf(ctx.actor)))
@@ -75,7 +75,6 @@ export async function findVisibleTask(
         options.deleted ? sql`${tasks.deletedAt} is not null` : isNull(tasks.deletedAt),
       ),
     );
-  const [found] = options.forUpdate ? await query.for("update", { of: tasks }) : await query;
   if (!found) throw notFound("Task");
   return found;
 }
