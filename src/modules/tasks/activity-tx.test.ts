@@ -15,6 +15,7 @@ import {
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { type Transaction, withTransaction } from "../../platform/db/transaction.ts";
 import { LostUpdate } from "../../platform/http/lost-update.ts";
+import { toDomainError } from "../../platform/http/problem.ts";
 import { activityEvents } from "../activity/schema.ts";
 import { recordActivity } from "../activity/service.ts";
 import { completeInTransaction } from "./completion.ts";
@@ -263,5 +264,38 @@ describe("database integrity (CHECK constraints)", () => {
     const row = { id: uuidv7(), workspaceId: uuidv7(), title: "Orphan", position: 0 };
     const insert = inOwnTransaction((tx) => tx.insert(tasks).values(row));
     expect(await postgresErrorOf(insert)).toMatchObject({ code: "23503" });
+  });
+
+  // The services check references first; a category deleted between that
+  // check and the write reaches the client as the foreign key's answer.
+  it("answers a foreign key violation with 422 naming the field, without its value", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Filed" });
+    const goneCategory = uuidv7();
+    const update = inOwnTransaction((tx) =>
+      tx.update(tasks).set({ categoryId: goneCategory }).where(eq(tasks.id, task.id)),
+    );
+    const answer = toDomainError(
+      await update.then(
+        () => null,
+        (error: unknown) => error,
+      ),
+    );
+    expect(answer).toMatchObject({
+      code: "invalid_reference",
+      status: 422,
+      message: "categoryId: does not exist",
+      errors: [{ path: "categoryId", message: "does not exist" }],
+    });
+    const orphan = { id: uuidv7(), workspaceId: uuidv7(), title: "Orphan", position: 0 };
+    const insert = inOwnTransaction((tx) => tx.insert(tasks).values(orphan));
+    const inserted = toDomainError(
+      await insert.then(
+        () => null,
+        (error: unknown) => error,
+      ),
+    );
+    expect(inserted.errors).toEqual([{ path: "workspaceId", message: "does not exist" }]);
+    expect(JSON.stringify(inserted)).not.toContain(orphan.workspaceId);
   });
 });

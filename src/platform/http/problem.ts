@@ -6,6 +6,7 @@ import {
   type ErrorCode,
   errorCodes,
   type FieldError,
+  invalidReference,
   validationFailed,
 } from "./errors.ts";
 
@@ -125,8 +126,12 @@ function fromPostgres(error: PostgresError): DomainError {
   switch (error.code) {
     case "23505":
       return new DomainError("conflict", "A resource with these values already exists");
-    case "23503":
-      return new DomainError("invalid_reference", "A referenced resource does not exist");
+    case "23503": {
+      const field = missingReference(error.detail);
+      return field
+        ? invalidReference(field, "does not exist")
+        : new DomainError("invalid_reference", "A referenced resource does not exist");
+    }
     case "23514":
     case "22001":
     case "22P02":
@@ -151,6 +156,18 @@ function fromPostgres(error: PostgresError): DomainError {
     default:
       return new DomainError("internal", "An unexpected error occurred; quote the requestId");
   }
+}
+
+/**
+ * The field a foreign key violation is about, from Postgres's detail
+ * ("Key (category_id)=(...) is not present in table ..."), as the API names
+ * it: columns are the fields in snake_case. The services check references
+ * first, naming the field; this answers a reference deleted between that
+ * check and the write the same way. The key's value is not echoed.
+ */
+function missingReference(detail: string | undefined): string | undefined {
+  const column = detail?.match(/^Key \((\w+)\)=\(.*\) is not present in table /)?.[1];
+  return column?.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
 /**
