@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { eq } from "drizzle-orm";
+import { v7 as uuidv7 } from "uuid";
 import { describe, expect, it } from "vitest";
 import { signUp, type TestUser, useTestApp } from "../../../test/harness.ts";
 import {
@@ -131,6 +132,43 @@ describe("POST /v1/api-keys", () => {
       const problem = expectProblem(response, 422, "invalid_reference");
       expect(problem.errors?.map((entry) => entry.path)).toEqual(["workspaceId"]);
     }
+  });
+
+  it("keeps a user at 100 keys, also when several are created at the same moment", async () => {
+    const user = await signUp(t.app);
+    // 96 keys straight into the table, then eight creations at once for the last four slots.
+    await t.database.db.insert(apiKeys).values(
+      Array.from({ length: 96 }, (_, index) => ({
+        id: uuidv7(),
+        userId: user.id,
+        name: `seeded ${index}`,
+        start: "tp_seed",
+        keyHash: createHash("sha256").update(`seed ${user.id} ${index}`).digest("hex"),
+        scopes: ["tasks:read"],
+        createdAt: new Date(),
+      })),
+    );
+    const create = () =>
+      t.app.inject({
+        method: "POST",
+        url: "/v1/api-keys",
+        headers: user.headers,
+        payload: { name: "parallel", scopes: ["tasks:read"] },
+      });
+    const answers = await Promise.all(Array.from({ length: 8 }, create));
+    expect(answers.map((answer) => answer.statusCode).sort()).toEqual([
+      201, 201, 201, 201, 409, 409, 409, 409,
+    ]);
+    const refused = answers.find((answer) => answer.statusCode === 409);
+    expect(expectProblem(refused as NonNullable<typeof refused>, 409, "conflict").detail).toBe(
+      "You have 100 API keys; revoke one first",
+    );
+    const stored = await t.database.db.select().from(apiKeys).where(eq(apiKeys.userId, user.id));
+    expect(stored).toHaveLength(100);
+    const created = answers.find((answer) => answer.statusCode === 201);
+    const revoked = await revoke(user, (created as NonNullable<typeof created>).json<ApiKey>().id);
+    expect(revoked.statusCode).toBe(204);
+    expect((await create()).statusCode).toBe(201);
   });
 
   it("records the creation in the user's activity", async () => {

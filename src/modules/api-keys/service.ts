@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { and, count, desc, eq, isNull, lt, lte, or } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { type ApiKeyLookup, actingUser } from "../../platform/auth/actor.ts";
+import { user } from "../../platform/auth/schema.ts";
 import type { Scope } from "../../platform/auth/scopes.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { type Executor, withTransaction } from "../../platform/db/transaction.ts";
@@ -64,16 +65,20 @@ export async function createApiKey(ctx: Context, input: CreateApiKeyInput): Prom
   assertSignedIn(ctx);
   const me = actingUser(ctx.actor);
   if (input.workspaceId) await assertMemberOf(ctx, input.workspaceId);
-  const [owned] = await ctx.db
-    .select({ count: count() })
-    .from(apiKeys)
-    .where(eq(apiKeys.userId, me.userId));
-  if ((owned?.count ?? 0) >= maxKeysPerUser) {
-    throw conflict(`You have ${maxKeysPerUser} API keys; revoke one first`);
-  }
   const key = `${keyPrefix}${randomBytes(32).toString("base64url")}`;
   const now = ctx.now();
   return withTransaction(ctx.db, async (tx) => {
+    // One creation per user at a time, so simultaneous ones cannot all count
+    // 99 keys and end at 103. NO KEY UPDATE: the user's other writes, which
+    // only reference the row, do not wait for it.
+    await tx.select({ id: user.id }).from(user).where(eq(user.id, me.userId)).for("no key update");
+    const [owned] = await tx
+      .select({ count: count() })
+      .from(apiKeys)
+      .where(eq(apiKeys.userId, me.userId));
+    if ((owned?.count ?? 0) >= maxKeysPerUser) {
+      throw conflict(`You have ${maxKeysPerUser} API keys; revoke one first`);
+    }
     const [row] = await tx
       .insert(apiKeys)
       .values({
