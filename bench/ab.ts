@@ -21,38 +21,41 @@ import { execFileSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { runMigrations } from "../src/platform/db/migrate.ts";
+import { parseFlags } from "./cli.ts";
 import { openBenchDatabase } from "./database.ts";
 import { runLoad } from "./load.ts";
 import { describeMachine } from "./report.ts";
-import type { LoadUser, ScenarioName } from "./scenarios.ts";
+import { type LoadUser, type ScenarioName, scenarioNames } from "./scenarios.ts";
 import { seedDatabase } from "./seed.ts";
 import { median, processCpuMs, type ServerProcess, startServerProcess } from "./server-process.ts";
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    scenarios: { type: "string", default: "get,list,me" },
-    rounds: { type: "string", default: "6" },
-    seconds: { type: "string", default: "5" },
-    users: { type: "string", default: "1000" },
-    tasks: { type: "string", default: "100000" },
-    /** Every user also a viewer of this many other teams (bench/seed.ts `viewerOf`). */
-    "viewer-of": { type: "string", default: "0" },
-    out: { type: "string", default: "bench/results" },
+const flags = parseFlags(
+  "npm run bench:ab -- <earlier commit> [--scenarios get,list,me] [--rounds 6] [--seconds 5] [--users 1000] [--tasks 100000] [--viewer-of N]",
+  {
+    allowPositionals: true,
+    options: {
+      scenarios: { type: "string", default: "get,list,me" },
+      rounds: { type: "string", default: "6" },
+      seconds: { type: "string", default: "5" },
+      users: { type: "string", default: "1000" },
+      tasks: { type: "string", default: "100000" },
+      /** Every user also a viewer of this many other teams (bench/seed.ts `viewerOf`). */
+      "viewer-of": { type: "string", default: "0" },
+      out: { type: "string", default: "bench/results" },
+    },
   },
-});
-const [baseRev] = positionals;
-if (!baseRev) {
-  console.error(
-    "usage: npm run bench:ab -- <earlier commit> [--scenarios get,list,me] [--rounds 6] [--seconds 5] [--viewer-of N]",
-  );
-  process.exit(2);
-}
-const scenarios = values.scenarios.split(",") as ScenarioName[];
-const rounds = Number(values.rounds);
-const seconds = Number(values.seconds);
+);
+const { values, positionals } = flags;
+const baseRev = positionals[0] ?? flags.fail("name the earlier commit to compare with");
+const scenarios = values.scenarios
+  .split(",")
+  .map((name) => flags.choice("scenarios", name.trim(), scenarioNames));
+const rounds = flags.integer("rounds", values.rounds);
+const seconds = flags.integer("seconds", values.seconds);
+const userCount = flags.integer("users", values.users);
+const taskCount = flags.integer("tasks", values.tasks);
+const viewerOf = flags.integer("viewer-of", values["viewer-of"], 0);
 const connections = 10;
 const git = (...args: string[]) => execFileSync("git", args, { encoding: "utf8" }).trim();
 const base = git("rev-parse", "--short", baseRev);
@@ -87,10 +90,10 @@ try {
   const seed = await seedDatabase(
     bench.database.pool,
     {
-      users: Number(values.users),
-      tasks: Number(values.tasks),
+      users: userCount,
+      tasks: taskCount,
       seed: 42,
-      viewerOf: Number(values["viewer-of"]),
+      viewerOf,
     },
     () => {},
   );
@@ -159,7 +162,6 @@ try {
   }
   const machine = describeMachine(bench.version);
   const date = new Date().toISOString().slice(0, 10);
-  const viewerOf = Number(values["viewer-of"]);
   const file = join(
     values.out,
     `${date}-ab-${base}-${head}${viewerOf > 0 ? `-viewer-of-${viewerOf}` : ""}`,

@@ -12,7 +12,6 @@ import "../src/platform/runtime.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { createOpenAI } from "@ai-sdk/openai";
 import { generateText, streamText } from "ai";
 import pino from "pino";
@@ -26,11 +25,14 @@ import type { Context } from "../src/platform/context.ts";
 import { startChangeFeed } from "../src/platform/db/change-feed.ts";
 import { startFakeVendor } from "../test/fake-llm/server.ts";
 import { openTestDatabase } from "../test/harness.ts";
+import { parseFlags } from "./cli.ts";
 import { describeMachine } from "./report.ts";
 import { type LatencySummary, round, summarize } from "./stats.ts";
 
-const { values } = parseArgs({ options: { samples: { type: "string", default: "300" } } });
-const samples = Number(values.samples);
+const flags = parseFlags("npm run bench:ai [-- --samples 300]", {
+  options: { samples: { type: "string", default: "300" } },
+});
+const samples = flags.integer("samples", flags.values.samples);
 const warmup = Math.min(50, Math.ceil(samples / 5));
 
 const fake = await startFakeVendor();

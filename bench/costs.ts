@@ -9,7 +9,6 @@
  */
 import { createHmac, randomBytes } from "node:crypto";
 import http from "node:http";
-import { parseArgs } from "node:util";
 import { createHMAC } from "@better-auth/utils/hmac";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { buildApp } from "../src/app.ts";
@@ -18,20 +17,27 @@ import { member } from "../src/modules/workspaces/schema.ts";
 import type { Auth } from "../src/platform/auth/auth.ts";
 import { runMigrations } from "../src/platform/db/migrate.ts";
 import { statements } from "./baseline.ts";
+import { parseFlags } from "./cli.ts";
 import { openBenchDatabase } from "./database.ts";
 import { seedDatabase } from "./seed.ts";
 
-const { values } = parseArgs({
-  options: {
-    db: { type: "string", default: "postgres" },
-    "database-url": { type: "string" },
-    users: { type: "string", default: "200" },
-    tasks: { type: "string", default: "20000" },
-    iterations: { type: "string", default: "2000" },
+const flags = parseFlags(
+  "npx node bench/costs.ts [--db postgres|pglite] [--users 200] [--tasks 20000] [--iterations 2000]",
+  {
+    options: {
+      db: { type: "string", default: "postgres" },
+      "database-url": { type: "string" },
+      users: { type: "string", default: "200" },
+      tasks: { type: "string", default: "20000" },
+      iterations: { type: "string", default: "2000" },
+    },
   },
-});
-const db = values.db === "pglite" ? "pglite" : "postgres";
-const iterations = Number(values.iterations);
+);
+const { values } = flags;
+const db = flags.choice("db", values.db, ["postgres", "pglite"]);
+const iterations = flags.integer("iterations", values.iterations);
+const userCount = flags.integer("users", values.users);
+const taskCount = flags.integer("tasks", values.tasks);
 
 const bench = await openBenchDatabase({
   db,
@@ -44,11 +50,7 @@ const bench = await openBenchDatabase({
 try {
   const { pool, db: drizzleDb } = bench.database;
   await runMigrations(pool);
-  const seed = await seedDatabase(
-    pool,
-    { users: Number(values.users), tasks: Number(values.tasks), seed: 7 },
-    () => {},
-  );
+  const seed = await seedDatabase(pool, { users: userCount, tasks: taskCount, seed: 7 }, () => {});
   const secret = randomBytes(32).toString("base64url");
   const app = await buildApp({
     database: bench.database,

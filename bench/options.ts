@@ -71,7 +71,7 @@ const usage = `Usage: npm run bench -- [options]
 
 export class UsageError extends Error {}
 
-function integer(name: string, raw: string, min: number): number {
+export function integer(name: string, raw: string, min: number): number {
   const value = Number(raw.replaceAll("_", ""));
   if (!Number.isInteger(value) || value < min) {
     throw new UsageError(`--${name} must be an integer >= ${min}, got "${raw}"`);

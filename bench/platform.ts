@@ -21,11 +21,11 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { type App, buildApp } from "../src/app.ts";
 import { connectRedis, type Redis } from "../src/platform/cache/redis.ts";
 import { runMigrations } from "../src/platform/db/migrate.ts";
 import { logDestination } from "../src/platform/observability/logger.ts";
+import { parseFlags } from "./cli.ts";
 import { openBenchDatabase } from "./database.ts";
 import { type LoadResult, mergeLoads, runLoad } from "./load.ts";
 import { describeMachine } from "./report.ts";
@@ -33,20 +33,26 @@ import type { LoadUser } from "./scenarios.ts";
 import { seedDatabase } from "./seed.ts";
 import { round } from "./stats.ts";
 
-const { values } = parseArgs({
-  options: {
-    db: { type: "string", default: "postgres" },
-    users: { type: "string", default: "1000" },
-    tasks: { type: "string", default: "100000" },
-    seconds: { type: "string", default: "6" },
-    rounds: { type: "string", default: "3" },
-    connections: { type: "string", default: "10" },
+const flags = parseFlags(
+  "npm run bench:platform [-- --db postgres|pglite --users 1000 --tasks 100000 --seconds 6 --rounds 3 --connections 10]",
+  {
+    options: {
+      db: { type: "string", default: "postgres" },
+      users: { type: "string", default: "1000" },
+      tasks: { type: "string", default: "100000" },
+      seconds: { type: "string", default: "6" },
+      rounds: { type: "string", default: "3" },
+      connections: { type: "string", default: "10" },
+    },
   },
-});
-const db = values.db === "pglite" ? "pglite" : "postgres";
-const seconds = Number(values.seconds);
-const rounds = Number(values.rounds);
-const connections = Number(values.connections);
+);
+const { values } = flags;
+const db = flags.choice("db", values.db, ["postgres", "pglite"]);
+const seconds = flags.integer("seconds", values.seconds);
+const rounds = flags.integer("rounds", values.rounds);
+const connections = flags.integer("connections", values.connections);
+const userCount = flags.integer("users", values.users);
+const taskCount = flags.integer("tasks", values.tasks);
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
@@ -72,7 +78,7 @@ try {
   log(`seeding ${values.users} users and ${values.tasks} tasks on ${bench.version}`);
   const seed = await seedDatabase(
     bench.database.pool,
-    { users: Number(values.users), tasks: Number(values.tasks), seed: 42 },
+    { users: userCount, tasks: taskCount, seed: 42 },
     log,
   );
   const users: LoadUser[] = seed.users.map((user) => ({

@@ -16,9 +16,9 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { runMigrations } from "../src/platform/db/migrate.ts";
 import { type BaselineOp, BaselineSessionCache, baselineOp, runBaseline } from "./baseline.ts";
+import { parseFlags } from "./cli.ts";
 import { type BenchDatabase, openBenchDatabase } from "./database.ts";
 import { runLoad } from "./load.ts";
 import { describeMachine } from "./report.ts";
@@ -27,38 +27,39 @@ import { seedDatabase } from "./seed.ts";
 import { median, processCpuMs, type ServerProcess, startServerProcess } from "./server-process.ts";
 import { concatSamples, round, summarize } from "./stats.ts";
 
-const { values } = parseArgs({
-  options: {
-    users: { type: "string", default: "1000" },
-    /** Users of the large dataset (default: --users): 10x the users keeps each user's tasks the same. */
-    "large-users": { type: "string" },
-    small: { type: "string", default: "100000" },
-    large: { type: "string", default: "1000000" },
-    rounds: { type: "string", default: "8" },
-    seconds: { type: "string", default: "5" },
-    /** Rewrite which sides' tasks tables in list-index order after seeding (CLUSTER): none, large or both. */
-    cluster: { type: "string", default: "none" },
-    out: { type: "string", default: "bench/results" },
+const flags = parseFlags(
+  "npm run bench:scale [-- --users 1000 --large-users N --small 100000 --large 1000000 --rounds 8 --seconds 5 --cluster none|large|both]",
+  {
+    options: {
+      users: { type: "string", default: "1000" },
+      /** Users of the large dataset (default: --users): 10x the users keeps each user's tasks the same. */
+      "large-users": { type: "string" },
+      small: { type: "string", default: "100000" },
+      large: { type: "string", default: "1000000" },
+      rounds: { type: "string", default: "8" },
+      seconds: { type: "string", default: "5" },
+      /** Rewrite which sides' tasks tables in list-index order after seeding (CLUSTER): none, large or both. */
+      cluster: { type: "string", default: "none" },
+      out: { type: "string", default: "bench/results" },
+    },
   },
-});
+);
+const { values } = flags;
 const clusterChoices = ["none", "large", "both"] as const;
 type ClusterChoice = (typeof clusterChoices)[number];
-const isClusterChoice = (value: string): value is ClusterChoice =>
-  (clusterChoices as readonly string[]).includes(value);
-if (!isClusterChoice(values.cluster)) {
-  throw new Error(`--cluster must be one of ${clusterChoices.join(", ")}, got "${values.cluster}"`);
-}
-const cluster: ClusterChoice = values.cluster;
+const cluster = flags.choice("cluster", values.cluster, clusterChoices);
 const clusterText: Record<ClusterChoice, string> = {
   none: "the tasks as the seed wrote them (users interleaved, as sign-ups are).",
   large:
     "the large side's tasks table then rewritten in the list index's order (CLUSTER), the small side's as the seed wrote it.",
   both: "both tasks tables then rewritten in the list index's order (CLUSTER).",
 };
-const users = Number(values.users);
-const largeUsers = Number(values["large-users"] ?? values.users);
-const rounds = Number(values.rounds);
-const seconds = Number(values.seconds);
+const users = flags.integer("users", values.users);
+const largeUsers = flags.integer("large-users", values["large-users"] ?? values.users);
+const rounds = flags.integer("rounds", values.rounds);
+const seconds = flags.integer("seconds", values.seconds);
+const smallTasks = flags.integer("small", values.small);
+const largeTasks = flags.integer("large", values.large);
 const connections = 10;
 const target = 1.5;
 const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
@@ -95,7 +96,7 @@ const sides: Side[] = [
   {
     label: "small",
     users,
-    tasks: Number(values.small),
+    tasks: smallTasks,
     loadUsers: [],
     next: 0,
     sqlNext: 0,
@@ -106,7 +107,7 @@ const sides: Side[] = [
   {
     label: "large",
     users: largeUsers,
-    tasks: Number(values.large),
+    tasks: largeTasks,
     loadUsers: [],
     next: 0,
     sqlNext: 0,

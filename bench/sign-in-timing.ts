@@ -8,21 +8,24 @@
  *   npx node bench/sign-in-timing.ts [--db pglite|postgres] [--attempts 20]
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { parseArgs } from "node:util";
 import { buildApp } from "../src/app.ts";
 import { runMigrations } from "../src/platform/db/migrate.ts";
+import { parseFlags } from "./cli.ts";
 import { openBenchDatabase } from "./database.ts";
 
-const { values } = parseArgs({
-  options: {
-    db: { type: "string", default: "pglite" },
-    attempts: { type: "string", default: "20" },
+const flags = parseFlags(
+  "npx node bench/sign-in-timing.ts [--db pglite|postgres] [--attempts 20]",
+  {
+    options: {
+      db: { type: "string", default: "pglite" },
+      attempts: { type: "string", default: "20" },
+    },
   },
-});
-const attempts = Number(values.attempts);
+);
+const attempts = flags.integer("attempts", flags.values.attempts);
 
 const bench = await openBenchDatabase({
-  db: values.db === "postgres" ? "postgres" : "pglite",
+  db: flags.choice("db", flags.values.db, ["pglite", "postgres"]),
   databaseUrl: process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
   poolSize: 10,
 });
