@@ -59,6 +59,22 @@ describe("simultaneous changes without If-Match", () => {
     }
   });
 
+  it("lands twelve PATCHes of one task at once: losers wait a random moment, then retry", async () => {
+    const user = await signUp(t.app);
+    for (let round = 0; round < 2; round++) {
+      const task = await createTask(t.app, user, { title: "Draft" });
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, (_, index) =>
+          patchTask(t.app, user, task.id, { title: `Edit ${index}` }),
+        ),
+      );
+      expect(statuses(answers), answers.map((answer) => answer.body).join("\n")).toEqual(
+        Array(12).fill(200),
+      );
+      expect((await getTask(t.app, user, task.id)).version).toBe(task.version + 12);
+    }
+  });
+
   it("completes a recurring task once when 'complete' arrives three times at once", async () => {
     const user = await signUp(t.app);
     for (let round = 0; round < rounds; round++) {
