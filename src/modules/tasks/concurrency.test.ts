@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { signUp, useTestApp } from "../../../test/harness.ts";
+import { signUp, type TestUser, useTestApp } from "../../../test/harness.ts";
 import {
   type Activity,
   createTask,
   deleteTask,
+  expectProblem,
   getTask,
   listTasks,
+  listTitles,
   type Page,
   patchTask,
   type Task,
@@ -197,3 +199,59 @@ describe("simultaneous changes with If-Match", () => {
     });
   });
 });
+
+describe("simultaneous changes to the task tree", () => {
+  it("puts A under B and B under A at once: one lands, the other is 422 (no cycle)", async () => {
+    const user = await signUp(t.app);
+    for (let round = 0; round < rounds; round++) {
+      const a = await createTask(t.app, user, { title: "A" });
+      const b = await createTask(t.app, user, { title: "B" });
+      const answers = await Promise.all([
+        patchTask(t.app, user, a.id, { parentId: b.id }),
+        patchTask(t.app, user, b.id, { parentId: a.id }),
+      ]);
+      expect(statuses(answers), answers.map((answer) => answer.body).join("\n")).toEqual([
+        200, 422,
+      ]);
+      const loser = answers.find((answer) => answer.statusCode === 422);
+      const problem = expectProblem(loser as NonNullable<typeof loser>, 422, "invalid_reference");
+      expect(problem.errors).toEqual([
+        { path: "parentId", message: "would make a task its own ancestor" },
+      ]);
+      const parents = [await getTask(t.app, user, a.id), await getTask(t.app, user, b.id)].map(
+        (task) => task.parentId,
+      );
+      expect(parents.filter((parent) => parent !== null)).toHaveLength(1);
+    }
+  });
+
+  it("creates a sub-task while its parent is deleted: refused, or trashed with the parent", async () => {
+    const user = await signUp(t.app);
+    for (let round = 0; round < rounds; round++) {
+      const parent = await createTask(t.app, user, { title: "Parent" });
+      const [created, deleted] = await Promise.all([
+        t.app.inject({
+          method: "POST",
+          url: "/v1/tasks",
+          headers: user.headers,
+          payload: { title: "Child", parentId: parent.id },
+        }),
+        deleteTask(t.app, user, parent.id),
+      ]);
+      expect(deleted.statusCode, deleted.body).toBe(204);
+      if (created.statusCode === 201) {
+        // Created first: the delete took it to the trash with its parent.
+        const child = created.json<Task>();
+        expectProblem(await getTaskResponse(user, child.id), 404, "not_found");
+      } else {
+        const problem = expectProblem(created, 422, "invalid_reference");
+        expect(problem.errors?.map((entry) => entry.path)).toEqual(["parentId"]);
+      }
+      expect(await listTitles(t.app, user)).not.toContain("Child");
+    }
+  });
+});
+
+function getTaskResponse(user: TestUser, id: string) {
+  return t.app.inject({ url: `/v1/tasks/${id}`, headers: user.headers });
+}

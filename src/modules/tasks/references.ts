@@ -37,20 +37,49 @@ export async function checkReferences(
       throw invalidReference("categoryId", "no such category in this workspace");
     }
   }
-  if (input.parentId) {
-    if (input.parentId === taskId)
-      throw invalidReference("parentId", "a task cannot be its own parent");
-    const parent = await findVisibleTask(ctx, input.parentId).catch(() => null);
-    if (!parent || parent.row.workspaceId !== workspaceId) {
-      throw invalidReference("parentId", "no such task in this workspace");
-    }
-    if (taskId && (await isAncestor(ctx, taskId, input.parentId))) {
-      throw invalidReference("parentId", "would make a task its own ancestor");
-    }
-  }
+  if (input.parentId) await checkParent(ctx, workspaceId, input.parentId, taskId);
   if (input.assigneeId && !(await isAssignable(ctx, workspaceId, input.assigneeId))) {
     throw invalidReference("assigneeId", "must be a member (not a viewer) of the workspace");
   }
+}
+
+/**
+ * A parent must be a live task of the same workspace that is not the task
+ * itself or below it. Checked before the write for a quick answer, and
+ * again inside the write's transaction under `lockTaskTree`.
+ */
+export async function checkParent(
+  ctx: Context,
+  workspaceId: string,
+  parentId: string,
+  taskId?: string,
+): Promise<void> {
+  if (parentId === taskId) throw invalidReference("parentId", "a task cannot be its own parent");
+  const parent = await findVisibleTask(ctx, parentId).catch(() => null);
+  if (!parent || parent.row.workspaceId !== workspaceId) {
+    throw invalidReference("parentId", "no such task in this workspace");
+  }
+  if (taskId && (await isAncestor(ctx, taskId, parentId))) {
+    throw invalidReference("parentId", "would make a task its own ancestor");
+  }
+}
+
+/** The lock class of `lockTaskTree` ("task"), in pg_advisory_xact_lock's (int, int) key space. */
+const taskTreeLock = 0x7461736b;
+
+/**
+ * Serialises changes to one workspace's task tree for the rest of the
+ * transaction: every write that gives a task a parent and every delete
+ * (which trashes the live subtree) takes it first, and then checks the
+ * parent, or collects the subtree, with what the others committed. Without
+ * it, two simultaneous PATCHes putting A under B and B under A both passed
+ * the cycle check, and a sub-task created while its parent was being
+ * deleted stayed live under a parent in the trash.
+ */
+export async function lockTaskTree(ctx: Context, workspaceId: string): Promise<void> {
+  await ctx.db.execute(
+    sql`select pg_advisory_xact_lock(${taskTreeLock}, hashtext(${workspaceId}))`,
+  );
 }
 
 async function isAncestor(ctx: Context, ancestorId: string, taskId: string): Promise<boolean> {

@@ -26,7 +26,7 @@ import {
 import { completeInTransaction, reopenInTransaction } from "./completion.ts";
 import type { CreateTaskInput, Task, UpdateTaskInput } from "./contracts.ts";
 import { activityView, normaliseTags, toTask } from "./mapping.ts";
-import { checkReferences, resolveSchedule } from "./references.ts";
+import { checkParent, checkReferences, lockTaskTree, resolveSchedule } from "./references.ts";
 import { queryCells, taskRowFromCells } from "./rows.ts";
 import { applyQuickAddSplit, parseQuickAdd, type QuickAddSplit } from "./schedule/index.ts";
 import { tasks } from "./schema.ts";
@@ -59,6 +59,12 @@ export async function createTask(ctx: Context, input: CreateTaskInput): Promise<
   await checkReferences(ctx, workspaceId, input);
   const schedule = resolveSchedule(ctx, me.timezone, input);
   return withTransaction(ctx.db, async (tx) => {
+    const txCtx = inTransaction(ctx, tx);
+    if (input.parentId) {
+      // Again under the tree lock: the parent may have gone to the trash since.
+      await lockTaskTree(txCtx, workspaceId);
+      await checkParent(txCtx, workspaceId, input.parentId);
+    }
     const now = ctx.now();
     const [row] = await tx
       .insert(tasks)
@@ -82,7 +88,6 @@ export async function createTask(ctx: Context, input: CreateTaskInput): Promise<
       })
       .returning(taskColumns);
     if (!row) throw new Error("insert returned no row");
-    const txCtx = inTransaction(ctx, tx);
     await recordActivity(txCtx, {
       type: "task.created",
       workspaceId,
@@ -180,6 +185,11 @@ async function updateOnce(
   if (Object.keys(changes).length === 0 && !statusChanges) return toTask(current);
   return withTransaction(ctx.db, async (tx) => {
     const txCtx = inTransaction(ctx, tx);
+    if (input.parentId && "parentId" in changes) {
+      // Again under the tree lock: a simultaneous move may have made this a cycle.
+      await lockTaskTree(txCtx, current.workspaceId);
+      await checkParent(txCtx, current.workspaceId, input.parentId, id);
+    }
     let row = current;
     if (Object.keys(changes).length > 0) {
       const [updated] = await tx
@@ -230,6 +240,9 @@ async function deleteOnce(ctx: Context, id: string, expectedVersion: ExpectedVer
   assertCanChangeTask(ctx, role, current);
   checkVersion(expectedVersion, current.version);
   await withTransaction(ctx.db, async (tx) => {
+    const txCtx = inTransaction(ctx, tx);
+    // Sub-tasks created or moved under it meanwhile are committed, and trashed with it.
+    await lockTaskTree(txCtx, current.workspaceId);
     const now = ctx.now();
     const trashed = { deletedAt: now, updatedAt: now, version: sql`${tasks.version} + 1` };
     const [row] = await tx
@@ -243,7 +256,7 @@ async function deleteOnce(ctx: Context, id: string, expectedVersion: ExpectedVer
       .set(trashed)
       .where(inArray(tasks.id, subtaskIds(id, null)))
       .returning({ id: tasks.id });
-    await recordActivity(inTransaction(ctx, tx), {
+    await recordActivity(txCtx, {
       type: "task.deleted",
       workspaceId: current.workspaceId,
       entity: { type: "task", id, title: current.title },
