@@ -1,7 +1,7 @@
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { DateTime } from "luxon";
 import type { Context } from "../../platform/context.ts";
-import { invalidReference, validationFailed } from "../../platform/http/errors.ts";
+import { conflict, invalidReference, validationFailed } from "../../platform/http/errors.ts";
 import { visibleCategoryWorkspace } from "../categories/service.ts";
 import { isAssignable } from "../workspaces/service.ts";
 import { findVisibleTask } from "./access.ts";
@@ -61,6 +61,22 @@ export async function checkParent(
   }
   if (taskId && (await isAncestor(ctx, taskId, parentId))) {
     throw invalidReference("parentId", "would make a task its own ancestor");
+  }
+}
+
+/**
+ * A sub-task comes back from the trash only to a live parent: restoring the
+ * parent brings back the sub-tasks that went with it, and a sub-task
+ * restored alone under a parent still in the trash would be a live task
+ * whose parent answers 404.
+ */
+export async function assertParentLive(ctx: Context, parentId: string): Promise<void> {
+  const [parent] = await ctx.db
+    .select({ deletedAt: tasks.deletedAt })
+    .from(tasks)
+    .where(eq(tasks.id, parentId));
+  if (parent?.deletedAt) {
+    throw conflict("Its parent task is in the trash; restore the parent first");
   }
 }
 

@@ -125,6 +125,28 @@ describe("tasks routes: happy paths", () => {
     expect((await listTitles(t.app, user)).sort()).toEqual(["Child", "Grandchild", "Root"]);
   });
 
+  it("restores a sub-task alone only once its parent is out of the trash (409 before)", async () => {
+    const user = await signUp(t.app);
+    const parent = await createTask(t.app, user, { title: "Parent" });
+    const child = await createTask(t.app, user, { title: "Child", parentId: parent.id });
+    // Trashed on its own first, so restoring the parent does not bring it back.
+    expect((await deleteTask(t.app, user, child.id)).statusCode).toBe(204);
+    t.clock.advance(60_000);
+    expect((await deleteTask(t.app, user, parent.id)).statusCode).toBe(204);
+    const early = expectProblem(
+      await taskAction(t.app, user, child.id, "restore"),
+      409,
+      "conflict",
+    );
+    expect(early.detail).toBe("Its parent task is in the trash; restore the parent first");
+    expect((await listTitles(t.app, user, { deleted: true })).sort()).toEqual(["Child", "Parent"]);
+    expect((await taskAction(t.app, user, parent.id, "restore")).statusCode).toBe(200);
+    expect(await listTitles(t.app, user)).toEqual(["Parent"]);
+    const restored = await taskAction(t.app, user, child.id, "restore");
+    expect(restored.statusCode, restored.body).toBe(200);
+    expect(restored.json<Task>()).toMatchObject({ id: child.id, parentId: parent.id });
+  });
+
   it("answers 404 when restoring a task that is not in the trash", async () => {
     const user = await signUp(t.app);
     const created = await createTask(t.app, user, { title: "Alive" });

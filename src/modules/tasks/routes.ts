@@ -197,6 +197,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
     path: string,
     summary: string,
     verb: (ctx: Context, id: string, expected?: ExpectedVersion) => Promise<Task>,
+    description = concurrentChanges,
   ) =>
     app.post(path, {
       config: { scope: "tasks:write" },
@@ -204,7 +205,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
         tags,
         security,
         summary,
-        description: concurrentChanges,
+        description,
         params: taskParamsSchema,
         response: {
           200: taskSchema,
@@ -223,8 +224,11 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
     service.completeTask,
   );
   statusChange("/v1/tasks/:id/reopen", "Reopen a completed task", service.reopenTask);
-  statusChange("/v1/tasks/:id/restore", "Restore a task from the trash", (ctx, id) =>
-    service.restoreTask(ctx, id),
+  statusChange(
+    "/v1/tasks/:id/restore",
+    "Restore a task from the trash",
+    (ctx, id) => service.restoreTask(ctx, id),
+    `The sub-tasks that went to the trash with it come back with it. A sub-task whose parent is still in the trash answers 409: restore the parent. ${concurrentChanges}`,
   );
 
   app.get("/v1/tasks/:id/activity", {

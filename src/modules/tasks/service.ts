@@ -26,7 +26,13 @@ import {
 import { completeInTransaction, reopenInTransaction } from "./completion.ts";
 import type { CreateTaskInput, Task, UpdateTaskInput } from "./contracts.ts";
 import { activityView, normaliseTags, toTask } from "./mapping.ts";
-import { checkParent, checkReferences, lockTaskTree, resolveSchedule } from "./references.ts";
+import {
+  assertParentLive,
+  checkParent,
+  checkReferences,
+  lockTaskTree,
+  resolveSchedule,
+} from "./references.ts";
 import { queryCells, taskRowFromCells } from "./rows.ts";
 import { applyQuickAddSplit, parseQuickAdd, type QuickAddSplit } from "./schedule/index.ts";
 import { tasks } from "./schema.ts";
@@ -273,6 +279,12 @@ async function restoreOnce(ctx: Context, id: string): Promise<Task> {
   const { row: current, role } = await findVisibleTask(ctx, id, { deleted: true });
   assertCanChangeTask(ctx, role, current);
   return withTransaction(ctx.db, async (tx) => {
+    if (current.parentId) {
+      // Under the tree lock, so the parent cannot go to the trash meanwhile.
+      const txCtx = inTransaction(ctx, tx);
+      await lockTaskTree(txCtx, current.workspaceId);
+      await assertParentLive(txCtx, current.parentId);
+    }
     const now = ctx.now();
     const restored = { deletedAt: null, updatedAt: now, version: sql`${tasks.version} + 1` };
     const [row] = await tx
