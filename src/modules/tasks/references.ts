@@ -98,13 +98,18 @@ export async function lockTaskTree(ctx: Context, workspaceId: string): Promise<v
   );
 }
 
+/**
+ * Whether `ancestorId` is `taskId` or above it, however deep: the walk up the
+ * parents has no depth bound (a bounded one lets a long enough chain be
+ * closed into a cycle), and `union` ends it even on a cycle already in the
+ * data.
+ */
 async function isAncestor(ctx: Context, ancestorId: string, taskId: string): Promise<boolean> {
   const result = await ctx.db.execute<{ found: boolean }>(sql`
-    with recursive chain(id, parent_id, depth) as (
-      select ${tasks.id}, ${tasks.parentId}, 0 from ${tasks} where ${tasks.id} = ${taskId}
-      union all
-      select t.id, t.parent_id, chain.depth + 1 from ${tasks} t
-        join chain on t.id = chain.parent_id where chain.depth < 100
+    with recursive chain(id, parent_id) as (
+      select ${tasks.id}, ${tasks.parentId} from ${tasks} where ${tasks.id} = ${taskId}
+      union
+      select t.id, t.parent_id from ${tasks} t join chain on t.id = chain.parent_id
     )
     select exists(select 1 from chain where id = ${ancestorId}) as found`);
   return result.rows[0]?.found === true;

@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from "uuid";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signUp, type TestUser, useTestApp } from "../../../test/harness.ts";
 import {
@@ -5,11 +6,13 @@ import {
   createTask,
   expectProblem,
   expectValidationError,
+  getTask,
   listResponse,
   listTasks,
   listTitles,
   patchTask,
 } from "../../../test/tasks-helpers.ts";
+import { tasks } from "./schema.ts";
 
 const t = useTestApp({ now: "2026-03-01T12:00:00Z" });
 
@@ -236,6 +239,32 @@ describe("references (422 invalid_reference)", () => {
     }
     const moved = await patchTask(t.app, user, c.id, { parentId: a.id });
     expect(moved.statusCode, moved.body).toBe(200);
+  });
+
+  it("rejects a cycle however long the chain of sub-tasks is", async () => {
+    const user = await signUp(t.app);
+    const root = await createTask(t.app, user, { title: "Root" });
+    // 150 levels below the root, written straight to the table.
+    const chain = Array.from({ length: 150 }, () => uuidv7());
+    await t.database.db.insert(tasks).values(
+      chain.map((id, index) => ({
+        id,
+        workspaceId: root.workspaceId,
+        title: `Level ${index + 1}`,
+        position: index,
+        parentId: index === 0 ? root.id : (chain[index - 1] as string),
+      })),
+    );
+    const leaf = chain.at(-1) as string;
+    const problem = expectProblem(
+      await patchTask(t.app, user, root.id, { parentId: leaf }),
+      422,
+      "invalid_reference",
+    );
+    expect(problem.errors).toEqual([
+      { path: "parentId", message: "would make a task its own ancestor" },
+    ]);
+    expect((await getTask(t.app, user, root.id)).parentId).toBeNull();
   });
 
   it("rejects assigning someone who is not a member of the workspace", async () => {
