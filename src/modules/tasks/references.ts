@@ -38,7 +38,23 @@ export async function checkReferences(
     }
   }
   if (input.parentId) await checkParent(ctx, workspaceId, input.parentId, taskId);
-  if (input.assigneeId && !(await isAssignable(ctx, workspaceId, input.assigneeId))) {
+  if (input.assigneeId) await checkAssignee(ctx, workspaceId, input.assigneeId);
+}
+
+/**
+ * An assignee must be a member above viewer. Checked before the write for a
+ * quick answer, and again inside the write's transaction after
+ * `holdMemberships`: a removal or demotion that commits in between would
+ * otherwise not see the new assignment, and leave the task assigned to
+ * someone who is no longer a member (its unassignment runs before the
+ * task's write commits).
+ */
+export async function checkAssignee(
+  ctx: Context,
+  workspaceId: string,
+  assigneeId: string,
+): Promise<void> {
+  if (!(await isAssignable(ctx, workspaceId, assigneeId))) {
     throw invalidReference("assigneeId", "must be a member (not a viewer) of the workspace");
   }
 }

@@ -14,7 +14,7 @@ import { diffChanges, listEntityActivity, recordActivity } from "../activity/ser
 import { listCategoryNames } from "../categories/service.ts";
 import { requestEmbedding } from "../search/service.ts";
 import { assertAllowed } from "../workspaces/permissions.ts";
-import { personalWorkspaceId, roleIn } from "../workspaces/service.ts";
+import { holdMemberships, personalWorkspaceId, roleIn } from "../workspaces/service.ts";
 import {
   assertCanChangeTask,
   findVisibleTask,
@@ -28,6 +28,7 @@ import type { CreateTaskInput, Task, UpdateTaskInput } from "./contracts.ts";
 import { activityView, normaliseTags, toTask } from "./mapping.ts";
 import {
   assertParentLive,
+  checkAssignee,
   checkParent,
   checkReferences,
   lockTaskTree,
@@ -70,6 +71,10 @@ export async function createTask(ctx: Context, input: CreateTaskInput): Promise<
       // Again under the tree lock: the parent may have gone to the trash since.
       await lockTaskTree(txCtx, workspaceId);
       await checkParent(txCtx, workspaceId, input.parentId);
+    }
+    if (input.assigneeId) {
+      await holdMemberships(txCtx, workspaceId);
+      await checkAssignee(txCtx, workspaceId, input.assigneeId);
     }
     const now = ctx.now();
     const [row] = await tx
@@ -195,6 +200,10 @@ async function updateOnce(
       // Again under the tree lock: a simultaneous move may have made this a cycle.
       await lockTaskTree(txCtx, current.workspaceId);
       await checkParent(txCtx, current.workspaceId, input.parentId, id);
+    }
+    if (input.assigneeId && "assigneeId" in changes) {
+      await holdMemberships(txCtx, current.workspaceId);
+      await checkAssignee(txCtx, current.workspaceId, input.assigneeId);
     }
     let row = current;
     if (Object.keys(changes).length > 0) {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { signUp, type TestUser, useTestApp } from "../../../test/harness.ts";
-import { expectProblem, type Page } from "../../../test/tasks-helpers.ts";
+import {
+  createTask,
+  expectProblem,
+  getTask,
+  type Page,
+  patchTask,
+} from "../../../test/tasks-helpers.ts";
 import type { Activity } from "../activity/contracts.ts";
 import { accept, call, createWorkspace, invite, join, listMembers } from "./test-helpers.ts";
 
@@ -135,4 +141,35 @@ describe("invitations answered at the same moment", () => {
       ]);
     }
   });
+});
+
+describe("task assignments racing membership changes", () => {
+  for (const [change, send] of [
+    ["removal", (owner: TestUser, url: string) => call(t.app, owner, "DELETE", url)],
+    [
+      "demotion to viewer",
+      (owner: TestUser, url: string) => call(t.app, owner, "PATCH", url, { role: "viewer" }),
+    ],
+  ] as const) {
+    it(`never leaves a task assigned to someone after their ${change}`, async () => {
+      for (let round = 0; round < rounds; round++) {
+        const owner = await signUp(t.app);
+        const colleague = await signUp(t.app);
+        const workspace = await createWorkspace(t.app, owner);
+        await join(t.app, owner, workspace.id, colleague, "member");
+        const task = await createTask(t.app, owner, { title: "Shared", workspaceId: workspace.id });
+        const [assigned, changed] = await Promise.all([
+          patchTask(t.app, owner, task.id, { assigneeId: colleague.id }),
+          send(owner, memberUrl(workspace.id, colleague.id)),
+        ]);
+        expect(changed.statusCode, changed.body).toBeLessThan(300);
+        // Assigned first and unassigned by the change, or refused after it.
+        if (assigned.statusCode !== 200) {
+          const problem = expectProblem(assigned, 422, "invalid_reference");
+          expect(problem.errors?.map((entry) => entry.path)).toEqual(["assigneeId"]);
+        }
+        expect((await getTask(t.app, owner, task.id)).assigneeId).toBeNull();
+      }
+    });
+  }
 });

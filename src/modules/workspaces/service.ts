@@ -114,6 +114,21 @@ export async function isAssignable(ctx: Context, workspaceId: string, userId: st
   return found !== undefined && allows(found.role, "task.change_own");
 }
 
+/**
+ * Holds off membership changes in the workspace until the transaction ends:
+ * they take `lockWorkspace` (FOR UPDATE), this takes FOR SHARE, so task
+ * writes that take it do not wait for each other. A membership checked
+ * after it cannot change before the transaction commits, and a change that
+ * waited for it then sees what the transaction wrote.
+ */
+export async function holdMemberships(ctx: Context, id: string): Promise<void> {
+  await ctx.db
+    .select({ id: workspace.id })
+    .from(workspace)
+    .where(eq(workspace.id, id))
+    .for("share");
+}
+
 /** Workspaces the acting user belongs to, oldest first. */
 export async function listWorkspaces(ctx: Context, query: PageQuery): Promise<Page<Workspace>> {
   const cursor = decodeCursor(query.cursor, "createdAt");
