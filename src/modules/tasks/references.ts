@@ -3,7 +3,7 @@ import { DateTime } from "luxon";
 import type { Context } from "../../platform/context.ts";
 import { conflict, invalidReference, validationFailed } from "../../platform/http/errors.ts";
 import { visibleCategoryWorkspace } from "../categories/service.ts";
-import { isAssignable } from "../workspaces/service.ts";
+import { holdMemberships, isAssignable } from "../workspaces/service.ts";
 import { findVisibleTask } from "./access.ts";
 import {
   isValidTimeZone,
@@ -42,29 +42,42 @@ export async function checkReferences(
 }
 
 /**
- * An assignee must be a member above viewer. Checked before the write for a
- * quick answer, and again inside the write's transaction after
- * `holdMemberships`: a removal or demotion that commits in between would
- * otherwise not see the new assignment, and leave the task assigned to
- * someone who is no longer a member (its unassignment runs before the
- * task's write commits).
+ * The references other transactions can make wrong between `checkReferences`
+ * and the write, checked again inside the write's transaction under the
+ * locks that keep them right until it commits: a parent (which a delete
+ * may trash, or a simultaneous move turn into a cycle) and an assignee
+ * (whom a removal or demotion may take out). A category needs no lock: its
+ * foreign key refuses a deleted one (422 naming categoryId).
  */
-export async function checkAssignee(
+export async function recheckReferences(
   ctx: Context,
   workspaceId: string,
-  assigneeId: string,
+  input: Pick<References, "parentId" | "assigneeId">,
+  taskId?: string,
 ): Promise<void> {
+  if (input.parentId) {
+    await lockTaskTree(ctx, workspaceId);
+    await checkParent(ctx, workspaceId, input.parentId, taskId);
+  }
+  if (input.assigneeId) {
+    await holdMemberships(ctx, workspaceId);
+    await checkAssignee(ctx, workspaceId, input.assigneeId);
+  }
+}
+
+/**
+ * An assignee must be a member above viewer. A removal or demotion
+ * unassigns the member's tasks, but not a task whose assignment has not
+ * committed yet: hence the second check under `holdMemberships`.
+ */
+async function checkAssignee(ctx: Context, workspaceId: string, assigneeId: string): Promise<void> {
   if (!(await isAssignable(ctx, workspaceId, assigneeId))) {
     throw invalidReference("assigneeId", "must be a member (not a viewer) of the workspace");
   }
 }
 
-/**
- * A parent must be a live task of the same workspace that is not the task
- * itself or below it. Checked before the write for a quick answer, and
- * again inside the write's transaction under `lockTaskTree`.
- */
-export async function checkParent(
+/** A parent must be a live task of the same workspace that is not the task itself or below it. */
+async function checkParent(
   ctx: Context,
   workspaceId: string,
   parentId: string,

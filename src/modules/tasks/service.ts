@@ -14,7 +14,7 @@ import { diffChanges, listEntityActivity, recordActivity } from "../activity/ser
 import { listCategoryNames } from "../categories/service.ts";
 import { requestEmbedding } from "../search/service.ts";
 import { assertAllowed } from "../workspaces/permissions.ts";
-import { holdMemberships, personalWorkspaceId, roleIn } from "../workspaces/service.ts";
+import { personalWorkspaceId, roleIn } from "../workspaces/service.ts";
 import {
   assertCanChangeTask,
   findVisibleTask,
@@ -28,10 +28,9 @@ import type { CreateTaskInput, Task, UpdateTaskInput } from "./contracts.ts";
 import { activityView, normaliseTags, toTask } from "./mapping.ts";
 import {
   assertParentLive,
-  checkAssignee,
-  checkParent,
   checkReferences,
   lockTaskTree,
+  recheckReferences,
   resolveSchedule,
 } from "./references.ts";
 import { queryCells, taskRowFromCells } from "./rows.ts";
@@ -67,15 +66,7 @@ export async function createTask(ctx: Context, input: CreateTaskInput): Promise<
   const schedule = resolveSchedule(ctx, me.timezone, input);
   return withTransaction(ctx.db, async (tx) => {
     const txCtx = inTransaction(ctx, tx);
-    if (input.parentId) {
-      // Again under the tree lock: the parent may have gone to the trash since.
-      await lockTaskTree(txCtx, workspaceId);
-      await checkParent(txCtx, workspaceId, input.parentId);
-    }
-    if (input.assigneeId) {
-      await holdMemberships(txCtx, workspaceId);
-      await checkAssignee(txCtx, workspaceId, input.assigneeId);
-    }
+    await recheckReferences(txCtx, workspaceId, input);
     const now = ctx.now();
     const [row] = await tx
       .insert(tasks)
@@ -196,15 +187,11 @@ async function updateOnce(
   if (Object.keys(changes).length === 0 && !statusChanges) return toTask(current);
   return withTransaction(ctx.db, async (tx) => {
     const txCtx = inTransaction(ctx, tx);
-    if (input.parentId && "parentId" in changes) {
-      // Again under the tree lock: a simultaneous move may have made this a cycle.
-      await lockTaskTree(txCtx, current.workspaceId);
-      await checkParent(txCtx, current.workspaceId, input.parentId, id);
-    }
-    if (input.assigneeId && "assigneeId" in changes) {
-      await holdMemberships(txCtx, current.workspaceId);
-      await checkAssignee(txCtx, current.workspaceId, input.assigneeId);
-    }
+    const moved = {
+      parentId: "parentId" in changes ? input.parentId : undefined,
+      assigneeId: "assigneeId" in changes ? input.assigneeId : undefined,
+    };
+    await recheckReferences(txCtx, current.workspaceId, moved, id);
     let row = current;
     if (Object.keys(changes).length > 0) {
       const [updated] = await tx
