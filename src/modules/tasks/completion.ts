@@ -14,6 +14,7 @@ import { requestEmbedding } from "../search/service.ts";
 import { assertCanChangeTask, findVisibleTask, type TaskRow, taskColumns } from "./access.ts";
 import type { Task } from "./contracts.ts";
 import { activityView, toTask } from "./mapping.ts";
+import { lockTaskTree } from "./references.ts";
 import { isValidTimeZone, nextOccurrence } from "./schedule/index.ts";
 import { tasks } from "./schema.ts";
 
@@ -37,7 +38,13 @@ async function changeStatus(
     const { row, role } = await findVisibleTask(ctx, id);
     assertCanChangeTask(ctx, role, row);
     checkVersion(expected, row.version);
-    return withTransaction(ctx.db, async (tx) => toTask(await change(inTransaction(ctx, tx), row)));
+    return withTransaction(ctx.db, async (tx) => {
+      const txCtx = inTransaction(ctx, tx);
+      // Completing a recurring sub-task creates its next occurrence under the
+      // same parent: under the tree lock, as every write that gives a parent.
+      if (row.parentId && row.recurrence) await lockTaskTree(txCtx, row.workspaceId);
+      return toTask(await change(txCtx, row));
+    });
   });
 }
 
@@ -45,6 +52,8 @@ async function changeStatus(
  * Completes a task inside the caller's transaction. A recurring task stays
  * completed as history and its next occurrence is created beside it, due at
  * the rule's next date after both its due date and now (in the user's zone).
+ * For a recurring sub-task the caller takes `lockTaskTree` first, before
+ * any row lock, so the next occurrence cannot miss its parent's delete.
  */
 export async function completeInTransaction(
   ctx: Context,

@@ -250,6 +250,27 @@ describe("simultaneous changes to the task tree", () => {
       expect(await listTitles(t.app, user)).not.toContain("Child");
     }
   });
+
+  it("completes a recurring sub-task while its parent is deleted: no next occurrence is left live", async () => {
+    const user = await signUp(t.app);
+    // Twice the usual rounds: the window is narrow (6 of 20 rounds left one before the fix).
+    for (let round = 0; round < 2 * rounds; round++) {
+      const parent = await createTask(t.app, user, { title: "Parent" });
+      const child = await createTask(t.app, user, {
+        title: `Water the plants ${round}`,
+        parentId: parent.id,
+        recurrence: "every day",
+      });
+      const [completed, deleted] = await Promise.all([
+        taskAction(t.app, user, child.id, "complete"),
+        deleteTask(t.app, user, parent.id),
+      ]);
+      expect(deleted.statusCode, deleted.body).toBe(204);
+      // Completed first (and its next occurrence trashed with the parent), or found in the trash.
+      expect([200, 404], completed.body).toContain(completed.statusCode);
+      expect(await listTitles(t.app, user)).toEqual([]);
+    }
+  });
 });
 
 function getTaskResponse(user: TestUser, id: string) {

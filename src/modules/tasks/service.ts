@@ -187,6 +187,10 @@ async function updateOnce(
   if (Object.keys(changes).length === 0 && !statusChanges) return toTask(current);
   return withTransaction(ctx.db, async (tx) => {
     const txCtx = inTransaction(ctx, tx);
+    if (statusChanges && status === "completed" && current.parentId) {
+      // A recurring sub-task's next occurrence is a sub-task: the tree lock first, as in completeTask.
+      await lockTaskTree(txCtx, current.workspaceId);
+    }
     const moved = {
       parentId: "parentId" in changes ? input.parentId : undefined,
       assigneeId: "assigneeId" in changes ? input.assigneeId : undefined,
