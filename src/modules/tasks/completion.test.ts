@@ -174,6 +174,28 @@ describe("reopening a completed recurring task", () => {
     expect(reopened.json<Task>()).toMatchObject({ status: "open", nextOccurrenceId: next.id });
     expect((await getTask(t.app, user, next.id)).description).toBe("started");
   });
+
+  it("keeps a next occurrence that has a sub-task under it", async () => {
+    t.clock.set("2026-03-02T10:00:00Z");
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, {
+      title: "Plan the week",
+      dueAt: "2026-03-02T09:00:00Z",
+      recurrence: "every day",
+    });
+    const next = await completeAt(user, task.id, "2026-03-02T10:00:00Z");
+    await createTask(t.app, user, { title: "Book the room", parentId: next.id });
+    const reopened = await taskAction(t.app, user, task.id, "reopen");
+    expect(reopened.statusCode, reopened.body).toBe(200);
+    expect(reopened.json<Task>()).toMatchObject({ status: "open", nextOccurrenceId: next.id });
+    // Trashing it would have left "Book the room" live under a parent in the trash.
+    expect((await getTask(t.app, user, next.id)).id).toBe(next.id);
+    expect((await listTasks(t.app, user)).data.map((open) => open.title).sort()).toEqual([
+      "Book the room",
+      "Plan the week",
+      "Plan the week",
+    ]);
+  });
 });
 
 describe("recurrence across daylight-saving changes (America/New_York)", () => {

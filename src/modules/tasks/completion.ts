@@ -16,22 +16,36 @@ import type { Task } from "./contracts.ts";
 import { activityView, toTask } from "./mapping.ts";
 import { lockTaskTree } from "./references.ts";
 import { isValidTimeZone, nextOccurrence } from "./schedule/index.ts";
-import { tasks } from "./schema.ts";
+import { type TaskStatus, tasks } from "./schema.ts";
 
 export async function completeTask(ctx: Context, id: string, expected?: ExpectedVersion) {
-  return changeStatus(ctx, id, expected, async (txCtx, row) => {
+  return changeStatus(ctx, id, expected, "completed", async (txCtx, row) => {
     return (await completeInTransaction(txCtx, row)).task;
   });
 }
 
 export async function reopenTask(ctx: Context, id: string, expected?: ExpectedVersion) {
-  return changeStatus(ctx, id, expected, reopenInTransaction);
+  return changeStatus(ctx, id, expected, "open", reopenInTransaction);
+}
+
+/**
+ * Whether moving `row` to `to` changes the task tree: completing a recurring
+ * sub-task creates a sub-task (its next occurrence, under the same parent),
+ * and reopening a task may trash the next occurrence it created. Such a
+ * change takes `lockTaskTree` at the start of its transaction, before any
+ * row lock, as every write that gives a task a parent or trashes one does.
+ */
+export function statusChangeTouchesTree(row: TaskRow, to: TaskStatus): boolean {
+  return to === "completed"
+    ? row.parentId !== null && row.recurrence !== null
+    : row.nextOccurrenceId !== null;
 }
 
 async function changeStatus(
   ctx: Context,
   id: string,
   expected: ExpectedVersion,
+  to: TaskStatus,
   change: (txCtx: Context, row: TaskRow) => Promise<TaskRow>,
 ): Promise<Task> {
   return retryLostUpdates(expected, async () => {
@@ -40,9 +54,7 @@ async function changeStatus(
     checkVersion(expected, row.version);
     return withTransaction(ctx.db, async (tx) => {
       const txCtx = inTransaction(ctx, tx);
-      // Completing a recurring sub-task creates its next occurrence under the
-      // same parent: under the tree lock, as every write that gives a parent.
-      if (row.parentId && row.recurrence) await lockTaskTree(txCtx, row.workspaceId);
+      if (statusChangeTouchesTree(row, to)) await lockTaskTree(txCtx, row.workspaceId);
       return toTask(await change(txCtx, row));
     });
   });
@@ -52,8 +64,7 @@ async function changeStatus(
  * Completes a task inside the caller's transaction. A recurring task stays
  * completed as history and its next occurrence is created beside it, due at
  * the rule's next date after both its due date and now (in the user's zone).
- * For a recurring sub-task the caller takes `lockTaskTree` first, before
- * any row lock, so the next occurrence cannot miss its parent's delete.
+ * The caller takes `lockTaskTree` first when `statusChangeTouchesTree`.
  */
 export async function completeInTransaction(
   ctx: Context,
@@ -131,8 +142,10 @@ async function createNextOccurrence(ctx: Context, current: TaskRow, now: Date) {
 
 /**
  * Reopens a task inside the caller's transaction. If completing it had
- * created a next occurrence that nobody has touched since, that occurrence
- * goes to the trash, so undoing a completion does not leave a duplicate.
+ * created a next occurrence that nobody has touched since (unchanged, and
+ * no sub-tasks under it), that occurrence goes to the trash, so undoing a
+ * completion does not leave a duplicate. The caller takes `lockTaskTree`
+ * first when `statusChangeTouchesTree`.
  */
 export async function reopenInTransaction(ctx: Context, current: TaskRow): Promise<TaskRow> {
   if (current.status === "open") return current;
@@ -148,6 +161,7 @@ export async function reopenInTransaction(ctx: Context, current: TaskRow): Promi
           eq(tasks.version, 1),
           eq(tasks.status, "open"),
           isNull(tasks.deletedAt),
+          sql`not exists (select 1 from ${tasks} as sub where sub.parent_id = ${current.nextOccurrenceId} and sub.deleted_at is null)`,
         ),
       )
       .returning({ id: tasks.id });

@@ -23,7 +23,11 @@ import {
   visibleTaskStatement,
   visibleTaskStatementName,
 } from "./access.ts";
-import { completeInTransaction, reopenInTransaction } from "./completion.ts";
+import {
+  completeInTransaction,
+  reopenInTransaction,
+  statusChangeTouchesTree,
+} from "./completion.ts";
 import type { CreateTaskInput, Task, UpdateTaskInput } from "./contracts.ts";
 import { activityView, normaliseTags, toTask } from "./mapping.ts";
 import {
@@ -187,8 +191,7 @@ async function updateOnce(
   if (Object.keys(changes).length === 0 && !statusChanges) return toTask(current);
   return withTransaction(ctx.db, async (tx) => {
     const txCtx = inTransaction(ctx, tx);
-    if (statusChanges && status === "completed" && current.parentId) {
-      // A recurring sub-task's next occurrence is a sub-task: the tree lock first, as in completeTask.
+    if (statusChanges && statusChangeTouchesTree({ ...current, ...values } as TaskRow, status)) {
       await lockTaskTree(txCtx, current.workspaceId);
     }
     const moved = {
