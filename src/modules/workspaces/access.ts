@@ -57,6 +57,12 @@ export async function findWorkspace(ctx: Context, id: string) {
  * caller's own role cannot change underneath a check. Call it inside a
  * transaction; 404 when the user is not a member.
  *
+ * FOR NO KEY UPDATE, not FOR UPDATE: rows that only reference the workspace
+ * (a task, an activity event) take a key-share lock on it when written, and
+ * must not wait for a membership change that itself waits for one of their
+ * rows. With FOR UPDATE, a task PATCH racing the removal of its assignee
+ * deadlocked every time (one of them 409 after Postgres's 1 s detection).
+ *
  * The role is read in a statement of its own, after the lock is held. The
  * locking statement, when it had to wait, returns the workspace row as the
  * other transaction left it but the caller's membership as it was when the
@@ -72,7 +78,7 @@ export async function lockWorkspace(
     .from(workspace)
     .innerJoin(member, and(eq(member.organizationId, workspace.id), membershipsOf(ctx.actor)))
     .where(eq(workspace.id, id))
-    .for("update", { of: workspace });
+    .for("no key update", { of: workspace });
   if (!locked) throw notFound("Workspace");
   const [current] = await ctx.db
     .select({ role: member.role })

@@ -207,7 +207,7 @@ export async function acceptInvitation(ctx: Context, invitationId: string): Prom
       .select({ id: workspace.id })
       .from(workspace)
       .where(eq(workspace.id, found.workspaceId))
-      .for("update");
+      .for("no key update");
     const [row] = await tx.select().from(invitation).where(mine).for("update");
     if (!row) throw notFound("Invitation");
     const status = statusAt(row, ctx.now());

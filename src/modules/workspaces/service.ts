@@ -116,7 +116,7 @@ export async function isAssignable(ctx: Context, workspaceId: string, userId: st
 
 /**
  * Holds off membership changes in the workspace until the transaction ends:
- * they take `lockWorkspace` (FOR UPDATE), this takes FOR SHARE, so task
+ * they take `lockWorkspace` (FOR NO KEY UPDATE), this takes FOR SHARE, so task
  * writes that take it do not wait for each other. A membership checked
  * after it cannot change before the transaction commits, and a change that
  * waited for it then sees what the transaction wrote.
