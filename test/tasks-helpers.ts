@@ -196,6 +196,16 @@ export async function personalWorkspaceId(app: App, user: TestUser): Promise<str
   return workspace.id;
 }
 
+/** Status codes of requests sent at the same moment, sorted: which one wins is not promised. */
+export function sortedStatuses(answers: Array<{ statusCode: number }>): number[] {
+  return answers.map((answer) => answer.statusCode).sort();
+}
+
+/** Their bodies, one per line, for the assertion message when the statuses are not as expected. */
+export function allBodies(answers: Array<{ body: string }>): string {
+  return answers.map((answer) => answer.body).join("\n");
+}
+
 /** Asserts a problem+json answer with `status` and `code`; returns the problem. */
 export function expectProblem(response: Response, status: number, code: string): Problem {
   expect(response.statusCode, response.body).toBe(status);

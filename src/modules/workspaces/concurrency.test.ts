@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { signUp, type TestUser, useTestApp } from "../../../test/harness.ts";
 import {
+  allBodies,
   createTask,
   expectProblem,
   getTask,
   type Page,
   patchTask,
+  sortedStatuses,
 } from "../../../test/tasks-helpers.ts";
 import type { Activity } from "../activity/contracts.ts";
 import { accept, call, createWorkspace, invite, join, listMembers } from "./test-helpers.ts";
@@ -20,12 +22,6 @@ const t = useTestApp();
  * a real Postgres the order differs from round to round.
  */
 const rounds = 4;
-
-const statuses = (answers: Array<{ statusCode: number }>) =>
-  answers.map((answer) => answer.statusCode).sort();
-
-const bodies = (answers: Array<{ body: string }>) =>
-  answers.map((answer) => answer.body).join("\n");
 
 async function activityOf(user: TestUser, type: string): Promise<Activity[]> {
   const response = await call(t.app, user, "GET", "/v1/me/activity?limit=100");
@@ -48,7 +44,7 @@ describe("membership changes at the same moment", () => {
         call(t.app, second, "PATCH", memberUrl(workspace.id, first.id), { role: "admin" }),
       ]);
       // Whoever goes second is an admin by then: their role is read under the lock.
-      expect(statuses(answers), bodies(answers)).toEqual([200, 403]);
+      expect(sortedStatuses(answers), allBodies(answers)).toEqual([200, 403]);
       const loser = answers.find((answer) => answer.statusCode === 403);
       expect(expectProblem(loser as NonNullable<typeof loser>, 403, "forbidden").detail).toBe(
         "Only owners may change a member's role",
@@ -92,7 +88,7 @@ describe("invitations answered at the same moment", () => {
         accept(t.app, invitee, invitation.id),
         accept(t.app, invitee, invitation.id),
       ]);
-      expect(statuses(answers), bodies(answers)).toEqual([200, 409]);
+      expect(sortedStatuses(answers), allBodies(answers)).toEqual([200, 409]);
       const members = await listMembers(t.app, owner, workspace.id);
       expect(members.map((entry) => entry.userId).sort()).toEqual([owner.id, invitee.id].sort());
       expect(await activityOf(invitee, "member.joined")).toHaveLength(1);
@@ -131,7 +127,7 @@ describe("invitations answered at the same moment", () => {
         call(t.app, owner, "POST", url, { email, role: "member" }),
         call(t.app, owner, "POST", url, { email, role: "viewer" }),
       ]);
-      expect(statuses(answers), bodies(answers)).toEqual([201, 409]);
+      expect(sortedStatuses(answers), allBodies(answers)).toEqual([201, 409]);
       const loser = answers.find((answer) => answer.statusCode === 409);
       const problem = expectProblem(loser as NonNullable<typeof loser>, 409, "conflict");
       expect(problem.errors?.map((entry) => entry.path)).toEqual(["email"]);
@@ -161,7 +157,7 @@ describe("task assignments racing membership changes", () => {
       ]);
       // Before, each waited for a row the other had locked: Postgres broke
       // the deadlock after a second and one of them answered 409.
-      expect(statuses(answers), bodies(answers)).toEqual([200, 204]);
+      expect(sortedStatuses(answers), allBodies(answers)).toEqual([200, 204]);
       expect(await getTask(t.app, owner, task.id)).toMatchObject({
         title: `Shared ${round}`,
         assigneeId: null,
