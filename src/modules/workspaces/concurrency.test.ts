@@ -139,6 +139,43 @@ describe("invitations answered at the same moment", () => {
   });
 });
 
+describe("deleting a workspace while its tasks and categories change", () => {
+  it("deletes it; the edits land before it or find nothing (404), never a deadlock", async () => {
+    for (let round = 0; round < rounds; round++) {
+      const owner = await signUp(t.app);
+      const colleague = await signUp(t.app);
+      const workspace = await createWorkspace(t.app, owner);
+      await join(t.app, owner, workspace.id, colleague, "member");
+      const task = await createTask(t.app, owner, {
+        title: "Shared",
+        workspaceId: workspace.id,
+        assigneeId: colleague.id,
+      });
+      const category = await call(t.app, owner, "POST", "/v1/categories", {
+        name: "Errands",
+        workspaceId: workspace.id,
+      });
+      const [edited, renamed, demoted, deleted] = await Promise.all([
+        patchTask(t.app, owner, task.id, { title: "Edited" }),
+        call(t.app, owner, "PATCH", `/v1/categories/${category.json<{ id: string }>().id}`, {
+          name: "Chores",
+        }),
+        call(t.app, owner, "PATCH", memberUrl(workspace.id, colleague.id), { role: "viewer" }),
+        call(t.app, owner, "DELETE", `/v1/workspaces/${workspace.id}`),
+      ]);
+      // Before, the delete cascaded into rows the edits held while they
+      // waited for the workspace row it had deleted: Postgres broke the
+      // deadlock after a second, answering one of them 409.
+      expect(deleted.statusCode, deleted.body).toBe(204);
+      for (const answer of [edited, renamed, demoted]) {
+        expect([200, 404], answer.body).toContain(answer.statusCode);
+      }
+      const gone = await call(t.app, owner, "GET", `/v1/workspaces/${workspace.id}`);
+      expectProblem(gone, 404, "not_found");
+    }
+  });
+});
+
 describe("task assignments racing membership changes", () => {
   it("edits a task while its assignee is removed: both land, no deadlock", async () => {
     for (let round = 0; round < rounds; round++) {
