@@ -2,9 +2,10 @@
  * Race fuzzing: in a shared workspace, rounds of six requests sent at the
  * same moment, drawn at random from what people and the assistant do to
  * tasks, categories and members (edits, moves under another task,
- * assignments, deletes, restores, completes of recurring tasks, sub-task
- * creation, category deletes, role changes, removals). Afterwards the
- * workspace must still hold its invariants: no parent cycle, no live task
+ * assignments, deletes, restores, completes and reopens of recurring tasks,
+ * sub-task creation, quick add, category renames, creations and deletes,
+ * role changes, removals, members' own edits). Afterwards the workspace
+ * must still hold its invariants: no parent cycle, no live task
  * under a parent in the trash, no task assigned to someone who is not a
  * member above viewer. No request may answer 5xx, nor the 409 that a
  * Postgres deadlock or serialization failure turns into.
@@ -26,7 +27,7 @@ const t = useTestApp();
 
 const seed = Number(process.env.RACE_SEED ?? 20261206);
 const worlds = 3;
-const roundsPerWorld = 20;
+const roundsPerWorld = 25;
 const requestsPerRound = 6;
 
 /** mulberry32: a small seeded generator, so a failing run can be replayed. */
@@ -154,6 +155,51 @@ describe(`simultaneous requests in one workspace (seed ${seed})`, () => {
               }),
           ],
           ["remove member", () => call(t.app, owner, "DELETE", memberUrl)],
+          [
+            "rename category",
+            () =>
+              call(t.app, owner, "PATCH", `/v1/categories/${random.pick(categoryIds)}`, {
+                name: random.pick(["Home", "Work", "Errands"]),
+              }),
+          ],
+          [
+            "add category",
+            async () => {
+              const created = await call(t.app, owner, "POST", "/v1/categories", {
+                name: random.pick(["Home", "Work", "Errands"]),
+                workspaceId: workspace.id,
+              });
+              if (created.statusCode === 201) categoryIds.push(created.json<{ id: string }>().id);
+              return created;
+            },
+          ],
+          [
+            "status by PATCH",
+            () =>
+              call(t.app, owner, "PATCH", `/v1/tasks/${task}`, {
+                status: random.pick(["completed", "open"]),
+                recurrence: random.pick(["every week", null]),
+              }),
+          ],
+          [
+            "quick add",
+            () =>
+              call(t.app, owner, "POST", "/v1/tasks/quick", {
+                text: "Buy milk #Home tomorrow p1",
+                workspaceId: workspace.id,
+              }),
+          ],
+          [
+            "member adds",
+            () =>
+              call(t.app, person, "POST", "/v1/tasks", {
+                title: "Mine",
+                workspaceId: workspace.id,
+                parentId: task,
+                categoryId: random.pick(categoryIds),
+              }),
+          ],
+          ["member completes", () => call(t.app, person, "POST", `/v1/tasks/${task}/complete`)],
           [
             "member edits",
             () => call(t.app, person, "PATCH", `/v1/tasks/${task}`, { priority: "high" }),
