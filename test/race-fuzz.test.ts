@@ -21,6 +21,7 @@
  */
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { createRandom } from "../bench/seed.ts";
 import { call, createWorkspace, join } from "../src/modules/workspaces/test-helpers.ts";
 import { signUp, type TestUser, useTestApp } from "./harness.ts";
 
@@ -30,22 +31,6 @@ const seed = Number(process.env.RACE_SEED ?? 20261206);
 const worlds = 3;
 const roundsPerWorld = 25;
 const requestsPerRound = 6;
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function generator(start: number) {
-  let state = start >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    below: (count: number) => Math.floor(next() * count),
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T,
-  };
-}
 
 type Answer = { label: string; statusCode: number; body: string };
 
@@ -77,7 +62,7 @@ describe(`simultaneous requests in one workspace (seed ${seed})`, () => {
   it("keep the workspace's invariants and never answer 5xx or a deadlock's 409", {
     timeout: 300_000,
   }, async () => {
-    const random = generator(seed);
+    const random = createRandom(seed);
     const owner = await signUp(t.app);
     for (let world = 0; world < worlds; world++) {
       const workspace = await createWorkspace(t.app, owner);

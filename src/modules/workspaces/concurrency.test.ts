@@ -139,18 +139,24 @@ describe("invitations answered at the same moment", () => {
   });
 });
 
+/** A shared workspace whose owner assigned a task to a colleague (a member). */
+async function teamWithAssignedTask() {
+  const owner = await signUp(t.app);
+  const colleague = await signUp(t.app);
+  const workspace = await createWorkspace(t.app, owner);
+  await join(t.app, owner, workspace.id, colleague, "member");
+  const task = await createTask(t.app, owner, {
+    title: "Shared",
+    workspaceId: workspace.id,
+    assigneeId: colleague.id,
+  });
+  return { owner, colleague, workspace, task };
+}
+
 describe("deleting a workspace while its tasks and categories change", () => {
   it("deletes it; the edits land before it or find nothing (404), never a deadlock", async () => {
     for (let round = 0; round < rounds; round++) {
-      const owner = await signUp(t.app);
-      const colleague = await signUp(t.app);
-      const workspace = await createWorkspace(t.app, owner);
-      await join(t.app, owner, workspace.id, colleague, "member");
-      const task = await createTask(t.app, owner, {
-        title: "Shared",
-        workspaceId: workspace.id,
-        assigneeId: colleague.id,
-      });
+      const { owner, colleague, workspace, task } = await teamWithAssignedTask();
       const category = await call(t.app, owner, "POST", "/v1/categories", {
         name: "Errands",
         workspaceId: workspace.id,
@@ -179,15 +185,7 @@ describe("deleting a workspace while its tasks and categories change", () => {
 describe("task assignments racing membership changes", () => {
   it("edits a task while its assignee is removed: both land, no deadlock", async () => {
     for (let round = 0; round < rounds; round++) {
-      const owner = await signUp(t.app);
-      const colleague = await signUp(t.app);
-      const workspace = await createWorkspace(t.app, owner);
-      await join(t.app, owner, workspace.id, colleague, "member");
-      const task = await createTask(t.app, owner, {
-        title: "Shared",
-        workspaceId: workspace.id,
-        assigneeId: colleague.id,
-      });
+      const { owner, colleague, workspace, task } = await teamWithAssignedTask();
       const answers = await Promise.all([
         patchTask(t.app, owner, task.id, { title: `Shared ${round}` }),
         call(t.app, owner, "DELETE", memberUrl(workspace.id, colleague.id)),
