@@ -24,12 +24,20 @@ type References = {
  * Checks that what a task points at exists, is visible and lives in the same
  * workspace: a category, a parent task (without making a cycle) and an
  * assignee who is a member. A bad reference is a 422 naming the field.
+ *
+ * Inside the write's transaction, pass `{ locked: true }`: the parent is
+ * then checked under `lockTaskTree` and the assignee after
+ * `holdMemberships`, which keep them right until the write commits (a
+ * delete may trash a parent, a simultaneous move turn it into a cycle, a
+ * removal or demotion take an assignee out). A category needs no lock: its
+ * foreign key refuses a deleted one (422 naming categoryId).
  */
 export async function checkReferences(
   ctx: Context,
   workspaceId: string,
   input: References,
   taskId?: string,
+  options: { locked?: boolean } = {},
 ): Promise<void> {
   if (input.categoryId) {
     const categoryWorkspace = await visibleCategoryWorkspace(ctx, input.categoryId);
@@ -37,30 +45,12 @@ export async function checkReferences(
       throw invalidReference("categoryId", "no such category in this workspace");
     }
   }
-  if (input.parentId) await checkParent(ctx, workspaceId, input.parentId, taskId);
-  if (input.assigneeId) await checkAssignee(ctx, workspaceId, input.assigneeId);
-}
-
-/**
- * The references other transactions can make wrong between `checkReferences`
- * and the write, checked again inside the write's transaction under the
- * locks that keep them right until it commits: a parent (which a delete
- * may trash, or a simultaneous move turn into a cycle) and an assignee
- * (whom a removal or demotion may take out). A category needs no lock: its
- * foreign key refuses a deleted one (422 naming categoryId).
- */
-export async function recheckReferences(
-  ctx: Context,
-  workspaceId: string,
-  input: Pick<References, "parentId" | "assigneeId">,
-  taskId?: string,
-): Promise<void> {
   if (input.parentId) {
-    await lockTaskTree(ctx, workspaceId);
+    if (options.locked) await lockTaskTree(ctx, workspaceId);
     await checkParent(ctx, workspaceId, input.parentId, taskId);
   }
   if (input.assigneeId) {
-    await holdMemberships(ctx, workspaceId);
+    if (options.locked) await holdMemberships(ctx, workspaceId);
     await checkAssignee(ctx, workspaceId, input.assigneeId);
   }
 }
@@ -68,7 +58,7 @@ export async function recheckReferences(
 /**
  * An assignee must be a member above viewer. A removal or demotion
  * unassigns the member's tasks, but not a task whose assignment has not
- * committed yet: hence the second check under `holdMemberships`.
+ * committed yet: hence the check under `holdMemberships`.
  */
 async function checkAssignee(ctx: Context, workspaceId: string, assigneeId: string): Promise<void> {
   if (!(await isAssignable(ctx, workspaceId, assigneeId))) {

@@ -30,13 +30,7 @@ import {
 } from "./completion.ts";
 import type { CreateTaskInput, Task, UpdateTaskInput } from "./contracts.ts";
 import { activityView, normaliseTags, toTask } from "./mapping.ts";
-import {
-  assertParentLive,
-  checkReferences,
-  lockTaskTree,
-  recheckReferences,
-  resolveSchedule,
-} from "./references.ts";
+import { assertParentLive, checkReferences, lockTaskTree, resolveSchedule } from "./references.ts";
 import { queryCells, taskRowFromCells } from "./rows.ts";
 import { applyQuickAddSplit, parseQuickAdd, type QuickAddSplit } from "./schedule/index.ts";
 import { tasks } from "./schema.ts";
@@ -66,11 +60,10 @@ export async function createTask(ctx: Context, input: CreateTaskInput): Promise<
   const workspaceId =
     input.workspaceId ?? workspaceRestriction(ctx.actor) ?? (await personalWorkspaceId(ctx));
   assertAllowed(await roleIn(ctx, workspaceId), "task.create");
-  await checkReferences(ctx, workspaceId, input);
-  const schedule = resolveSchedule(ctx, me.timezone, input);
   return withTransaction(ctx.db, async (tx) => {
     const txCtx = inTransaction(ctx, tx);
-    await recheckReferences(txCtx, workspaceId, input);
+    await checkReferences(txCtx, workspaceId, input, undefined, { locked: true });
+    const schedule = resolveSchedule(ctx, me.timezone, input);
     const now = ctx.now();
     const [row] = await tx
       .insert(tasks)
@@ -198,7 +191,8 @@ async function updateOnce(
       parentId: "parentId" in changes ? input.parentId : undefined,
       assigneeId: "assigneeId" in changes ? input.assigneeId : undefined,
     };
-    await recheckReferences(txCtx, current.workspaceId, moved, id);
+    // Checked above for a quick answer; the moved ones again under their locks.
+    await checkReferences(txCtx, current.workspaceId, moved, id, { locked: true });
     let row = current;
     if (Object.keys(changes).length > 0) {
       const [updated] = await tx
