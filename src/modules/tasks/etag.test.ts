@@ -167,6 +167,21 @@ describe("ETag and conditional requests on /v1/tasks/{id}", () => {
     expectProblem(response, 412, "precondition_failed");
     expect((await getTask(t.app, user, task.id)).status).toBe("open");
   });
+
+  it("honours If-Match on restore: the version the task went to the trash with", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Back again" });
+    // Deleting moves the version on: the trashed task is at version + 1.
+    expect((await deleteTask(t.app, user, task.id)).statusCode).toBe(204);
+    const stale = `"${task.version}"`;
+    const current = `"${task.version + 1}"`;
+    const refused = await taskAction(t.app, user, task.id, "restore", { "if-match": stale });
+    expectProblem(refused, 412, "precondition_failed");
+    expectProblem(await get(user, task.id), 404, "not_found");
+    const restored = await taskAction(t.app, user, task.id, "restore", { "if-match": current });
+    expect(restored.statusCode, restored.body).toBe(200);
+    expect(restored.json<{ version: number }>().version).toBe(task.version + 2);
+  });
 });
 
 describe("ETags of /v1/tasks pages", () => {

@@ -227,7 +227,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
   statusChange(
     "/v1/tasks/:id/restore",
     "Restore a task from the trash",
-    (ctx, id) => service.restoreTask(ctx, id),
+    service.restoreTask,
     `The sub-tasks that went to the trash with it come back with it. A sub-task whose parent is still in the trash answers 409: restore the parent. ${concurrentChanges}`,
   );
 

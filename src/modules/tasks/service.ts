@@ -268,13 +268,18 @@ async function deleteOnce(ctx: Context, id: string, expectedVersion: ExpectedVer
   });
 }
 
-export async function restoreTask(ctx: Context, id: string): Promise<Task> {
-  return retryLostUpdates(undefined, () => restoreOnce(ctx, id));
+export async function restoreTask(
+  ctx: Context,
+  id: string,
+  expectedVersion?: ExpectedVersion,
+): Promise<Task> {
+  return retryLostUpdates(expectedVersion, () => restoreOnce(ctx, id, expectedVersion));
 }
 
-async function restoreOnce(ctx: Context, id: string): Promise<Task> {
+async function restoreOnce(ctx: Context, id: string, expectedVersion: ExpectedVersion) {
   const { row: current, role } = await findVisibleTask(ctx, id, { deleted: true });
   assertCanChangeTask(ctx, role, current);
+  checkVersion(expectedVersion, current.version);
   return withTransaction(ctx.db, async (tx) => {
     if (current.parentId) {
       // Under the tree lock, so the parent cannot go to the trash meanwhile.
