@@ -18,7 +18,7 @@ import { LostUpdate } from "../../platform/http/lost-update.ts";
 import { toDomainError } from "../../platform/http/problem.ts";
 import { activityEvents } from "../activity/schema.ts";
 import { recordActivity } from "../activity/service.ts";
-import { completeInTransaction } from "./completion.ts";
+import { completeInTransaction, planCompletion } from "./completion.ts";
 import { type TaskStatus, tasks } from "./schema.ts";
 
 const t = useTestApp({ now: "2026-03-01T12:00:00Z" });
@@ -183,8 +183,10 @@ describe("activity rolls back with a failed transaction", () => {
     if (!stale) throw new Error("task row missing");
     await patchTask(t.app, user, task.id, { description: "moved on" });
     const ctx = contextFor(user);
+    const plan = await planCompletion(ctx, stale);
+    expect(plan.nextDueAt).not.toBeNull();
     const failing = withTransaction(ctx.db, (tx) =>
-      completeInTransaction(inTransaction(ctx, tx), stale),
+      completeInTransaction(inTransaction(ctx, tx), stale, plan),
     );
     // The verbs turn this into a retry or a 412 (platform/http/lost-update.ts).
     await expect(failing).rejects.toBeInstanceOf(LostUpdate);

@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from "uuid";
 import { actingUser } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
+import { conflict } from "../../platform/http/errors.ts";
 import {
   checkVersion,
   type ExpectedVersion,
@@ -15,17 +16,25 @@ import { assertCanChangeTask, findVisibleTask, type TaskRow, taskColumns } from 
 import type { Task } from "./contracts.ts";
 import { activityView, toTask } from "./mapping.ts";
 import { lockTaskTree } from "./references.ts";
-import { isValidTimeZone, nextOccurrence } from "./schedule/index.ts";
+import { isValidTimeZone } from "./schedule/index.ts";
+import { findNextOccurrence, RecurrenceTooSlow } from "./schedule/occurrences.ts";
 import { type TaskStatus, tasks } from "./schema.ts";
 
 export async function completeTask(ctx: Context, id: string, expected?: ExpectedVersion) {
-  return changeStatus(ctx, id, expected, "completed", async (txCtx, row) => {
-    return (await completeInTransaction(txCtx, row)).task;
+  return changeStatus(ctx, id, expected, "completed", async (row) => {
+    const plan = await planCompletion(ctx, row);
+    return async (txCtx) => (await completeInTransaction(txCtx, row, plan)).task;
   });
 }
 
 export async function reopenTask(ctx: Context, id: string, expected?: ExpectedVersion) {
-  return changeStatus(ctx, id, expected, "open", reopenInTransaction);
+  return changeStatus(
+    ctx,
+    id,
+    expected,
+    "open",
+    async (row) => (txCtx) => reopenInTransaction(txCtx, row),
+  );
 }
 
 /**
@@ -46,33 +55,62 @@ async function changeStatus(
   id: string,
   expected: ExpectedVersion,
   to: TaskStatus,
-  change: (txCtx: Context, row: TaskRow) => Promise<TaskRow>,
+  /** What can be worked out before the transaction, then the change inside it. */
+  prepare: (row: TaskRow) => Promise<(txCtx: Context) => Promise<TaskRow>>,
 ): Promise<Task> {
   return retryLostUpdates(expected, async () => {
     const { row, role } = await findVisibleTask(ctx, id);
     assertCanChangeTask(ctx, role, row);
     checkVersion(expected, row.version);
+    const change = await prepare(row);
     return withTransaction(ctx.db, async (tx) => {
       const txCtx = inTransaction(ctx, tx);
       if (statusChangeTouchesTree(row, to)) await lockTaskTree(txCtx, row.workspaceId);
-      return toTask(await change(txCtx, row));
+      return toTask(await change(txCtx));
     });
   });
 }
 
+/** The moment of a completion and when the next occurrence falls due (null: none). */
+export type CompletionPlan = { now: Date; nextDueAt: Date | null };
+
 /**
- * Completes a task inside the caller's transaction. A recurring task stays
- * completed as history and its next occurrence is created beside it, due at
- * the rule's next date after both its due date and now (in the user's zone).
- * The caller takes `lockTaskTree` first when `statusChangeTouchesTree`.
+ * Works out a completion before its transaction: the next occurrence of a
+ * recurring task is due at the rule's next date after both its due date and
+ * now (in the user's zone), found within `occurrenceBudgetMs`. A stored rule
+ * that cannot be evaluated in time is a 409 naming `recurrence`.
+ */
+export async function planCompletion(ctx: Context, row: TaskRow): Promise<CompletionPlan> {
+  const now = ctx.now();
+  if (row.status === "completed" || !row.recurrence) return { now, nextDueAt: null };
+  const zone = actingUser(ctx.actor).timezone;
+  const anchor = row.dueAt ?? now;
+  const after = new Date(Math.max(anchor.getTime(), now.getTime()));
+  const options = { anchor, after, timeZone: isValidTimeZone(zone) ? zone : "UTC" };
+  try {
+    return { now, nextDueAt: await findNextOccurrence(row.recurrence, options) };
+  } catch (error) {
+    if (!(error instanceof RecurrenceTooSlow)) throw error;
+    throw conflict(
+      "This task's repeat rule takes too long to evaluate; change or remove its recurrence, then complete it",
+      "recurrence",
+    );
+  }
+}
+
+/**
+ * Completes a task inside the caller's transaction, as planned by
+ * `planCompletion`. A recurring task stays completed as history and its next
+ * occurrence (if the series goes on) is created beside it. The caller takes
+ * `lockTaskTree` first when `statusChangeTouchesTree`.
  */
 export async function completeInTransaction(
   ctx: Context,
   current: TaskRow,
+  { now, nextDueAt }: CompletionPlan,
 ): Promise<{ task: TaskRow; next: TaskRow | null }> {
   if (current.status === "completed") return { task: current, next: null };
-  const now = ctx.now();
-  const next = current.recurrence ? await createNextOccurrence(ctx, current, now) : null;
+  const next = nextDueAt ? await createNextOccurrence(ctx, current, nextDueAt, now) : null;
   const [row] = await ctx.db
     .update(tasks)
     .set({
@@ -97,16 +135,7 @@ export async function completeInTransaction(
   return { task: row, next };
 }
 
-async function createNextOccurrence(ctx: Context, current: TaskRow, now: Date) {
-  const zone = actingUser(ctx.actor).timezone;
-  const anchor = current.dueAt ?? now;
-  const after = anchor > now ? anchor : now;
-  const dueAt = nextOccurrence(current.recurrence ?? "", {
-    anchor,
-    after,
-    timeZone: isValidTimeZone(zone) ? zone : "UTC",
-  });
-  if (!dueAt) return null; // the series has ended (COUNT / UNTIL)
+async function createNextOccurrence(ctx: Context, current: TaskRow, dueAt: Date, now: Date) {
   const [next] = await ctx.db
     .insert(tasks)
     .values({

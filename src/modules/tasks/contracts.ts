@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { isoDateTime } from "../../platform/http/fields.ts";
 import { cursorSchema, limitSchema, pageSchema } from "../../platform/http/pagination.ts";
+import { occurrenceBudgetMs } from "./schedule/occurrences.ts";
 import { taskPriorities, taskStatuses } from "./schema.ts";
 
 const title = z
@@ -60,7 +61,9 @@ const scheduleFields = {
     .max(200)
     .nullable()
     .optional()
-    .meta({ description: 'An RRULE or words: "every monday", "every 1st at 9am"' }),
+    .meta({
+      description: `An RRULE or words: "every monday", "every 1st at 9am". A rule whose next occurrence (from the due date, or now) cannot be found within ${occurrenceBudgetMs / 1000} s is refused.`,
+    }),
 };
 
 export const createTaskSchema = z

@@ -5,13 +5,12 @@ import { conflict, invalidReference, validationFailed } from "../../platform/htt
 import { visibleCategoryWorkspace } from "../categories/service.ts";
 import { holdMemberships, isAssignable } from "../workspaces/service.ts";
 import { findVisibleTask } from "./access.ts";
+import { isValidTimeZone, parseDue, parseRecurrence, ruleHasTime } from "./schedule/index.ts";
 import {
-  isValidTimeZone,
-  nextOccurrence,
-  parseDue,
-  parseRecurrence,
-  ruleHasTime,
-} from "./schedule/index.ts";
+  findNextOccurrence,
+  occurrenceBudgetMs,
+  RecurrenceTooSlow,
+} from "./schedule/occurrences.ts";
 import { tasks } from "./schema.ts";
 
 type References = {
@@ -146,14 +145,18 @@ export type Schedule = { dueAt?: Date | null; allDay?: boolean; recurrence?: str
 /**
  * Turns the schedule fields of a request into column values: natural
  * language read in the user's time zone, recurrence stored as an RRULE, and
- * a recurring task without a date due at its first occurrence.
+ * a recurring task without a date due at its first occurrence. Whenever the
+ * rule or the date of a recurring task changes, the rule is evaluated from
+ * that date, so a rule whose next occurrence cannot be found in time is
+ * refused here (400 naming `recurrence`), not when the task is completed.
+ * Call it before a transaction: that may take up to `occurrenceBudgetMs`.
  */
-export function resolveSchedule(
+export async function resolveSchedule(
   ctx: Context,
   timeZone: string,
   input: ScheduleInput,
-  current: { dueAt: Date | null } = { dueAt: null },
-): Schedule {
+  current: { dueAt: Date | null; recurrence: string | null } = { dueAt: null, recurrence: null },
+): Promise<Schedule> {
   const zone = isValidTimeZone(timeZone) ? timeZone : "UTC";
   const schedule: Schedule = {};
   if (input.due !== undefined) {
@@ -167,28 +170,43 @@ export function resolveSchedule(
   } else if (input.allDay !== undefined) {
     schedule.allDay = input.allDay && current.dueAt !== null;
   }
-  if (input.recurrence !== undefined) {
-    if (input.recurrence === null) {
-      schedule.recurrence = null;
-    } else {
-      const rule = parseRecurrence(input.recurrence);
-      if (!rule) {
-        throw validationFailed(
-          "recurrence",
-          `could not read "${input.recurrence}" as a repeat rule`,
-        );
-      }
-      schedule.recurrence = rule;
-      const dueAt = schedule.dueAt === undefined ? current.dueAt : schedule.dueAt;
-      if (dueAt === null) {
-        // Untimed rules make all-day tasks, due at the end of their local day like parseDue's.
-        const now = ctx.now();
-        const allDay = !ruleHasTime(rule);
-        const anchor = allDay ? DateTime.fromJSDate(now, { zone }).endOf("day").toJSDate() : now;
-        schedule.dueAt = nextOccurrence(rule, { anchor, after: now, timeZone: zone });
-        schedule.allDay = allDay;
-      }
+  if (input.recurrence === null) schedule.recurrence = null;
+  else if (input.recurrence !== undefined) {
+    const rule = parseRecurrence(input.recurrence);
+    if (!rule) {
+      throw validationFailed("recurrence", `could not read "${input.recurrence}" as a repeat rule`);
+    }
+    schedule.recurrence = rule;
+  }
+  const rule = schedule.recurrence === undefined ? current.recurrence : schedule.recurrence;
+  if (rule && (schedule.recurrence || schedule.dueAt !== undefined)) {
+    const dueAt = schedule.dueAt === undefined ? current.dueAt : schedule.dueAt;
+    // Untimed rules make all-day tasks, due at the end of their local day like parseDue's.
+    const now = ctx.now();
+    const allDay = !ruleHasTime(rule);
+    const anchor =
+      dueAt ?? (allDay ? DateTime.fromJSDate(now, { zone }).endOf("day").toJSDate() : now);
+    const after = dueAt ? new Date(dueAt.getTime() - 1) : now;
+    const first = await evaluateRule(rule, { anchor, after, timeZone: zone });
+    if (dueAt === null && schedule.recurrence) {
+      schedule.dueAt = first;
+      schedule.allDay = allDay;
     }
   }
   return schedule;
+}
+
+async function evaluateRule(
+  rule: string,
+  options: { anchor: Date; after: Date; timeZone: string },
+): Promise<Date | null> {
+  try {
+    return await findNextOccurrence(rule, options);
+  } catch (error) {
+    if (!(error instanceof RecurrenceTooSlow)) throw error;
+    throw validationFailed(
+      "recurrence",
+      `could not work out when "${rule}" next occurs within ${occurrenceBudgetMs / 1000} s; use a simpler rule`,
+    );
+  }
 }

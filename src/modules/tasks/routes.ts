@@ -25,6 +25,7 @@ import {
   taskSchema,
   updateTaskSchema,
 } from "./contracts.ts";
+import { occurrenceBudgetMs } from "./schedule/occurrences.ts";
 import * as service from "./service.ts";
 
 const tags = ["Tasks"];
@@ -222,6 +223,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
     "/v1/tasks/:id/complete",
     "Complete a task (a recurring one gets its next occurrence)",
     service.completeTask,
+    `A recurring task whose rule cannot be evaluated within ${occurrenceBudgetMs / 1000} s (one stored before rules were checked on write) answers 409 naming \`recurrence\` and stays open. ${concurrentChanges}`,
   );
   statusChange("/v1/tasks/:id/reopen", "Reopen a completed task", service.reopenTask);
   statusChange(

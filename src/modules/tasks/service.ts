@@ -25,6 +25,7 @@ import {
 } from "./access.ts";
 import {
   completeInTransaction,
+  planCompletion,
   reopenInTransaction,
   statusChangeTouchesTree,
 } from "./completion.ts";
@@ -60,10 +61,10 @@ export async function createTask(ctx: Context, input: CreateTaskInput): Promise<
   const workspaceId =
     input.workspaceId ?? workspaceRestriction(ctx.actor) ?? (await personalWorkspaceId(ctx));
   assertAllowed(await roleIn(ctx, workspaceId), "task.create");
+  const schedule = await resolveSchedule(ctx, me.timezone, input);
   return withTransaction(ctx.db, async (tx) => {
     const txCtx = inTransaction(ctx, tx);
     await checkReferences(txCtx, workspaceId, input, undefined, { locked: true });
-    const schedule = resolveSchedule(ctx, me.timezone, input);
     const now = ctx.now();
     const [row] = await tx
       .insert(tasks)
@@ -174,7 +175,7 @@ async function updateOnce(
   const values: Partial<typeof tasks.$inferInsert> = {
     ...fields,
     ...(fields.tags ? { tags: normaliseTags(fields.tags) } : {}),
-    ...resolveSchedule(ctx, me.timezone, input, current),
+    ...(await resolveSchedule(ctx, me.timezone, input, current)),
   };
   const changes = diffChanges(
     activityView(current),
@@ -182,6 +183,10 @@ async function updateOnce(
   );
   const statusChanges = status !== undefined && status !== current.status;
   if (Object.keys(changes).length === 0 && !statusChanges) return toTask(current);
+  const completion =
+    statusChanges && status === "completed"
+      ? await planCompletion(ctx, { ...current, ...values } as TaskRow)
+      : null;
   return withTransaction(ctx.db, async (tx) => {
     const txCtx = inTransaction(ctx, tx);
     if (statusChanges && statusChangeTouchesTree({ ...current, ...values } as TaskRow, status)) {
@@ -210,12 +215,8 @@ async function updateOnce(
       });
       if ("title" in changes || "description" in changes) await requestEmbedding(txCtx, [row.id]);
     }
-    if (statusChanges) {
-      row =
-        status === "completed"
-          ? (await completeInTransaction(txCtx, row)).task
-          : await reopenInTransaction(txCtx, row);
-    }
+    if (completion) row = (await completeInTransaction(txCtx, row, completion)).task;
+    else if (statusChanges) row = await reopenInTransaction(txCtx, row);
     return toTask(row);
   });
 }
