@@ -124,6 +124,15 @@ describe("findRecurrence", () => {
     );
   });
 
+  it("reads each day spelling one way, so long lists of days cannot backtrack", () => {
+    expect(parseRecurrence("every weds")).toBe("FREQ=WEEKLY;BYDAY=WE");
+    expect(parseRecurrence("every mons, fris & suns")).toBe("FREQ=WEEKLY;BYDAY=MO,FR,SU");
+    expect(parseRecurrence("every tues and thurs")).toBe("FREQ=WEEKLY;BYDAY=TU,TH");
+    // "tues" once read as "tue"+"s" too: 2^k ways to fail, over a minute at 493 characters.
+    const glued = `every ${"tuesand ".repeat(61).trim()}`;
+    expect(findRecurrence(glued)).toBeNull();
+  });
+
   it("treats daily/weekly before an ordinary word as an adjective", () => {
     expect(findRecurrence("Write weekly report")).toBeNull();
     expect(findRecurrence("Daily standup notes")).toBeNull();

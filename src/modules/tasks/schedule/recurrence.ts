@@ -83,8 +83,10 @@ function serialize(parts: Map<string, string>): string {
   return [...parts].map(([key, value]) => `${key}=${value}`).join(";");
 }
 
+// Each spelling matches one way only: with a shared trailing "s?", "tues" was "tue"+"s" or
+// "tues", and a list of k such days ("every tuesand tuesand ...") backtracked 2^k ways.
 const DAY =
-  "(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)s?";
+  "(?:(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|mons?|tues?|weds?|thu(?:rs?)?|fris?|sats?|suns?)";
 const DAY_LIST = `${DAY}(?:\\s*(?:,\\s*(?:and\\s+)?|and\\s+|&\\s*)${DAY})*`;
 const ORD = "\\d{1,2}(?:st|nd|rd|th)";
 const ORD_LIST = `${ORD}(?:\\s*(?:,\\s*(?:and\\s+)?|and\\s+|&\\s*)${ORD})*`;
