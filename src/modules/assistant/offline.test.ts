@@ -116,6 +116,16 @@ describe("the offline intent parser", () => {
     expect(parse(message)).toEqual(expected);
   });
 
+  it("looks for the date of a move in the last words only, even in a long message", () => {
+    // Reading every suffix of this as a date took over a minute.
+    const long = `move ${"1d ".repeat(1400)}`.slice(0, 4000).trim();
+    expect(parse(long)).toMatchObject({ kind: "reschedule" });
+    expect(parse(`move ${"the quarterly report ".repeat(20)}to next friday at 3pm`)).toMatchObject({
+      kind: "reschedule",
+      when: "next friday at 3pm",
+    });
+  });
+
   it("keeps a date it cannot read for the reply instead of dropping it", () => {
     expect(parse("move dentist to blorp")).toEqual({
       kind: "reschedule",

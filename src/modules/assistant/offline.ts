@@ -190,10 +190,17 @@ function parseTarget(text: string): TaskReference {
   return { kind: "title", text: unquote(cleaned) };
 }
 
-/** "dentist to friday 3pm": the first split whose right side reads entirely as a date. */
+/** The most words a date phrase is looked for in: "the first monday of next month at 9 in the morning". */
+const maxWhenWords = 12;
+
+/**
+ * "dentist to friday 3pm": the first split whose right side reads entirely
+ * as a date, among its last `maxWhenWords` words (reading every suffix of a
+ * 4,000-character message took minutes).
+ */
 function splitWhen(text: string, options: ParseOptions): { target: string; when: string | null } {
   const words = text.split(" ");
-  for (let cut = 1; cut < words.length; cut++) {
+  for (let cut = Math.max(1, words.length - maxWhenWords); cut < words.length; cut++) {
     const when = words
       .slice(cut)
       .join(" ")

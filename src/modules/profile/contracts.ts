@@ -50,6 +50,8 @@ export const updateProfileSchema = z
       .optional(),
     timezone: z
       .string()
+      // The longest IANA name is 32 characters (America/Argentina/ComodRivadavia).
+      .max(64, "must be at most 64 characters")
       .refine(isValidTimeZone, "must be an IANA time zone such as Europe/Berlin")
       .transform(canonicalCase)
       .optional(),

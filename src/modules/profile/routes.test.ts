@@ -146,6 +146,7 @@ describe("PATCH /v1/me", () => {
 
   it.each([
     ["an unknown time zone", { timezone: "Mars/Olympus_Mons" }, "timezone"],
+    ["a time zone over 64 characters", { timezone: `Europe/${"x".repeat(58)}` }, "timezone"],
     ["an empty name", { name: " " }, "name"],
     ["a name over 100 characters", { name: "n".repeat(101) }, "name"],
     ["an image that is not an http(s) URL", { image: "javascript:alert(1)" }, "image"],

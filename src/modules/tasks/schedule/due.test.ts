@@ -122,6 +122,23 @@ describe("parseDue", () => {
 describe("findDueInText", () => {
   const find = (text: string) => findDueInText(text, { now: WED, timeZone: NY });
 
+  it("reports positions in the text as sent when it has runs of whitespace", () => {
+    const text = "Call  mom\t\ttomorrow   at 5pm  please";
+    const match = find(text);
+    expect(match).toMatchObject({ dueAt: new Date("2026-03-05T22:00:00Z"), allDay: false });
+    expect(text.slice(match?.index, (match?.index ?? 0) + (match?.length ?? 0))).toBe(
+      "tomorrow   at 5pm",
+    );
+  });
+
+  // Each of these took chrono minutes when it read the whitespace runs as sent
+  // (exponential backtracking); the test timeout is what catches a relapse.
+  it("reads long runs of spaces between time units as single spaces", () => {
+    const units = "1d     ".repeat(80);
+    expect(ny(units.slice(0, 198))).toBeNull();
+    expect(find(`Plan ${units}`.slice(0, 500))).toBeNull();
+  });
+
   it("reports where the date phrase sits in the text", () => {
     const match = find("Call mom tomorrow please");
     expect(match).toMatchObject({ index: 9, length: 8, allDay: true });
