@@ -106,6 +106,12 @@ describe("parseQuickAdd: categories", () => {
     });
   });
 
+  it("reads the first ten #s as categories, so many #s cannot multiply the work", () => {
+    expect(add(`${"#x ".repeat(9)}#work`)).toMatchObject({ categoryId: "work" });
+    const eleventh = `${"#x ".repeat(10)}#work`;
+    expect(add(eleventh)).toMatchObject({ title: eleventh, categoryId: null });
+  });
+
   it("does not match a category name that is only a prefix of the word", () => {
     expect(add("Buy #homework folder")).toMatchObject({
       title: "Buy #homework folder",
