@@ -17,7 +17,10 @@ export function cleanText(text: string, maxLength: number): string {
   return cleaned.length > maxLength ? `${cleaned.slice(0, maxLength - 1).trimEnd()}…` : cleaned;
 }
 
-const email = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+// Starts only where a local part can start: retried from every letter of a long run
+// without an @ after it, the search was quadratic (100 ms for 8,000 characters).
+const email =
+  /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 const cardCandidate = /\b\d(?:[ -]?\d){12,18}\b/g;
 const isoDate = /\d{4}-\d{2}-\d{2}/;
 const phoneCandidate = /(?:\+|\b)\d[\d ().-]{7,18}\d\b/g;
@@ -69,7 +72,8 @@ const injectionPatterns = [
   /\b(you are now|act as|pretend to be|new instructions|from now on)\b/i,
   /\b(system prompt|developer message|jailbreak)\b/i,
   /<\/?\s*(data|system|assistant|instructions?)\b/i,
-  /^\s*(system|assistant|user)\s*:/im,
+  // Spaces and tabs only: `\s*` ran across every following blank line from each line start.
+  /^[ \t]*(system|assistant|user)[ \t]*:/im,
   /\b(reveal|print|show|repeat)\b[^.\n]{0,30}\b(prompt|instructions|secrets?|api key)\b/i,
 ];
 
