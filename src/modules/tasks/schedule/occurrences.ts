@@ -2,8 +2,9 @@ import { Piscina } from "piscina";
 
 /**
  * How long a rule may take to yield its next occurrence, counted from when
- * it is handed to the pool (so it includes starting a worker, ~0.3 s here).
- * An everyday rule takes well under a millisecond.
+ * it is handed to a started pool (the first worker takes ~0.3 s to start,
+ * not counted; a replacement after a stop is). An everyday rule takes well
+ * under a millisecond.
  */
 export const occurrenceBudgetMs = 2_000;
 
@@ -17,16 +18,27 @@ export const occurrenceBudgetMs = 2_000;
  * the event loop never waits on one. Natural phrases in quick add yield
  * rules that cannot do this and are evaluated in place.
  */
-let pool: Piscina | null = null;
+let pool: { workers: Piscina; started: Promise<unknown> } | null = null;
 
-function occurrencePool(): Piscina {
-  pool ??= new Piscina({
-    filename: new URL("./occurrence-worker.ts", import.meta.url).href,
-    name: "evaluate",
-    minThreads: 1,
-    maxThreads: 2,
-    idleTimeout: 60_000,
-  });
+function occurrencePool() {
+  if (!pool) {
+    const workers = new Piscina({
+      filename: new URL("./occurrence-worker.ts", import.meta.url).href,
+      name: "evaluate",
+      minThreads: 1,
+      maxThreads: 2,
+      idleTimeout: 60_000,
+    });
+    // Resolves once a worker has started and loaded rrule: the budget starts after that.
+    const epoch = new Date(0);
+    const started = workers.run({
+      rule: "FREQ=DAILY",
+      anchor: epoch,
+      after: epoch,
+      timeZone: "UTC",
+    });
+    pool = { workers, started };
+  }
   return pool;
 }
 
@@ -43,9 +55,11 @@ export async function findNextOccurrence(
   rule: string,
   options: { anchor: Date; after: Date; timeZone: string },
 ): Promise<Date | null> {
+  const { workers, started } = occurrencePool();
+  await started;
   const signal = AbortSignal.timeout(occurrenceBudgetMs);
   try {
-    return await occurrencePool().run({ rule, ...options }, { signal });
+    return await workers.run({ rule, ...options }, { signal });
   } catch (error) {
     if (signal.aborted) throw new RecurrenceTooSlow(rule);
     throw error;
