@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { isoDateTime } from "../../platform/http/fields.ts";
 import { cursorSchema, limitSchema, pageSchema } from "../../platform/http/pagination.ts";
+import { maxDueText } from "./schedule/index.ts";
 import { occurrenceBudgetMs } from "./schedule/occurrences.ts";
 import { taskPriorities, taskStatuses } from "./schema.ts";
 
@@ -12,7 +13,7 @@ const title = z
 const description = z.string().max(10_000, "must be at most 10000 characters");
 const tag = z.string().trim().min(1, "must not be empty").max(50, "must be at most 50 characters");
 const tags = z.array(tag).max(20, "must have at most 20 tags");
-const naturalText = z.string().trim().min(1, "must not be empty").max(200);
+const naturalText = z.string().trim().min(1, "must not be empty").max(maxDueText);
 
 export const taskSchema = z
   .object({

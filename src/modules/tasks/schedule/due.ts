@@ -103,7 +103,8 @@ function parseAll(text: string, options: DueOptions): ParsedResult[] {
 
 const WHITESPACE = /\s/;
 
-const maxDueText = 200;
+/** The longest text read as a date: the `due` field's limit too. */
+export const maxDueText = 200;
 
 function isTimed(result: ParsedResult): boolean {
   const tags = result.tags();
@@ -142,7 +143,7 @@ function resolve(result: ParsedResult, timeZone: string): ParsedDue {
 /** Parses a text that is entirely a due date ("tomorrow 5pm", "by friday"); anything else gives null. */
 export function parseDue(text: string, options: DueOptions): ParsedDue | null {
   const trimmed = text.trim();
-  // As long as the `due` field allows; a longer text is not a date, and chrono's time grows with it.
+  // A longer text is not a date, and chrono's time grows with it.
   if (trimmed === "" || trimmed.length > maxDueText) return null;
   const results = parseAll(trimmed, options);
   if (results.length !== 1) return null;
