@@ -282,6 +282,33 @@ describe("the MCP server over Streamable HTTP", () => {
     expect((failure as StreamableHTTPError).code).toBe(401);
   });
 
+  it("refuses a JSON-RPC batch with 400 naming the body, and runs none of it", async () => {
+    const user = await signUp(t.app);
+    const add = (id: number) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "add_task", arguments: { title: `Batched ${id}` } },
+    });
+    const response = await fetch(`${baseUrl}/mcp`, {
+      method: "POST",
+      headers: {
+        ...user.headers,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify([add(1), add(2)]),
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    expect(await response.json()).toMatchObject({
+      code: "validation_failed",
+      errors: [{ path: "body", message: expect.stringMatching(/one JSON-RPC message/) }],
+    });
+    const client = await connect(user);
+    expect((await call(client, "list_tasks")).tasks).toEqual([]);
+  });
+
   it("answers GET and DELETE with 405, since it keeps no sessions", async () => {
     const user = await signUp(t.app);
     for (const method of ["GET", "DELETE"]) {

@@ -9,19 +9,34 @@ import { createMcpServer } from "./mcp.ts";
 
 const tags = ["MCP"];
 
+/**
+ * One message per POST, as the Streamable HTTP transport has required since
+ * MCP 2025-06-18 (which dropped JSON-RPC batches). A batch would run up to
+ * 100 tool calls as one request: one rate-limit token for all of them, and
+ * (measured) 10 s of quick-add parsing or a 200 MB answer from one POST.
+ */
 const jsonRpcMessage = z
-  .looseObject({
-    jsonrpc: z.literal("2.0"),
-    id: z.union([z.string(), z.number()]).optional(),
-    method: z.string().optional(),
-    params: z.record(z.string(), z.unknown()).optional(),
-  })
+  .looseObject(
+    {
+      jsonrpc: z.literal("2.0"),
+      id: z.union([z.string(), z.number()]).optional(),
+      method: z.string().optional(),
+      params: z.record(z.string(), z.unknown()).optional(),
+    },
+    {
+      error: (issue) =>
+        Array.isArray(issue.input)
+          ? "send one JSON-RPC message per request; batches are not supported (MCP 2025-06-18 and later)"
+          : undefined,
+    },
+  )
   .meta({ id: "JsonRpcMessage", description: "A JSON-RPC 2.0 request, notification or response" });
 
 const description =
   "Model Context Protocol, Streamable HTTP transport (stateless: no Mcp-Session-Id). " +
   "POST one JSON-RPC message with `Accept: application/json, text/event-stream`; the answer " +
-  "is JSON. Tools: add_task, list_tasks, get_task, search_tasks, update_task, complete_task, " +
+  "is JSON. A batch (a JSON array) is refused with 400: MCP has had no batches since " +
+  "2025-06-18. Tools: add_task, list_tasks, get_task, search_tasks, update_task, complete_task, " +
   "reopen_task, delete_task, list_categories, get_profile. Authenticated like /v1; every " +
   "tool runs as the caller, and a failed tool call is an MCP tool error (isError) carrying " +
   "the problem fields.";
@@ -53,7 +68,7 @@ export const mcpRoutes: FastifyPluginAsyncZod = async (app) => {
       security,
       summary: "MCP endpoint (Streamable HTTP)",
       description,
-      body: checksOwnText(z.union([jsonRpcMessage, z.array(jsonRpcMessage).min(1)])),
+      body: checksOwnText(jsonRpcMessage),
       response: {
         200: {
           description: "The JSON-RPC response",
