@@ -15,7 +15,15 @@ export const toolCallSchema = z
     name: z.string().meta({ examples: ["add_task", "delete_task"] }),
     input: z.record(z.string(), z.unknown()),
     status: z.enum(toolCallStatuses),
-    result: z.unknown().optional().meta({ description: "The tool's structured result" }),
+    result: z
+      .unknown()
+      .optional()
+      .meta({
+        description:
+          "The tool's structured result. A chat answer carries it whole; a stored message " +
+          "(GET .../messages) keeps it shortened: each task as id, title, status and dueAt, " +
+          "and any text cut at 1,000 characters. GET the task for its current state.",
+      }),
     error: z
       .object({ code: z.string(), detail: z.string() })
       .optional()

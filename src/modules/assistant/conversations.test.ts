@@ -69,6 +69,30 @@ describe("conversations", () => {
     expect(Object.keys(data[1] ?? {})).not.toContain("state");
   });
 
+  it("keeps each tool result shortened: tasks by reference", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, {
+      title: "Dentist",
+      description: "notes ".repeat(1_500),
+      dueAt: "2026-03-13T15:00:00Z",
+    });
+    const answer = await say(t.app, user, "what's due this week?");
+    // The chat answer carries the result as the tool returned it.
+    expect(answer.toolCalls[0]?.result).toMatchObject({
+      tasks: [expect.objectContaining({ id: task.id, description: task.description })],
+    });
+    const response = await t.app.inject({
+      url: `/v1/conversations/${answer.conversationId}/messages`,
+      headers: user.headers,
+    });
+    const stored = response.json<Page<Message>>().data[1]?.toolCalls[0];
+    expect(stored).toMatchObject({ name: "list_tasks", status: "succeeded" });
+    expect(stored?.result).toEqual({
+      tasks: [{ id: task.id, title: "Dentist", status: "open", dueAt: task.dueAt }],
+      nextCursor: null,
+    });
+  });
+
   it("deletes a conversation with its messages; others' answer 404", async () => {
     const user = await signUp(t.app);
     const other = await signUp(t.app);

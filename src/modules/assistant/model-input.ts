@@ -3,6 +3,7 @@ import { dataBlock } from "../ai/prompts.ts";
 import { cleanText, mapStrings } from "../ai/safety.ts";
 import type { HistoryMessage, ToolOutcome } from "./agent.ts";
 import type { ToolCallRecord } from "./contracts.ts";
+import { compactResult } from "./records.ts";
 
 /**
  * What a model reads of the assistant's tools and memory. Stored text (task
@@ -33,22 +34,6 @@ export function toolOutcomeText(outcome: ToolOutcome, options: FenceOptions): st
         `(approval ${outcome.approvalId}). Tell them it needs their approval.`
       );
   }
-}
-
-type TaskLike = { id: string; title: string; status?: string; dueAt?: string | null };
-
-/** Just enough of a task to refer to it in a later turn. */
-function taskRef(task: TaskLike) {
-  return { id: task.id, title: task.title, status: task.status, dueAt: task.dueAt ?? null };
-}
-
-/** Earlier results, shortened: later turns need ids and titles, not every field. */
-function compactResult(result: unknown): unknown {
-  if (!result || typeof result !== "object") return result;
-  const value = result as { task?: TaskLike; tasks?: TaskLike[] };
-  if (value.task) return { task: taskRef(value.task) };
-  if (Array.isArray(value.tasks)) return { tasks: value.tasks.map(taskRef) };
-  return result;
 }
 
 function recordText(record: ToolCallRecord, options: FenceOptions): string {

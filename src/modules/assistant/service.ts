@@ -16,6 +16,7 @@ import type {
   PendingApproval,
   ToolCallRecord,
 } from "./contracts.ts";
+import { keptRecord } from "./records.ts";
 import { chatApprovals, conversations, type MessageRole, messages } from "./schema.ts";
 import { type ToolEvent, TurnToolBox } from "./tool-box.ts";
 
@@ -102,7 +103,7 @@ async function addMessage(ctx: Context, message: NewMessage): Promise<string> {
     conversationId: message.conversationId,
     role: message.role,
     content,
-    toolCalls: message.toolCalls ?? [],
+    toolCalls: (message.toolCalls ?? []).map(keptRecord),
     approvalId: message.approvalId ?? null,
     state: message.state ?? null,
     createdAt: now,
