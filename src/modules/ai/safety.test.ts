@@ -126,6 +126,76 @@ describe("output safety", () => {
     );
   });
 
+  it("reads links as a Markdown renderer does: nested brackets, references, raw HTML", () => {
+    const cases: [string, string][] = [
+      ["[a [b] c](https://evil.example/x?d=1)", "a [b] c"],
+      ["![a [b]](https://evil.example/p.png) kept", " kept"],
+      ["[x](https://evil.example/a(b)) y", "x y"],
+      [
+        "see [here][1] or [there]\n\n[1]: https://evil.example/x\n[there]: /x",
+        "see here or there\n\n\n",
+      ],
+      ["![logo][l]\n\n[l]: https://evil.example/l.png", "\n\n"],
+      [
+        "[ours][o]\n\n[o]: https://taskpilot.example/t",
+        "[ours][o]\n\n[o]: https://taskpilot.example/t",
+      ],
+      [
+        "<a href=\"https://evil.example\">x</a> <a href='https://taskpilot.example'>y</a>",
+        "x</a> <a href='https://taskpilot.example'>y</a>",
+      ],
+      ["<div>\n<img src=x><IMG\nsrc=y>\n</div>", "<div>\n\n</div>"],
+      [
+        "[ok](https://taskpilot.example/a) [![i](https://evil.example/i)](https://taskpilot.example/b)",
+        "[ok](https://taskpilot.example/a) [](https://taskpilot.example/b)",
+      ],
+      [
+        "`[x](https://evil.example)` and\n\n```\n![i](https://evil.example)\n```",
+        "`[x](https://evil.example)` and\n\n```\n![i](https://evil.example)\n```",
+      ],
+      ["\\[x](https://evil.example) [](https://evil.example)", "\\[x](https://evil.example) "],
+    ];
+    for (const [text, expected] of cases)
+      expect(sanitizeOutput(text, allowlist), text).toBe(expected);
+  });
+
+  it("streams what the whole text gives, however it is split", () => {
+    const texts = [
+      "Read the [guide](https://evil.example/x) now, ![img](http://e.x/y).\n\nDone! Next [a [b]](https://evil.example) <https://evil.example/r>",
+      "```\n[x](https://evil.example)\n\n```\n[y](https://evil.example) [z](https://taskpilot.example)",
+      '<pre>\n\n<img src="https://evil.example/p"\n\n alt=x>\n</pre>\ntext',
+      "A < B and 3 > 2! See [it](/rel).\n\n\n[2]: https://evil.example",
+    ];
+    for (const text of texts) {
+      const whole = sanitizeOutput(text, allowlist);
+      for (let cut = 1; cut < text.length; cut++) {
+        for (const second of [cut + 1, cut + 7]) {
+          const sanitizer = new StreamingSanitizer(allowlist);
+          const parts = [text.slice(0, cut), text.slice(cut, second), text.slice(second)];
+          const out = parts.map((part) => sanitizer.push(part)).join("") + sanitizer.flush();
+          expect(out, `${JSON.stringify(text)} cut at ${cut}, ${second}`).toBe(whole);
+        }
+      }
+    }
+  });
+
+  it("lets plain text through at once and holds only what may become a link", () => {
+    const sanitizer = new StreamingSanitizer(allowlist);
+    expect(sanitizer.push("Great! Here is ")).toBe("Great! Here is ");
+    expect(sanitizer.push("the [plan")).toBe("the ");
+    expect(sanitizer.push("](https://evil.example) for you.\n\nNext")).toBe(
+      "plan for you.\n\nNext",
+    );
+    expect(sanitizer.push(" step!")).toBe(" step");
+    expect(sanitizer.flush()).toBe("!");
+    // A definition met after its reference is removed; the reference stays plain text.
+    const late = new StreamingSanitizer(allowlist);
+    const out = ["see [here][1]\n\n", "[1]: https://evil.example/x\n"].map((part) =>
+      late.push(part),
+    );
+    expect(out.join("") + late.flush()).toBe("see [here][1]\n\n\n");
+  });
+
   it("catches a link split across stream chunks", () => {
     const sanitizer = new StreamingSanitizer(allowlist);
     const chunks = [

@@ -2,7 +2,8 @@
  * Input and output safety. Input: length caps, control characters, PII
  * redaction before text leaves for an external provider, and heuristics
  * that flag stored text which reads like instructions to the model. Output:
- * markdown images and links to hosts outside the allowlist are removed.
+ * Markdown images and links to hosts outside the allowlist are removed
+ * (`output-links.ts`).
  */
 
 // C0 and C1 control characters except tab and newline, plus bidi overrides
@@ -131,67 +132,4 @@ export function fencedJson(value: unknown): string {
   return JSON.stringify(value, null, 1).replace(/[<>&]/g, (character) => fenceEscapes[character]!);
 }
 
-function allowedUrl(url: string, allowlist: string[]): boolean {
-  try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return false;
-    const host = parsed.hostname.toLowerCase();
-    return allowlist.some((allowed) => host === allowed || host.endsWith(`.${allowed}`));
-  } catch {
-    return false; // relative or malformed: nowhere we vouch for
-  }
-}
-
-const markdownImage = /!\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+"[^"]*")?\s*\)/g;
-const markdownLink = /\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+"[^"]*")?\s*\)/g;
-const htmlImage = /<img\b[^>]*>/gi;
-const autoLink = /<(https?:\/\/[^>\s]+)>/gi;
-
-/** Removes images and links to hosts outside the allowlist; a link keeps its text. */
-export function sanitizeOutput(text: string, allowlist: string[]): string {
-  return text
-    .replace(markdownImage, (match, _alt: string, url: string) =>
-      allowedUrl(url, allowlist) ? match : "",
-    )
-    .replace(markdownLink, (match, label: string, url: string) =>
-      allowedUrl(url, allowlist) ? match : label,
-    )
-    .replace(htmlImage, "")
-    .replace(autoLink, (match, url: string) => (allowedUrl(url, allowlist) ? match : url));
-}
-
-/**
- * The same filter for a stream: text that might be the start of a link or
- * image is held back until it is complete (or clearly is not one), so a
- * link split across chunks is still caught.
- */
-export class StreamingSanitizer {
-  private pending = "";
-  private readonly allowlist: string[];
-
-  constructor(allowlist: string[]) {
-    this.allowlist = allowlist;
-  }
-
-  push(delta: string): string {
-    const text = this.pending + delta;
-    const cut = this.safeCut(text);
-    this.pending = text.slice(cut);
-    return sanitizeOutput(text.slice(0, cut), this.allowlist);
-  }
-
-  flush(): string {
-    const rest = sanitizeOutput(this.pending, this.allowlist);
-    this.pending = "";
-    return rest;
-  }
-
-  private safeCut(text: string): number {
-    const start = Math.max(text.lastIndexOf("["), text.lastIndexOf("<"));
-    if (start < 0 || text.length - start > 1_000) return text.length;
-    const tail = text.slice(start);
-    const complete = tail.startsWith("<") ? tail.includes(">") : /\]\([^)]*\)|\][^(]/.test(tail);
-    if (complete) return text.length;
-    return start > 0 && text[start - 1] === "!" ? start - 1 : start;
-  }
-}
+export { StreamingSanitizer, sanitizeOutput } from "./output-links.ts";
