@@ -67,6 +67,24 @@ describe("error answers", () => {
     expectProblem(response, 400, "malformed_json");
   });
 
+  it("names the first 20 field errors and counts the rest, however many keys a body has", async () => {
+    const user = await signUp(t.app);
+    const body: Record<string, unknown> = { title: "Flood" };
+    for (let i = 0; i < 30_000; i++) body[`k${i}`] = 1;
+    const response = await t.app.inject({
+      method: "POST",
+      url: "/v1/tasks",
+      headers: { ...user.headers, "content-type": "application/json" },
+      payload: body,
+    });
+    const problem = expectProblem(response, 400, "validation_failed");
+    expect(problem.errors).toHaveLength(20);
+    expect(problem.errors?.[0]).toEqual({ path: "k0", message: "unknown field" });
+    expect(problem.detail).toMatch(/^k0: unknown field; .*; and 29980 more$/);
+    // Before: a 2 MB answer naming all 30,000.
+    expect(response.body.length).toBeLessThan(2_000);
+  });
+
   it("answers 404 not_found for an unknown route", async () => {
     const response = await t.app.inject({ url: "/v1/nothing-here?x=1" });
     const body = expectProblem(response, 404, "not_found");
