@@ -17,7 +17,7 @@ import type { Task } from "./contracts.ts";
 import { activityView, toTask } from "./mapping.ts";
 import { lockTaskTree } from "./references.ts";
 import { isValidTimeZone } from "./schedule/index.ts";
-import { findNextOccurrence, RecurrenceTooSlow } from "./schedule/occurrences.ts";
+import { findNextOccurrence, RecurrenceUnresolvable } from "./schedule/occurrences.ts";
 import { type TaskStatus, tasks } from "./schema.ts";
 
 export async function completeTask(ctx: Context, id: string, expected?: ExpectedVersion) {
@@ -78,7 +78,8 @@ export type CompletionPlan = { now: Date; nextDueAt: Date | null };
  * Works out a completion before its transaction: the next occurrence of a
  * recurring task is due at the rule's next date after both its due date and
  * now (in the user's zone), found within `occurrenceBudgetMs`. A stored rule
- * that cannot be evaluated in time is a 409 naming `recurrence`.
+ * that cannot be evaluated (too slow, or no occurrence within its caps) is a
+ * 409 naming `recurrence`.
  */
 export async function planCompletion(ctx: Context, row: TaskRow): Promise<CompletionPlan> {
   const now = ctx.now();
@@ -90,9 +91,9 @@ export async function planCompletion(ctx: Context, row: TaskRow): Promise<Comple
   try {
     return { now, nextDueAt: await findNextOccurrence(row.recurrence, options) };
   } catch (error) {
-    if (!(error instanceof RecurrenceTooSlow)) throw error;
+    if (!(error instanceof RecurrenceUnresolvable)) throw error;
     throw conflict(
-      "This task's repeat rule takes too long to evaluate; change or remove its recurrence, then complete it",
+      `This task's repeat rule cannot be evaluated (${error.reason}); change or remove its recurrence, then complete it`,
       "recurrence",
     );
   }

@@ -63,7 +63,7 @@ const scheduleFields = {
     .nullable()
     .optional()
     .meta({
-      description: `An RRULE or words: "every monday", "every 1st at 9am". A rule whose next occurrence (from the due date, or now) cannot be found within ${occurrenceBudgetMs / 1000} s is refused.`,
+      description: `An RRULE or words: "every monday", "every 1st at 9am". A rule whose next occurrence (from the due date, or now) cannot be found within ${occurrenceBudgetMs / 1000} s, or within 10,000 of its periods, is refused.`,
     }),
 };
 

@@ -6,11 +6,7 @@ import { visibleCategoryWorkspace } from "../categories/service.ts";
 import { holdMemberships, isAssignable } from "../workspaces/service.ts";
 import { findVisibleTask } from "./access.ts";
 import { isValidTimeZone, parseDue, parseRecurrence, ruleHasTime } from "./schedule/index.ts";
-import {
-  findNextOccurrence,
-  occurrenceBudgetMs,
-  RecurrenceTooSlow,
-} from "./schedule/occurrences.ts";
+import { findNextOccurrence, RecurrenceUnresolvable } from "./schedule/occurrences.ts";
 import { tasks } from "./schema.ts";
 
 type References = {
@@ -203,10 +199,10 @@ async function evaluateRule(
   try {
     return await findNextOccurrence(rule, options);
   } catch (error) {
-    if (!(error instanceof RecurrenceTooSlow)) throw error;
+    if (!(error instanceof RecurrenceUnresolvable)) throw error;
     throw validationFailed(
       "recurrence",
-      `could not work out when "${rule}" next occurs within ${occurrenceBudgetMs / 1000} s; use a simpler rule`,
+      `could not work out when "${rule}" next occurs (${error.reason}); use a simpler rule`,
     );
   }
 }

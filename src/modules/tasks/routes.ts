@@ -223,7 +223,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
     "/v1/tasks/:id/complete",
     "Complete a task (a recurring one gets its next occurrence)",
     service.completeTask,
-    `A recurring task whose rule cannot be evaluated within ${occurrenceBudgetMs / 1000} s (one stored before rules were checked on write) answers 409 naming \`recurrence\` and stays open. ${concurrentChanges}`,
+    `A recurring task whose rule cannot be evaluated (not within ${occurrenceBudgetMs / 1000} s, or no occurrence within 10,000 of its periods; one stored before rules were checked on write) answers 409 naming \`recurrence\` and stays open. ${concurrentChanges}`,
   );
   statusChange("/v1/tasks/:id/reopen", "Reopen a completed task", service.reopenTask);
   statusChange(

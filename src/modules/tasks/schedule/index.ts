@@ -4,7 +4,6 @@ export type { Priority, QuickAddOptions, QuickAddResult, QuickAddSplit } from ".
 export { applyQuickAddSplit, parseQuickAdd } from "./quick-add.ts";
 export type { RecurrenceMatch } from "./recurrence.ts";
 export {
-  describeRecurrence,
   findRecurrence,
   nextOccurrence,
   parseRecurrence,

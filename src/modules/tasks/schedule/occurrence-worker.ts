@@ -1,11 +1,30 @@
-import { nextOccurrence } from "./recurrence.ts";
+import { acceptsRule, nextOccurrence, RecurrenceNotFound } from "./recurrence.ts";
 
-/** Runs in a worker thread of `occurrences.ts`'s pool: one rule evaluation, nothing else. */
+/**
+ * What a worker answers: the next occurrence (null: the series has ended),
+ * or why there is none to give.
+ */
+export type Evaluation = Date | null | { unresolvable: string };
+
+/**
+ * Runs in a worker thread of `occurrences.ts`'s pool: one rule evaluation,
+ * nothing else. Reasons are answers, not throws: an error crosses the
+ * thread as a plain Error, without its class or name.
+ */
 export function evaluate(job: {
   rule: string;
   anchor: Date;
   after: Date;
   timeZone: string;
-}): Date | null {
-  return nextOccurrence(job.rule, job);
+}): Evaluation {
+  // A rule stored before the checks of today's parser.
+  if (!acceptsRule(job.rule)) return { unresolvable: "not a rule this server evaluates" };
+  try {
+    return nextOccurrence(job.rule, job);
+  } catch (error) {
+    if (error instanceof RecurrenceNotFound) {
+      return { unresolvable: "no occurrence within 10,000 of its periods" };
+    }
+    throw error;
+  }
 }

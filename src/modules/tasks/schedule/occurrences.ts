@@ -1,4 +1,5 @@
 import { Piscina } from "piscina";
+import type { Evaluation } from "./occurrence-worker.ts";
 
 /**
  * How long a rule may take to yield its next occurrence, counted from when
@@ -9,14 +10,15 @@ import { Piscina } from "piscina";
 export const occurrenceBudgetMs = 2_000;
 
 /**
- * rrule (no longer maintained) can spend seconds on a rule whose filters
- * rarely or never match, searching up to the year 9999
- * ("FREQ=DAILY;BYMONTH=4;BYMONTHDAY=31": ~8 s), and loops forever on some
- * ("FREQ=HOURLY;INTERVAL=24;BYHOUR=5" from any other hour: rrule issue
- * #468). Rules a request sends or a task stores are therefore evaluated
- * here, in a worker thread that is stopped when the budget runs out, so
- * the event loop never waits on one. Natural phrases in quick add yield
- * rules that cannot do this and are evaluated in place.
+ * Rules a request sends or a task stores are evaluated here, in a worker
+ * thread that is stopped when the budget runs out, so the event loop never
+ * waits on one. rrule-temporal gives up by itself on a rule that finds no
+ * occurrence within 10,000 of its periods (300 ms at worst, measured:
+ * FREQ=YEARLY;BYSETPOS=-366); the budget is for whatever its caps miss.
+ * rrule, used before, looped forever on FREQ=HOURLY;INTERVAL=24;BYHOUR=5
+ * (its issue #468) and searched to the year 9999 for rules that never
+ * match. Natural phrases in quick add yield rules that cannot do this and
+ * are evaluated in place.
  */
 let pool: { workers: Piscina; started: Promise<unknown> } | null = null;
 
@@ -29,7 +31,7 @@ function occurrencePool() {
       maxThreads: 2,
       idleTimeout: 60_000,
     });
-    // Resolves once a worker has started and loaded rrule: the budget starts after that.
+    // Resolves once a worker has started and loaded rrule-temporal: the budget starts after that.
     const epoch = new Date(0);
     const started = workers.run({
       rule: "FREQ=DAILY",
@@ -42,26 +44,35 @@ function occurrencePool() {
   return pool;
 }
 
-/** The rule took longer than `occurrenceBudgetMs`; its worker has been stopped. */
-export class RecurrenceTooSlow extends Error {
-  constructor(rule: string) {
-    super(`Finding the next occurrence of ${rule} took longer than ${occurrenceBudgetMs} ms`);
-    this.name = "RecurrenceTooSlow";
+/** No next occurrence could be worked out: it took too long, or the rule's caps ran out. */
+export class RecurrenceUnresolvable extends Error {
+  /** Why, for the client: "not within 2 s", "no occurrence within 10,000 of its periods"... */
+  readonly reason: string;
+
+  constructor(rule: string, reason: string, cause?: unknown) {
+    super(`Could not work out when ${rule} next occurs (${reason})`, { cause });
+    this.name = "RecurrenceUnresolvable";
+    this.reason = reason;
   }
 }
 
-/** `nextOccurrence`, off the event loop and within `occurrenceBudgetMs`. */
+/** `nextOccurrence`, off the event loop and within `budgetMs` (default `occurrenceBudgetMs`). */
 export async function findNextOccurrence(
   rule: string,
   options: { anchor: Date; after: Date; timeZone: string },
+  budgetMs = occurrenceBudgetMs,
 ): Promise<Date | null> {
   const { workers, started } = occurrencePool();
   await started;
-  const signal = AbortSignal.timeout(occurrenceBudgetMs);
+  const signal = AbortSignal.timeout(budgetMs);
+  let answer: Evaluation;
   try {
-    return await workers.run({ rule, ...options }, { signal });
+    answer = await workers.run({ rule, ...options }, { signal });
   } catch (error) {
-    if (signal.aborted) throw new RecurrenceTooSlow(rule);
-    throw error;
+    if (!signal.aborted) throw error;
+    throw new RecurrenceUnresolvable(rule, `not within ${budgetMs / 1000} s`, error);
   }
+  if (answer && "unresolvable" in answer)
+    throw new RecurrenceUnresolvable(rule, answer.unresolvable);
+  return answer;
 }

@@ -1,9 +1,6 @@
 import { DateTime } from "luxon";
-// rrule ships CommonJS without an exports map; Node ESM only exposes its default export.
-import rrulePkg from "rrule";
+import { RRuleTemporal } from "rrule-temporal";
 import { isValidTimeZone, localToInstant } from "./due.ts";
-
-const { RRule } = rrulePkg;
 
 export type RecurrenceMatch = { rule: string; index: number; length: number };
 
@@ -55,7 +52,42 @@ const CHECKS: Record<string, (value: string) => boolean> = {
   WKST: (v) => DAY_CODES.includes(v),
 };
 
-/** Strictly validates an RRULE body; MINUTELY/SECONDLY and DTSTART/TZID parts are rejected. */
+const numbered = (day: string) => /^[+-]?\d/.test(day);
+
+/**
+ * Rules rrule-temporal 2.2.8 evaluates wrongly, found by comparing it with
+ * rrule on random rules (rrule was wrong on most of them too):
+ * - BYYEARDAY with BYWEEKNO, BYMONTHDAY or BYDAY: the partner is dropped
+ *   (BYWEEKNO=53;BYDAY=MO;BYYEARDAY=1, which never occurs, gave 28 December);
+ * - BYWEEKNO with BYMONTHDAY (BYWEEKNO=-1;BYMONTHDAY=31 gave the 25th), or
+ *   with BYSETPOS (the week that spans New Year falls in the other year);
+ * - BYDAY mixing numbered and plain days (BYDAY=2MO,SA skipped every
+ *   Saturday; rrule found no occurrence at all);
+ * - in a YEARLY rule without BYMONTH, a numbered BYDAY with BYMONTHDAY
+ *   (BYDAY=-1SA;BYMONTHDAY=1 gave 25 December).
+ */
+function unsupported(parts: Map<string, string>): boolean {
+  const has = (...names: string[]) => names.every((name) => parts.has(name));
+  const days = parts.get("BYDAY")?.split(",") ?? [];
+  const anyNumbered = days.some(numbered);
+  return (
+    has("BYYEARDAY", "BYWEEKNO") ||
+    has("BYYEARDAY", "BYMONTHDAY") ||
+    has("BYYEARDAY", "BYDAY") ||
+    has("BYWEEKNO", "BYMONTHDAY") ||
+    has("BYWEEKNO", "BYSETPOS") ||
+    (anyNumbered && !days.every(numbered)) ||
+    (parts.get("FREQ") === "YEARLY" && anyNumbered && has("BYMONTHDAY") && !has("BYMONTH"))
+  );
+}
+
+/**
+ * Strictly validates an RRULE body: MINUTELY/SECONDLY and DTSTART/TZID parts
+ * are rejected, and so is what RFC 5545 forbids (rrule-temporal's strict
+ * mode: BYWEEKNO outside YEARLY, BYYEARDAY in DAILY/WEEKLY/MONTHLY,
+ * BYMONTHDAY in WEEKLY, BYDAY=1MO outside MONTHLY/YEARLY, COUNT with UNTIL,
+ * BYSETPOS alone) and the rules above.
+ */
 function parseRuleParts(rule: string): Map<string, string> | null {
   const body = rule
     .trim()
@@ -71,12 +103,23 @@ function parseRuleParts(rule: string): Map<string, string> | null {
     parts.set(m[1], m[2]);
   }
   if (!parts.has("FREQ")) return null;
+  if (unsupported(parts)) return null;
+  // Strict mode wants a UTC UNTIL with a UTC DTSTART; a date-only one is
+  // ours to read (the end of that day), so it is checked as such.
+  const checked = new Map(parts);
+  const until = parseUntil(parts.get("UNTIL") ?? "");
+  if (until) checked.set("UNTIL", stamp(until.wall));
   try {
-    new RRule(RRule.parseString(serialize(parts)));
+    floatingSeries(checked, DateTime.fromMillis(0, { zone: "UTC" }), { strict: true });
   } catch {
     return null;
   }
   return parts;
+}
+
+/** True when `rule` is an RRULE body this server evaluates. */
+export function acceptsRule(rule: string): boolean {
+  return parseRuleParts(rule) !== null;
 }
 
 function serialize(parts: Map<string, string>): string {
@@ -229,31 +272,50 @@ export function ruleHasTime(rule: string): boolean {
   return !!parts && (parts.has("BYHOUR") || parts.has("BYMINUTE"));
 }
 
-export function describeRecurrence(rule: string): string {
-  const parts = parseRuleParts(rule);
-  if (!parts) return rule;
-  const text = RRule.fromString(serialize(parts))
-    .toText()
-    .replace(/on the last$/, "on the last day");
-  const hour = parts.get("BYHOUR");
-  if (!hour || hour.includes(",")) return text;
-  const minute = parts.get("BYMINUTE") ?? "0";
-  return `${text} at ${hour.padStart(2, "0")}:${minute.padStart(2, "0")}`;
-}
-
 export { isValidTimeZone };
 
-/** A UTC Date whose UTC fields carry wall-clock time: rrule then does calendar math free of DST. */
-function floating(local: DateTime): Date {
-  return local.setZone("UTC", { keepLocalTime: true }).toJSDate();
+/** A UTC DateTime whose fields carry wall-clock time: the rule then runs free of DST. */
+const floating = (local: DateTime) => local.setZone("UTC", { keepLocalTime: true });
+const stamp = (local: DateTime) => `${floating(local).toFormat("yyyyMMdd'T'HHmmss")}Z`;
+
+/**
+ * The series as rrule-temporal reads it, in floating time: DTSTART and
+ * UNTIL carry wall-clock fields as if they were UTC, so its calendar math
+ * has no DST in it, and `nextOccurrence` maps each wall-clock time to an
+ * instant in the user's zone itself (a nonexistent 02:30 moves forward to
+ * 03:30; hourly rules step in wall-clock hours, as python-dateutil does).
+ */
+function floatingSeries(
+  parts: Map<string, string>,
+  start: DateTime,
+  options: { strict?: boolean } = {},
+): RRuleTemporal {
+  return new RRuleTemporal({
+    rruleString: `DTSTART:${stamp(start)}\nRRULE:${serialize(parts)}`,
+    ...options,
+  });
 }
 
-function floatingUntil(raw: string, timeZone: string): Date | undefined {
-  const until = parseUntil(raw);
-  if (!until) return undefined;
-  if (!until.utc) return until.wall.toJSDate();
-  return floating(until.wall.setZone(timeZone));
+/**
+ * rrule-temporal gave up: no occurrence within its caps (10,000 periods, a
+ * million candidates), as for FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30, or a
+ * date past what Temporal can hold.
+ */
+export class RecurrenceNotFound extends Error {
+  constructor(rule: string, cause: unknown) {
+    super(`No next occurrence of ${rule} could be found`, { cause });
+    this.name = "RecurrenceNotFound";
+  }
 }
+
+type WallTime = {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+};
 
 /**
  * Next occurrence strictly after `after` of the series starting at `anchor`, keeping the local wall-clock
@@ -269,34 +331,38 @@ export function nextOccurrence(
     throw new RangeError(`Invalid time zone: ${options.timeZone}`);
   const { timeZone } = options;
   const timed = parts.has("BYHOUR") || parts.has("BYMINUTE");
-  // Without these rrule would copy the anchor's minutes/seconds into "at 9am".
+  // Without these the anchor's minutes/seconds would be copied into "at 9am".
   if (parts.has("BYHOUR") && !parts.has("BYMINUTE")) parts.set("BYMINUTE", "0");
   if (timed && !parts.has("BYSECOND")) parts.set("BYSECOND", "0");
-  const until = parts.get("UNTIL");
-  parts.delete("UNTIL");
+  // RFC 5545: BYWEEKNO alone means every day of those weeks; rrule-temporal
+  // would take only DTSTART's weekday.
+  if (parts.has("BYWEEKNO") && !parts.has("BYDAY")) parts.set("BYDAY", DAY_CODES.join(","));
+  const until = parseUntil(parts.get("UNTIL") ?? "");
+  // A UTC UNTIL is an instant: its wall-clock time in the user's zone bounds the floating series.
+  if (until) parts.set("UNTIL", stamp(until.utc ? until.wall.setZone(timeZone) : until.wall));
 
   const anchor = DateTime.fromJSDate(options.anchor, { zone: timeZone });
-  const ruleOptions = RRule.parseString(serialize(parts));
-  ruleOptions.dtstart = floating(anchor);
-  if (until) ruleOptions.until = floatingUntil(until, timeZone);
-  const series = new RRule(ruleOptions);
-
-  const toInstant = (w: Date): Date => {
-    const day = { year: w.getUTCFullYear(), month: w.getUTCMonth() + 1, day: w.getUTCDate() };
-    const time = { hour: w.getUTCHours(), minute: w.getUTCMinutes(), second: w.getUTCSeconds() };
-    return localToInstant(
-      { ...day, ...time, millisecond: timed ? 0 : anchor.millisecond },
+  const series = floatingSeries(parts, anchor);
+  const toInstant = ({ year, month, day, hour, minute, second }: WallTime): Date =>
+    localToInstant(
+      { year, month, day, hour, minute, second, millisecond: timed ? 0 : anchor.millisecond },
       timeZone,
     );
+  const next = (after: Date, inclusive: boolean) => {
+    try {
+      return series.next(after, inclusive);
+    } catch (error) {
+      throw new RecurrenceNotFound(rule, error);
+    }
   };
 
   // Start a few hours early: wall-clock and instant order can disagree around a DST change.
-  const from = floating(DateTime.fromJSDate(options.after, { zone: timeZone }).minus({ hours: 3 }));
-  let candidate = series.after(from, true);
+  const from = DateTime.fromJSDate(options.after, { zone: timeZone }).minus({ hours: 3 });
+  let candidate = next(floating(from).toJSDate(), true);
   for (let guard = 0; candidate && guard < 10_000; guard++) {
     const instant = toInstant(candidate);
     if (instant.getTime() > options.after.getTime()) return instant;
-    candidate = series.after(candidate, false);
+    candidate = next(new Date(candidate.epochMilliseconds), false);
   }
   return null;
 }
