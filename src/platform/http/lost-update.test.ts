@@ -37,7 +37,7 @@ describe("retryLostUpdates", () => {
     expect(verb.calls).toBe(1);
   });
 
-  it("gives up with a 409 that says to retry after eight lost rounds", async () => {
+  it("gives up with a 409 that says to retry after ten lost rounds", async () => {
     const verb = losingVerb(100);
     const error = await retryLostUpdates(undefined, verb).catch((caught: unknown) => caught);
     expect(error).toMatchObject({
@@ -45,7 +45,7 @@ describe("retryLostUpdates", () => {
       status: 409,
       message: "The task changed while you edited it; retry",
     });
-    expect(verb.calls).toBe(8);
+    expect(verb.calls).toBe(10);
   });
 
   it("passes other errors through without retrying", async () => {
