@@ -261,6 +261,31 @@ describe("the MCP server over Streamable HTTP", () => {
     expect((await call(client, "list_tasks")).tasks).toEqual([]);
   });
 
+  it("refuses arguments with more than 100 keys and items before validating them", async () => {
+    const client = await connect(await signUp(t.app));
+    const flood: Record<string, unknown> = { title: "Flood" };
+    for (let i = 0; i < 5_000; i++) flood[`k${i}`] = i;
+    const refused = (await client.callTool({
+      name: "add_task",
+      arguments: flood,
+    })) as CallToolResult;
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused.content)).toMatch(/more than the maximum of 100 elements/);
+    expect(JSON.stringify(refused.content).length).toBeLessThan(500);
+    // The largest real call still goes through: every field and 20 tags.
+    const tags = Array.from({ length: 20 }, (_, i) => `tag${i}`);
+    const full = await call(client, "add_task", {
+      title: "Everything",
+      description: "All of it",
+      priority: "high",
+      due: "tomorrow",
+      recurrence: "every monday",
+      tags,
+    });
+    expect((full.task as { tags: string[] }).tags).toHaveLength(20);
+    expect((await call(client, "list_tasks")).tasks).toHaveLength(1);
+  });
+
   it("answers 401 problem+json without credentials, and the SDK client fails to connect", async () => {
     const response = await fetch(`${baseUrl}/mcp`, {
       method: "POST",
