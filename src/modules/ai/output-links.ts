@@ -1,5 +1,7 @@
 import type { Nodes, Root } from "mdast";
 import { fromMarkdown } from "mdast-util-from-markdown";
+import { gfmFromMarkdown } from "mdast-util-gfm";
+import { gfm } from "micromark-extension-gfm";
 
 /**
  * Output safety for model text: Markdown links, images, link definitions and
@@ -14,6 +16,10 @@ import { fromMarkdown } from "mdast-util-from-markdown";
 type Edit = { start: number; end: number; open?: boolean };
 
 function allowedUrl(url: string, allowlist: readonly string[]): boolean {
+  // A renderer writes a backslash as %5C where the URL parser reads "/": with
+  // https://taskpilot.example\\@evil.example the browser goes to evil.example.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+  if (/[\\\s\u0000-\u001f\u007f]/.test(url)) return false;
   try {
     const parsed = new URL(url);
     if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return false;
@@ -27,25 +33,67 @@ function allowedUrl(url: string, allowlist: readonly string[]): boolean {
 const startOf = (node: Nodes) => node.position?.start.offset ?? 0;
 const endOf = (node: Nodes) => node.position?.end.offset ?? 0;
 
+/** Raw HTML tags kept when they carry no attributes at all. */
+const plainTags = new Set(
+  "b i em strong code pre br hr p ul ol li sub sup s del ins kbd mark small blockquote h1 h2 h3 h4 h5 h6 table thead tbody tr th td span div".split(
+    " ",
+  ),
+);
+
+/** Where the tag starting at `start` ends (its ">"), reading quoted attribute values whole; -1 if it does not yet. */
+function tagEnd(html: string, start: number): number {
+  for (let i = start + 1; i < html.length; i++) {
+    const c = html[i];
+    if (c === ">") return i;
+    if (c !== "=") continue;
+    let j = i + 1;
+    while (html[j] === " " || html[j] === "\t" || html[j] === "\n" || html[j] === "\r") j++;
+    const quote = html[j];
+    if (quote !== '"' && quote !== "'") continue;
+    const close = html.indexOf(quote, j + 1);
+    if (close === -1) return -1;
+    i = close;
+  }
+  return -1;
+}
+
+const attribute = /([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
+
+/** Whether a raw tag stays: a plain tag without attributes, or `<a>` with only an allowed href and a title. */
+function keptTag(name: string, tag: string, allowlist: readonly string[]): boolean {
+  if (tag.startsWith("</")) return name === "a" || plainTags.has(name);
+  const inside = tag.slice(1 + name.length).replace(/\/?>$/, "");
+  const attributes = [...inside.matchAll(attribute)];
+  if (attributes.length === 0) return plainTags.has(name) || name === "a";
+  if (name !== "a") return false;
+  let href: string | undefined;
+  for (const [, key = "", double, single, bare] of attributes) {
+    const value = double ?? single ?? bare ?? "";
+    if (key.toLowerCase() === "title") continue;
+    // Entities are decoded by the browser, not by the URL check: &sol; is a "/".
+    if (key.toLowerCase() !== "href" || href !== undefined || value.includes("&")) return false;
+    href = value;
+  }
+  return href !== undefined && allowedUrl(href, allowlist);
+}
+
 /**
- * `<img ...>` tags, and `<a ...>` tags whose href is not allowed, inside raw
- * HTML. A tag still waiting for its ">" runs to the end and is `open`.
+ * Raw HTML tags to take out: every tag but plain ones without attributes
+ * and `<a>` with an allowed href (so `<image>`, `<svg><image href>`,
+ * `<video poster>`, `srcset` and `style="...url()"` all go). A tag still
+ * waiting for its ">" runs to the end and is `open`.
  */
 function htmlEdits(html: string, at: number, allowlist: readonly string[], edits: Edit[]) {
-  const tag = /<(img|a)\b/gi;
-  let close: number | undefined; // the next ">": searched once per stretch, so linear
-  for (let match = tag.exec(html); match; match = tag.exec(html)) {
-    if (close === undefined || (close !== -1 && close < match.index)) {
-      close = html.indexOf(">", match.index);
-    }
+  const tagStart = /<\/?([A-Za-z][A-Za-z0-9-]*)/g;
+  for (let match = tagStart.exec(html); match; match = tagStart.exec(html)) {
+    const close = tagEnd(html, match.index);
     const end = close === -1 ? html.length : close + 1;
-    const text = html.slice(match.index, end);
-    const href = /\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(text);
-    const link = href ? (href[1] ?? href[2] ?? href[3] ?? "") : "";
-    if (match[1]?.toLowerCase() === "img" || !allowedUrl(link, allowlist)) {
+    const name = (match[1] ?? "").toLowerCase();
+    if (close === -1 || !keptTag(name, html.slice(match.index, end), allowlist)) {
       edits.push({ start: at + match.index, end: at + end, open: close === -1 });
     }
-    tag.lastIndex = end;
+    if (close === -1) return;
+    tagStart.lastIndex = end;
   }
 }
 
@@ -61,25 +109,42 @@ function nodesOf(tree: Root): Nodes[] {
 }
 
 /**
- * What to take out of `text` so no disallowed link or image remains, as
- * offsets into `text`, in order; and where each top-level block starts.
+ * The two readings a client's renderer may use: CommonMark, and GitHub's
+ * (tables, footnotes, autolinked URLs). They disagree: a table cell ends at
+ * "|" before a code span does, so "| `a | [x](url) | b` |" holds a link for
+ * GFM and only code for CommonMark. The GFM reading is only needed where
+ * there is a "|" or a footnote ("[^").
  */
-function editsOf(text: string, allowlist: readonly string[]): { edits: Edit[]; blocks: number[] } {
-  const tree = fromMarkdown(text);
+const commonMark = undefined;
+const githubFlavoured = { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] };
+
+/**
+ * Longest text the parser reads, and deepest nesting of containers (">",
+ * "-", "1.") at a line start. micromark is ~10 µs a character on list-heavy
+ * text: 8,000 characters of list items took 200-500 ms per reading on this
+ * machine, and one line of 4,000 "- " took 5 s in all. Past either, the text
+ * is escaped instead of read (`Unreadable`).
+ */
+const maxParsed = 6_000;
+const tooDeep = /^(?:[ \t]*(?:>|[-+*]|\d{1,9}[.)])(?=[ \t]|$)){17}/m;
+
+class Unreadable extends Error {}
+
+/** What one reading of `text` says to take out. */
+function editsIn(tree: Root, text: string, allowlist: readonly string[], edits: Edit[]) {
   const nodes = nodesOf(tree);
   const definitions = new Map<string, string>();
-  // CommonMark: the first definition of a label wins (nodes are in reverse document order).
+  // The first definition of a label wins (nodes are in reverse document order).
   for (const node of nodes)
     if (node.type === "definition") definitions.set(node.identifier, node.url);
-
-  const edits: Edit[] = [];
   const allowed = (url: string | undefined) => allowedUrl(url ?? "", allowlist);
   const remove = (node: Nodes) => edits.push({ start: startOf(node), end: endOf(node) });
   for (const node of nodes) {
     if (node.type === "link" || node.type === "linkReference") {
       const url = node.type === "link" ? node.url : definitions.get(node.identifier);
       if (allowed(url)) continue;
-      // The link becomes its text: what surrounds its children goes.
+      // The link becomes its text: what surrounds its children goes (nothing,
+      // for a URL GFM links by itself, which stays as text).
       const first = node.children[0];
       const last = node.children.at(-1);
       if (!first || !last) remove(node);
@@ -96,7 +161,29 @@ function editsOf(text: string, allowlist: readonly string[]): { edits: Edit[]; b
       htmlEdits(text.slice(startOf(node), endOf(node)), startOf(node), allowlist, edits);
     }
   }
-  return { edits: edits.sort((a, b) => a.start - b.start), blocks: tree.children.map(startOf) };
+}
+
+/**
+ * What to take out of `text` so that neither reading finds a disallowed
+ * link or image, as offsets into `text`, in order; and where top-level
+ * blocks start in both readings.
+ */
+function editsOf(text: string, allowlist: readonly string[]): { edits: Edit[]; blocks: number[] } {
+  if (text.length > maxParsed || tooDeep.test(text)) throw new Unreadable();
+  const edits: Edit[] = [];
+  let blocks: number[] | undefined;
+  const readings = /\||\[\^/.test(text) ? [commonMark, githubFlavoured] : [commonMark];
+  for (const options of readings) {
+    const tree = fromMarkdown(text, options);
+    editsIn(tree, text, allowlist, edits);
+    const starts = tree.children.map(startOf);
+    const common = new Set(starts);
+    blocks = blocks ? blocks.filter((start) => common.has(start)) : starts;
+  }
+  return {
+    edits: edits.filter((edit) => edit.end > edit.start).sort((a, b) => a.start - b.start),
+    blocks: blocks ?? [],
+  };
 }
 
 /** `text` without the edits, from `from` to `to`; edits are offsets into `text` minus `shift`. */
@@ -113,13 +200,37 @@ function applyEdits(text: string, from: number, to: number, edits: readonly Edit
   return out + text.slice(at, to);
 }
 
-/** Removes images and links to hosts outside the allowlist; a link keeps its text. */
-export function sanitizeOutput(text: string, allowlist: readonly string[]): string {
-  return applyEdits(text, 0, text.length, editsOf(text, allowlist).edits);
-}
+/** Passes before giving up on removing and escaping instead. */
+const maxPasses = 3;
+
+/** With every "\\", "[" and "<" escaped no link, image or tag can remain, in any reading. */
+const escapeMarkup = (text: string) => text.replace(/[\\[<]/g, (character) => `\\${character}`);
 
 /** Characters an edit can start at: "[" (link, reference, definition), "<" (autolink, HTML). */
 const mayStartEdit = /[[<]/;
+
+/**
+ * Removes images and links to hosts outside the allowlist; a link keeps its
+ * text. Text without "[" or "<" has none and is not parsed. What is left is
+ * read again until nothing more goes: a removal joins its neighbours, and
+ * `[x]<img>(url)` or `[[x](url)](url)` became a link. Text that does not
+ * settle in three passes, or is too long or deep to read, is escaped.
+ */
+export function sanitizeOutput(text: string, allowlist: readonly string[]): string {
+  let out = text;
+  try {
+    for (let pass = 0; pass < maxPasses; pass++) {
+      if (!mayStartEdit.test(out)) return out;
+      const { edits } = editsOf(out, allowlist);
+      if (edits.length === 0) return out;
+      out = applyEdits(out, 0, out.length, edits);
+    }
+  } catch (error) {
+    if (!(error instanceof Unreadable || error instanceof RangeError)) throw error;
+    return escapeMarkup(text);
+  }
+  return escapeMarkup(out);
+}
 
 /**
  * The same filter for a stream. Text goes out as soon as nothing later can
@@ -162,6 +273,17 @@ export class StreamingSanitizer {
     return this.#release(this.#source.length, true);
   }
 
+  /** True at the start of the text, or after a blank line. */
+  #freshStart(at: number): boolean {
+    let newlines = 0;
+    for (let i = at - 1; i >= 0; i--) {
+      const c = this.#source[i];
+      if (c === "\n") newlines++;
+      else if (c !== " " && c !== "\t" && c !== "\r") return newlines >= 2;
+    }
+    return true;
+  }
+
   #scan() {
     const source = this.#source;
     let i = this.#scanned;
@@ -191,7 +313,19 @@ export class StreamingSanitizer {
     }
     if (!final && this.#source.length < this.#retryAt) return "";
     const base = this.#base;
-    const { edits, blocks } = editsOf(this.#source.slice(base), this.#allowlist);
+    let read: ReturnType<typeof editsOf>;
+    try {
+      read = editsOf(this.#source.slice(base), this.#allowlist);
+    } catch (error) {
+      if (!(error instanceof Unreadable || error instanceof RangeError)) throw error;
+      // Too long or deep to read (see sanitizeOutput): it goes out escaped,
+      // and reading starts afresh after the last blank line.
+      this.#released = cut;
+      const blank = [...this.#source.slice(base, cut).matchAll(/\n[ \t]*\n/g)].at(-1);
+      if (blank) this.#base = base + blank.index + blank[0].length;
+      return escapeMarkup(this.#source.slice(from, cut));
+    }
+    const { edits, blocks } = read;
     // The next parse waits for a quarter of this one's length: a long block
     // (a loose list of 400 linked items) is parsed a few dozen times, not
     // once per item (4.9 s for 16,000 characters).
@@ -208,8 +342,15 @@ export class StreamingSanitizer {
     }
     if (end <= from) return "";
     this.#released = end;
-    const block = blocks.findLast((start) => start + base <= end);
-    this.#base = block === undefined ? base : block + base;
-    return applyEdits(this.#source, from, end, edits, base);
+    // The next parse starts at a block that text still to come cannot join
+    // to the one before it: one after a blank line. (A "#" cut off at the end
+    // parsed as a heading, then went on as a paragraph with its backticks
+    // paired differently, and a link in it was read as code.)
+    const block = blocks.findLast((start) => start + base <= end && this.#freshStart(start + base));
+    if (block !== undefined) this.#base = block + base;
+    const out = applyEdits(this.#source, from, end, edits, base);
+    // Removals join neighbours (see sanitizeOutput); read what goes out again.
+    const removed = edits.some((edit) => edit.start + base < end && edit.end + base > from);
+    return removed ? sanitizeOutput(out, this.#allowlist) : out;
   }
 }

@@ -1,3 +1,5 @@
+import { micromark } from "micromark";
+import { gfm, gfmHtml } from "micromark-extension-gfm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { aiPost, parseSse, streamedText } from "../../../test/fake-llm/client.ts";
 import { testSettings, useAiTestApp } from "../../../test/fake-llm/harness.ts";
@@ -194,6 +196,91 @@ describe("output safety", () => {
       late.push(part),
     );
     expect(out.join("") + late.flush()).toBe("see [here][1]\n\n\n");
+  });
+
+  // Inputs a red-team pass found before they were fixed: removals that joined
+  // their neighbours into a link, backslashes, attribute tricks, <image>,
+  // and a stream whose parse restarted inside a paragraph.
+  const attacks = [
+    "[x]<img>(https://evil.example)",
+    "[[x](https://evil.example)](https://evil.example)",
+    "![x](<img>https://evil.example/p.png)",
+    '<<img>a href="https://evil.example">x</a>',
+    '<im[g](https://evil.example) src="https://evil.example/p.png">',
+    '<im<img >g src="https://evil.example/p.png">',
+    "[a](https://taskpilot.example\\x@evil.example)",
+    "![a](https://taskpilot.example\\\\@evil.example/p.png)",
+    "[x](<https://taskpilot.example\\ @evil.example>)",
+    '<a data-href="https://taskpilot.example" href="https://evil.example">x</a>',
+    '<a href="https://evil.example&sol;.taskpilot.example">x</a>',
+    '<a title=">" href="https://evil.example">x</a>',
+    '<image src="https://evil.example/p.png">',
+    '<svg><image href="https://evil.example/p.png"/></svg>',
+    '<video poster="https://evil.example/p.png"></video> <iframe src="https://evil.example"></iframe>',
+    '<span style="background:url(https://evil.example/p.png)">x</span>',
+    "[a]\n\n`p\n#x` [y](https://evil.example) `z`",
+    "a < b\n\n`p\n***` [y](https://evil.example) `z`",
+    // Links only GitHub's reading finds: in a table cell, and in a footnote.
+    "| a |\n|---|\n| `b | [x](https://evil.example) | c` |",
+    "[^1]: a note\n\n    [x](https://evil.example)\n\nSee[^1]",
+    "[[[[[[[[[[x](https://evil.example)](https://evil.example)](https://evil.example)](https://evil.example)](https://evil.example)](https://evil.example)](https://evil.example)](https://evil.example)](https://evil.example)](https://evil.example)",
+  ];
+  /**
+   * Tags a CommonMark or GFM renderer (raw HTML on) makes of `text` that
+   * point at evil.example. A URL left as text is fine by design, also where
+   * GFM turns it into a link of itself (`<a href="u">u</a>`).
+   */
+  const evilTags = (text: string) =>
+    [
+      micromark(text, { allowDangerousHtml: true }),
+      micromark(text, {
+        allowDangerousHtml: true,
+        extensions: [gfm()],
+        htmlExtensions: [gfmHtml()],
+      }).replace(/<a href="([^"]*)">\1<\/a>/g, "$1"),
+    ]
+      .join("\n")
+      .match(/<[^>]*evil\.example[^>]*>/gi) ?? [];
+
+  it("leaves nothing a renderer turns into a link, image or tag to a host outside the list", () => {
+    for (const attack of attacks) {
+      expect(evilTags(sanitizeOutput(attack, allowlist)), attack).toEqual([]);
+    }
+    const kept = '<a href="https://taskpilot.example/t" title="ours">ours</a> <b>bold</b>';
+    expect(sanitizeOutput(kept, allowlist)).toBe(kept);
+  });
+
+  it("leaves nothing of the kind in a stream either, however it is split", () => {
+    for (const attack of attacks) {
+      for (let cut = 1; cut < attack.length; cut++) {
+        const sanitizer = new StreamingSanitizer(allowlist);
+        const out =
+          sanitizer.push(attack.slice(0, cut)) +
+          sanitizer.push(attack.slice(cut)) +
+          sanitizer.flush();
+        expect(evilTags(out), `${JSON.stringify(attack)} cut at ${cut}`).toEqual([]);
+      }
+    }
+  });
+
+  it("escapes instead of reading what is too long or too deep for the parser", () => {
+    const link = "[x](https://evil.example)";
+    const long = `${"Some words. ".repeat(600)}${link}`;
+    const deep = `${"- ".repeat(40)}${link}`;
+    for (const text of [long, deep]) {
+      const out = sanitizeOutput(text, allowlist);
+      expect(out.endsWith("\\[x](https://evil.example)")).toBe(true);
+      expect(evilTags(out)).toEqual([]);
+    }
+    // Short and shallow text with neither "[" nor "<" is left alone.
+    const plain = `${"- ".repeat(40)}done`;
+    expect(sanitizeOutput(plain, allowlist)).toBe(plain);
+    // A stream reads afresh after a block too long to read.
+    const sanitizer = new StreamingSanitizer(allowlist);
+    const out = [`${"Words [a] ".repeat(700)}\n\n`, `Then [y](https://evil.example) ok.\n\n`]
+      .map((part) => sanitizer.push(part))
+      .join("");
+    expect(out + sanitizer.flush()).toMatch(/\\\[a\] \n\nThen y ok\.\n\n$/);
   });
 
   it("catches a link split across stream chunks", () => {
