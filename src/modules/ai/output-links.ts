@@ -57,24 +57,24 @@ function tagEnd(html: string, start: number): number {
   return -1;
 }
 
-const attribute = /([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
+/**
+ * The one shape of `<a>` kept: href and title attributes with quoted values
+ * and nothing else. Reading attributes loosely and checking the href found
+ * does not do: a browser read `<a title=a=title=" href=https://evil.example/ "
+ * href="https://ours/">` as a link to evil.example.
+ */
+const plainLink = /^<a(?:\s+(?:href|title)\s*=\s*(?:"[^"]*"|'[^']*'))*\s*>$/i;
+const quotedHref = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)')/gi;
 
-/** Whether a raw tag stays: a plain tag without attributes, or `<a>` with only an allowed href and a title. */
+/** Whether a raw tag stays: a plain tag without attributes, or a plain `<a>` with one allowed href. */
 function keptTag(name: string, tag: string, allowlist: readonly string[]): boolean {
   if (tag.startsWith("</")) return name === "a" || plainTags.has(name);
-  const inside = tag.slice(1 + name.length).replace(/\/?>$/, "");
-  const attributes = [...inside.matchAll(attribute)];
-  if (attributes.length === 0) return plainTags.has(name) || name === "a";
-  if (name !== "a") return false;
-  let href: string | undefined;
-  for (const [, key = "", double, single, bare] of attributes) {
-    const value = double ?? single ?? bare ?? "";
-    if (key.toLowerCase() === "title") continue;
-    // Entities are decoded by the browser, not by the URL check: &sol; is a "/".
-    if (key.toLowerCase() !== "href" || href !== undefined || value.includes("&")) return false;
-    href = value;
-  }
-  return href !== undefined && allowedUrl(href, allowlist);
+  if (name !== "a") return plainTags.has(name) && /^<[a-z0-9-]+\s*\/?>$/i.test(tag);
+  if (!plainLink.test(tag)) return false;
+  const hrefs = [...tag.matchAll(quotedHref)].map((match) => match[1] ?? match[2] ?? "");
+  if (hrefs.length === 0) return true;
+  // Entities are decoded by the browser, not by the URL check: &sol; is a "/".
+  return hrefs.length === 1 && !hrefs[0]?.includes("&") && allowedUrl(hrefs[0] ?? "", allowlist);
 }
 
 /**
@@ -112,8 +112,8 @@ function nodesOf(tree: Root): Nodes[] {
  * The two readings a client's renderer may use: CommonMark, and GitHub's
  * (tables, footnotes, autolinked URLs). They disagree: a table cell ends at
  * "|" before a code span does, so "| `a | [x](url) | b` |" holds a link for
- * GFM and only code for CommonMark. The GFM reading is only needed where
- * there is a "|" or a footnote ("[^").
+ * GFM and only code for CommonMark, and an autolinked URL can take a code
+ * span's opening backtick. Both readings run on every parsed text.
  */
 const commonMark = undefined;
 const githubFlavoured = { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] };
@@ -172,8 +172,7 @@ function editsOf(text: string, allowlist: readonly string[]): { edits: Edit[]; b
   if (text.length > maxParsed || tooDeep.test(text)) throw new Unreadable();
   const edits: Edit[] = [];
   let blocks: number[] | undefined;
-  const readings = /\||\[\^/.test(text) ? [commonMark, githubFlavoured] : [commonMark];
-  for (const options of readings) {
+  for (const options of [commonMark, githubFlavoured]) {
     const tree = fromMarkdown(text, options);
     editsIn(tree, text, allowlist, edits);
     const starts = tree.children.map(startOf);
@@ -203,8 +202,13 @@ function applyEdits(text: string, from: number, to: number, edits: readonly Edit
 /** Passes before giving up on removing and escaping instead. */
 const maxPasses = 3;
 
-/** With every "\\", "[" and "<" escaped no link, image or tag can remain, in any reading. */
-const escapeMarkup = (text: string) => text.replace(/[\\[<]/g, (character) => `\\${character}`);
+/**
+ * With every "\\" and "[" escaped and every "<" an entity, no link, image
+ * or tag can remain in any reading ("\\<" would still open a tag inside a
+ * raw HTML block, where backslashes are text).
+ */
+const escapeMarkup = (text: string) =>
+  text.replace(/[\\[<]/g, (character) => (character === "<" ? "&lt;" : `\\${character}`));
 
 /** Characters an edit can start at: "[" (link, reference, definition), "<" (autolink, HTML). */
 const mayStartEdit = /[[<]/;
@@ -254,6 +258,8 @@ export class StreamingSanitizer {
   #blankSoFar = true;
   /** The first character of the open paragraph that may start a link, if any. */
   #hold: number | undefined;
+  /** Set once a block could not be read: everything after goes out escaped. */
+  #escapeRest = false;
   /** No parse (but the last) before the source is this long. */
   #retryAt = 0;
   readonly #allowlist: readonly string[];
@@ -298,7 +304,8 @@ export class StreamingSanitizer {
       // A "!" at the end may be an image's first character: look again when more arrives.
       if (c === "!" && i === source.length - 1) break;
       this.#blankSoFar = false;
-      const opens = c === "[" || c === "<" || (c === "!" && source[i + 1] === "[");
+      // A backslash too: sent ahead of an escaped "\\[", it would pair with the escape.
+      const opens = c === "[" || c === "<" || c === "\\" || (c === "!" && source[i + 1] === "[");
       if (opens && this.#hold === undefined) this.#hold = i;
     }
     this.#scanned = i;
@@ -307,6 +314,10 @@ export class StreamingSanitizer {
   #release(cut: number, final = false): string {
     const from = this.#released;
     if (cut <= from) return "";
+    if (this.#escapeRest) {
+      this.#released = cut;
+      return escapeMarkup(this.#source.slice(from, cut));
+    }
     if (!mayStartEdit.test(this.#source.slice(from, cut))) {
       this.#released = cut;
       return this.#source.slice(from, cut);
@@ -319,10 +330,11 @@ export class StreamingSanitizer {
     } catch (error) {
       if (!(error instanceof Unreadable || error instanceof RangeError)) throw error;
       // Too long or deep to read (see sanitizeOutput): it goes out escaped,
-      // and reading starts afresh after the last blank line.
+      // and so does the rest of the stream. Without a parse there is no
+      // telling where a block starts: after a blank line inside a list item,
+      // an indented line read as code was a live link.
+      this.#escapeRest = true;
       this.#released = cut;
-      const blank = [...this.#source.slice(base, cut).matchAll(/\n[ \t]*\n/g)].at(-1);
-      if (blank) this.#base = base + blank.index + blank[0].length;
       return escapeMarkup(this.#source.slice(from, cut));
     }
     const { edits, blocks } = read;

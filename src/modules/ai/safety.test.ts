@@ -202,6 +202,12 @@ describe("output safety", () => {
   // their neighbours into a link, backslashes, attribute tricks, <image>,
   // and a stream whose parse restarted inside a paragraph.
   const attacks = [
+    // A second pass found these after the first fixes.
+    '<div><a title=a=title=" href=https://evil.example/ " href="https://taskpilot.example/">x</a></div>',
+    "www.a.example/` [x](https://evil.example)`",
+    `foo\\[x](https://evil.example)\n${"- ".repeat(17)}x`,
+    `<pre>\n\n<img src="https://evil.example/p.png">\n${"- ".repeat(17)}x\n\n`,
+    `- item\n\n${`  ${"word ".repeat(100)}<b>\n\n`.repeat(13)}    [x](https://evil.example)\n\n`,
     "[x]<img>(https://evil.example)",
     "[[x](https://evil.example)](https://evil.example)",
     "![x](<img>https://evil.example/p.png)",
@@ -237,7 +243,15 @@ describe("output safety", () => {
         allowDangerousHtml: true,
         extensions: [gfm()],
         htmlExtensions: [gfmHtml()],
-      }).replace(/<a href="([^"]*)">\1<\/a>/g, "$1"),
+      }).replace(/<a href="([^"]*)">([^<]*)<\/a>/g, (anchor, href: string, text: string) => {
+        const entities: Record<string, string> = { quot: '"', amp: "&", lt: "<", gt: ">" };
+        const shown = text.replace(
+          /&(quot|amp|lt|gt);/g,
+          (_, name: string) => entities[name] ?? "",
+        );
+        const target = decodeURI(href).replaceAll("&amp;", "&");
+        return target === shown || target === `http://${shown}` ? text : anchor;
+      }),
     ]
       .join("\n")
       .match(/<[^>]*evil\.example[^>]*>/gi) ?? [];
@@ -252,7 +266,9 @@ describe("output safety", () => {
 
   it("leaves nothing of the kind in a stream either, however it is split", () => {
     for (const attack of attacks) {
-      for (let cut = 1; cut < attack.length; cut++) {
+      // Every cut of the short ones; about 300 of the 6,600-character one.
+      const step = Math.max(1, Math.floor(attack.length / 300));
+      for (let cut = 1; cut < attack.length; cut += step) {
         const sanitizer = new StreamingSanitizer(allowlist);
         const out =
           sanitizer.push(attack.slice(0, cut)) +
@@ -260,6 +276,10 @@ describe("output safety", () => {
           sanitizer.flush();
         expect(evilTags(out), `${JSON.stringify(attack)} cut at ${cut}`).toEqual([]);
       }
+      const sanitizer = new StreamingSanitizer(allowlist);
+      let out = "";
+      for (let at = 0; at < attack.length; at += 4) out += sanitizer.push(attack.slice(at, at + 4));
+      expect(evilTags(out + sanitizer.flush()), `${JSON.stringify(attack)} by 4`).toEqual([]);
     }
   });
 
@@ -275,12 +295,14 @@ describe("output safety", () => {
     // Short and shallow text with neither "[" nor "<" is left alone.
     const plain = `${"- ".repeat(40)}done`;
     expect(sanitizeOutput(plain, allowlist)).toBe(plain);
-    // A stream reads afresh after a block too long to read.
+    // A stream escapes everything after a block too long to read.
     const sanitizer = new StreamingSanitizer(allowlist);
-    const out = [`${"Words [a] ".repeat(700)}\n\n`, `Then [y](https://evil.example) ok.\n\n`]
+    const out = [`${"Words [a] ".repeat(700)}\n\n`, `Then <b>[y](https://evil.example)</b>\n\n`]
       .map((part) => sanitizer.push(part))
       .join("");
-    expect(out + sanitizer.flush()).toMatch(/\\\[a\] \n\nThen y ok\.\n\n$/);
+    expect(out + sanitizer.flush()).toMatch(
+      /\\\[a\] \n\nThen &lt;b>\\\[y\]\(https:\/\/evil\.example\)&lt;\/b>\n\n$/,
+    );
   });
 
   it("catches a link split across stream chunks", () => {
