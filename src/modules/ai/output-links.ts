@@ -4,10 +4,11 @@ import { gfmFromMarkdown } from "mdast-util-gfm";
 import { gfm } from "micromark-extension-gfm";
 
 /**
- * Output safety for model text: Markdown links, images, link definitions and
- * raw `<img>`/`<a>` tags pointing outside the allowlist are taken out (a
- * link keeps its text). Where they are is read by a CommonMark parser
- * (micromark, through mdast), not by patterns: a pattern missed
+ * Output safety for model text: Markdown links, images and link definitions
+ * pointing outside the allowlist are taken out (a link keeps its text), and
+ * so are raw HTML tags but plain ones and `<a>` with an allowed href. Where
+ * they are is read by a Markdown parser (micromark, through mdast, in the
+ * CommonMark and GFM readings), not by patterns: a pattern missed
  * `[a [b] c](url)`, `![a [b]](url)` and `[text][ref]` with its definition
  * elsewhere, all of which a Markdown renderer shows as links, and the
  * patterns were quadratic on an unclosed `[` (365 ms at 32,000 characters).
