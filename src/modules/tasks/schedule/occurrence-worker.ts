@@ -1,4 +1,4 @@
-import { acceptsRule, nextOccurrence, RecurrenceNotFound } from "./recurrence.ts";
+import { nextOccurrence, RecurrenceNotFound, RuleNotAccepted } from "./recurrence.ts";
 
 /**
  * What a worker answers: the next occurrence (null: the series has ended),
@@ -17,11 +17,11 @@ export function evaluate(job: {
   after: Date;
   timeZone: string;
 }): Evaluation {
-  // A rule stored before the checks of today's parser.
-  if (!acceptsRule(job.rule)) return { unresolvable: "not a rule this server evaluates" };
   try {
     return nextOccurrence(job.rule, job);
   } catch (error) {
+    if (error instanceof RuleNotAccepted)
+      return { unresolvable: "not a rule this server evaluates" };
     if (error instanceof RecurrenceNotFound) {
       return { unresolvable: "no occurrence within 10,000 of its periods" };
     }

@@ -117,11 +117,6 @@ function parseRuleParts(rule: string): Map<string, string> | null {
   return parts;
 }
 
-/** True when `rule` is an RRULE body this server evaluates. */
-export function acceptsRule(rule: string): boolean {
-  return parseRuleParts(rule) !== null;
-}
-
 function serialize(parts: Map<string, string>): string {
   return [...parts].map(([key, value]) => `${key}=${value}`).join(";");
 }
@@ -308,6 +303,14 @@ export class RecurrenceNotFound extends Error {
   }
 }
 
+/** Not an RRULE body this server evaluates (one stored before today's checks, say). */
+export class RuleNotAccepted extends RangeError {
+  constructor(rule: string) {
+    super(`Invalid recurrence rule: ${rule}`);
+    this.name = "RuleNotAccepted";
+  }
+}
+
 type WallTime = {
   year: number;
   month: number;
@@ -326,7 +329,7 @@ export function nextOccurrence(
   options: { anchor: Date; after: Date; timeZone: string },
 ): Date | null {
   const parts = parseRuleParts(rule);
-  if (!parts) throw new RangeError(`Invalid recurrence rule: ${rule}`);
+  if (!parts) throw new RuleNotAccepted(rule);
   if (!isValidTimeZone(options.timeZone))
     throw new RangeError(`Invalid time zone: ${options.timeZone}`);
   const { timeZone } = options;
