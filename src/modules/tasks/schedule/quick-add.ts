@@ -53,6 +53,9 @@ function extractCategory(text: string, categories: QuickAddOptions["categories"]
     const id = byName.get(normalizeName(m[2] ?? ""));
     if (id !== undefined) return { id, text: blank(text, m.index, m[0].length) };
   }
+  // Each # is tried against every category: a bound on the #s keeps that linear in the categories.
+  const hashes = [...text.matchAll(/(?<!\S)#/g)].slice(0, maxCategoryMarks);
+  if (hashes.length === 0) return { id: null, text };
   // Longest names first so "#side project" prefers "Side Project" over "Side".
   const patterns = [...categories]
     .sort((a, b) => b.name.length - a.name.length)
@@ -60,8 +63,7 @@ function extractCategory(text: string, categories: QuickAddOptions["categories"]
       const words = category.name.trim().split(/\s+/).map(escapeRegExp).join("\\s+");
       return { id: category.id, pattern: words ? new RegExp(`${words}${END}`, "iy") : null };
     });
-  // Each # is tried against every category: a bound on the #s keeps that linear in the categories.
-  for (const hash of [...text.matchAll(/(?<!\S)#/g)].slice(0, maxCategoryMarks)) {
+  for (const hash of hashes) {
     for (const { id, pattern } of patterns) {
       if (!pattern) continue;
       pattern.lastIndex = hash.index + 1;
