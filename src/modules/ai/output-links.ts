@@ -124,12 +124,10 @@ const githubFlavoured = { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown
  * "-", "1.") at a line start. micromark is ~10 µs a character on list-heavy
  * text: 8,000 characters of list items took 200-500 ms per reading on this
  * machine, and one line of 4,000 "- " took 5 s in all. Past either, the text
- * is escaped instead of read (`Unreadable`).
+ * is escaped instead of read.
  */
 const maxParsed = 6_000;
 const tooDeep = /^(?:[ \t]*(?:>|[-+*]|\d{1,9}[.)])(?=[ \t]|$)){17}/m;
-
-class Unreadable extends Error {}
 
 /** What one reading of `text` says to take out. */
 function editsIn(tree: Root, text: string, allowlist: readonly string[], edits: Edit[]) {
@@ -167,14 +165,25 @@ function editsIn(tree: Root, text: string, allowlist: readonly string[], edits: 
 /**
  * What to take out of `text` so that neither reading finds a disallowed
  * link or image, as offsets into `text`, in order; and where top-level
- * blocks start in both readings.
+ * blocks start in both readings. Null when the text is too long or deep to
+ * read, or a reading cannot take it (mdast-util-gfm recurses, and ~5,000
+ * nested "> " overflow the stack): it is then escaped instead.
  */
-function editsOf(text: string, allowlist: readonly string[]): { edits: Edit[]; blocks: number[] } {
-  if (text.length > maxParsed || tooDeep.test(text)) throw new Unreadable();
+function editsOf(
+  text: string,
+  allowlist: readonly string[],
+): { edits: Edit[]; blocks: number[] } | null {
+  if (text.length > maxParsed || tooDeep.test(text)) return null;
   const edits: Edit[] = [];
   let blocks: number[] | undefined;
   for (const options of [commonMark, githubFlavoured]) {
-    const tree = fromMarkdown(text, options);
+    let tree: Root;
+    try {
+      tree = fromMarkdown(text, options);
+    } catch (error) {
+      if (error instanceof RangeError) return null;
+      throw error;
+    }
     editsIn(tree, text, allowlist, edits);
     const starts = tree.children.map(startOf);
     const common = new Set(starts);
@@ -223,16 +232,12 @@ const mayStartEdit = /[[<]/;
  */
 export function sanitizeOutput(text: string, allowlist: readonly string[]): string {
   let out = text;
-  try {
-    for (let pass = 0; pass < maxPasses; pass++) {
-      if (!mayStartEdit.test(out)) return out;
-      const { edits } = editsOf(out, allowlist);
-      if (edits.length === 0) return out;
-      out = applyEdits(out, 0, out.length, edits);
-    }
-  } catch (error) {
-    if (!(error instanceof Unreadable || error instanceof RangeError)) throw error;
-    return escapeMarkup(text);
+  for (let pass = 0; pass < maxPasses; pass++) {
+    if (!mayStartEdit.test(out)) return out;
+    const read = editsOf(out, allowlist);
+    if (!read) return escapeMarkup(text);
+    if (read.edits.length === 0) return out;
+    out = applyEdits(out, 0, out.length, read.edits);
   }
   return escapeMarkup(out);
 }
@@ -325,11 +330,8 @@ export class StreamingSanitizer {
     }
     if (!final && this.#source.length < this.#retryAt) return "";
     const base = this.#base;
-    let read: ReturnType<typeof editsOf>;
-    try {
-      read = editsOf(this.#source.slice(base), this.#allowlist);
-    } catch (error) {
-      if (!(error instanceof Unreadable || error instanceof RangeError)) throw error;
+    const read = editsOf(this.#source.slice(base), this.#allowlist);
+    if (!read) {
       // Too long or deep to read (see sanitizeOutput): it goes out escaped,
       // and so does the rest of the stream. Without a parse there is no
       // telling where a block starts: after a blank line inside a list item,
