@@ -1,4 +1,4 @@
-import { Piscina } from "piscina";
+import { BudgetExceeded, budgetedPool } from "../../../platform/worker-pool.ts";
 import type { Evaluation } from "./occurrence-worker.ts";
 
 /**
@@ -20,29 +20,14 @@ export const occurrenceBudgetMs = 2_000;
  * match. Natural phrases in quick add yield rules that cannot do this and
  * are evaluated in place.
  */
-let pool: { workers: Piscina; started: Promise<unknown> } | null = null;
-
-function occurrencePool() {
-  if (!pool) {
-    const workers = new Piscina({
-      filename: new URL("./occurrence-worker.ts", import.meta.url).href,
-      name: "evaluate",
-      minThreads: 1,
-      maxThreads: 2,
-      idleTimeout: 60_000,
-    });
-    // Resolves once a worker has started and loaded rrule-temporal: the budget starts after that.
-    const epoch = new Date(0);
-    const started = workers.run({
-      rule: "FREQ=DAILY",
-      anchor: epoch,
-      after: epoch,
-      timeZone: "UTC",
-    });
-    pool = { workers, started };
-  }
-  return pool;
-}
+const evaluate = budgetedPool<
+  { rule: string; anchor: Date; after: Date; timeZone: string },
+  Evaluation
+>({
+  filename: new URL("./occurrence-worker.ts", import.meta.url),
+  name: "evaluate",
+  warmup: { rule: "FREQ=DAILY", anchor: new Date(0), after: new Date(0), timeZone: "UTC" },
+});
 
 /** No next occurrence could be worked out: it took too long, or the rule's caps ran out. */
 export class RecurrenceUnresolvable extends Error {
@@ -62,14 +47,11 @@ export async function findNextOccurrence(
   options: { anchor: Date; after: Date; timeZone: string },
   budgetMs = occurrenceBudgetMs,
 ): Promise<Date | null> {
-  const { workers, started } = occurrencePool();
-  await started;
-  const signal = AbortSignal.timeout(budgetMs);
   let answer: Evaluation;
   try {
-    answer = await workers.run({ rule, ...options }, { signal });
+    answer = await evaluate({ rule, ...options }, budgetMs);
   } catch (error) {
-    if (!signal.aborted) throw error;
+    if (!(error instanceof BudgetExceeded)) throw error;
     throw new RecurrenceUnresolvable(rule, `not within ${budgetMs / 1000} s`, error);
   }
   if (answer && "unresolvable" in answer)
