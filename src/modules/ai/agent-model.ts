@@ -20,7 +20,7 @@ import { estimateTokens } from "./local/model.ts";
 import type { TemplateId } from "./prompts.ts";
 import type { ModelRegistry } from "./providers.ts";
 import { ModelSkipped, outcomeOf, retryable, retryDelay, sleep } from "./retry.ts";
-import { mapStrings, sanitizeOutput } from "./safety.ts";
+import { filterLinks, mapStrings } from "./safety.ts";
 import type { UsageOutcome } from "./schema.ts";
 import {
   type AiFeature,
@@ -270,12 +270,12 @@ export class RoutedAgentModel implements LanguageModelV4 {
     this.#ledger(ref, usageOf(result.usage, estimate), "ok", started, spend, flags);
     await this.#settle(spend);
     const allowlist = this.#settings.linkAllowlist;
-    return {
-      ...result,
-      content: result.content.map((part) =>
-        part.type === "text" ? { ...part, text: sanitizeOutput(part.text, allowlist) } : part,
+    const content = await Promise.all(
+      result.content.map(async (part) =>
+        part.type === "text" ? { ...part, text: await filterLinks(part.text, allowlist) } : part,
       ),
-    };
+    );
+    return { ...result, content };
   }
 
   /**

@@ -1,7 +1,8 @@
 import type { LanguageModelV4StreamPart, LanguageModelV4Usage } from "@ai-sdk/provider";
 import { DomainError } from "../../platform/http/errors.ts";
+import type { StreamingSanitizer } from "./output-links.ts";
 import { CallTimeoutError, classifyFailure, type Failure, outcomeOf } from "./retry.ts";
-import { StreamingSanitizer } from "./safety.ts";
+import { linkSanitizer } from "./safety.ts";
 import type { UsageOutcome } from "./schema.ts";
 
 /**
@@ -99,7 +100,7 @@ export function forwardStream(
   const sanitizerFor = (id: string) => {
     let sanitizer = sanitizers.get(id);
     if (!sanitizer) {
-      sanitizer = new StreamingSanitizer(options.allowlist);
+      sanitizer = linkSanitizer(options.allowlist);
       sanitizers.set(id, sanitizer);
     }
     return sanitizer;
@@ -113,15 +114,15 @@ export function forwardStream(
     control.close();
     await options.onEnd(outcome, usage, written);
   };
-  const pass = (part: LanguageModelV4StreamPart): LanguageModelV4StreamPart[] => {
+  const pass = async (part: LanguageModelV4StreamPart): Promise<LanguageModelV4StreamPart[]> => {
     switch (part.type) {
       case "text-delta": {
         written += part.delta;
-        const safe = sanitizerFor(part.id).push(part.delta);
+        const safe = await sanitizerFor(part.id).push(part.delta);
         return safe ? [{ ...part, delta: safe }] : [];
       }
       case "text-end": {
-        const rest = sanitizerFor(part.id).flush();
+        const rest = await sanitizerFor(part.id).flush();
         return rest ? [{ type: "text-delta", id: part.id, delta: rest }, part] : [part];
       }
       case "finish":
@@ -132,8 +133,8 @@ export function forwardStream(
     }
   };
   return new ReadableStream<LanguageModelV4StreamPart>({
-    start: (controller) => {
-      for (const part of head) for (const out of pass(part)) controller.enqueue(out);
+    start: async (controller) => {
+      for (const part of head) for (const out of await pass(part)) controller.enqueue(out);
     },
     pull: async (controller) => {
       try {
@@ -145,7 +146,7 @@ export function forwardStream(
         }
         control.arm();
         if (next.value.type === "error") throw next.value.error;
-        for (const out of pass(next.value)) controller.enqueue(out);
+        for (const out of await pass(next.value)) controller.enqueue(out);
       } catch (error) {
         const failure = control.failure(error);
         if (failure.kind !== "aborted") options.onBroken();

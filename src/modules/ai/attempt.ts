@@ -43,7 +43,8 @@ export async function callModel(input: {
   timeoutMs: number;
   stream: boolean;
   signal: AbortSignal | undefined;
-  onDelta: ((delta: string) => void) | undefined;
+  /** Awaited before the next chunk is read. */
+  onDelta: ((delta: string) => void | Promise<void>) | undefined;
 }): Promise<CallOutput> {
   const controller = new AbortController();
   const onClientAbort = () => controller.abort(input.signal?.reason);
@@ -80,7 +81,7 @@ export async function callModel(input: {
         text += part.text;
         if (input.onDelta && part.text) {
           forwarded = true;
-          input.onDelta(part.text);
+          await input.onDelta(part.text);
         }
       } else if (part.type === "error") {
         throw part.error;

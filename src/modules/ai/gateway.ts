@@ -19,7 +19,7 @@ import { type RenderedPrompt, type TemplateId, templates } from "./prompts.ts";
 import { createModelRegistry, type ModelRegistry } from "./providers.ts";
 import { RedactionLookup } from "./redaction.ts";
 import { attemptModel, outcomeOf } from "./retry.ts";
-import { redactPii, StreamingSanitizer, sanitizeOutput, textsOf } from "./safety.ts";
+import { filterLinks, linkSanitizer, redactPii, textsOf } from "./safety.ts";
 import { type AiFeature, type AiSettings, type ModelRef, type Price, priceOf } from "./settings.ts";
 
 export type AiUsage = { inputTokens: number; outputTokens: number; costMicros: number };
@@ -330,7 +330,7 @@ export class AiGateway {
       total = sumUsage(first, second);
     }
     const text = request.sanitize
-      ? sanitizeOutput(output.text, this.settings.linkAllowlist)
+      ? await filterLinks(output.text, this.settings.linkAllowlist)
       : output.text;
     if (this.cache && key) {
       await this.cache.set(key, ref, {
@@ -364,13 +364,11 @@ export class AiGateway {
     const breaker: CircuitBreaker | undefined =
       ref.provider === "local" ? undefined : this.breakers.for(ref.provider);
     const price = priceOf(this.settings, ref);
-    const sanitizer = request.sanitize
-      ? new StreamingSanitizer(this.settings.linkAllowlist)
-      : undefined;
+    const sanitizer = request.sanitize ? linkSanitizer(this.settings.linkAllowlist) : undefined;
     const onDelta =
       request.onDelta && sanitizer
-        ? (delta: string) => {
-            const safe = sanitizer.push(delta);
+        ? async (delta: string) => {
+            const safe = await sanitizer.push(delta);
             if (safe) request.onDelta?.(safe);
           }
         : request.onDelta;
@@ -394,7 +392,7 @@ export class AiGateway {
             signal: request.signal,
             onDelta,
           });
-          const rest = sanitizer?.flush();
+          const rest = await sanitizer?.flush();
           if (rest) request.onDelta?.(rest);
           const cost = costMicros(price, output.usage);
           spent.micros += cost;

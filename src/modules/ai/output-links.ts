@@ -16,6 +16,19 @@ import { gfm } from "micromark-extension-gfm";
 
 type Edit = { start: number; end: number; open?: boolean };
 
+/** What a parse of a text found: what to take out, and where top-level blocks start. */
+export type Reading = { edits: Edit[]; blocks: number[] };
+
+/**
+ * Where the parsing runs: in place, or in a worker thread with a time
+ * budget (`link-filter.ts`). `read` is `editsOf`, `filter` is
+ * `sanitizeOutput`, each with the same answers.
+ */
+export type LinkReader = {
+  read(text: string, allowlist: readonly string[]): Promise<Reading | null>;
+  filter(text: string, allowlist: readonly string[]): Promise<string>;
+};
+
 function allowedUrl(url: string, allowlist: readonly string[]): boolean {
   // A renderer writes a backslash as %5C where the URL parser reads "/": with
   // https://taskpilot.example\\@evil.example the browser goes to evil.example.
@@ -169,10 +182,7 @@ function editsIn(tree: Root, text: string, allowlist: readonly string[], edits: 
  * read, or a reading cannot take it (mdast-util-gfm recurses, and ~5,000
  * nested "> " overflow the stack): it is then escaped instead.
  */
-function editsOf(
-  text: string,
-  allowlist: readonly string[],
-): { edits: Edit[]; blocks: number[] } | null {
+export function editsOf(text: string, allowlist: readonly string[]): Reading | null {
   if (text.length > maxParsed || tooDeep.test(text)) return null;
   const edits: Edit[] = [];
   let blocks: number[] | undefined;
@@ -217,11 +227,11 @@ const maxPasses = 3;
  * or tag can remain in any reading ("\\<" would still open a tag inside a
  * raw HTML block, where backslashes are text).
  */
-const escapeMarkup = (text: string) =>
+export const escapeMarkup = (text: string) =>
   text.replace(/[\\[<]/g, (character) => (character === "<" ? "&lt;" : `\\${character}`));
 
 /** Characters an edit can start at: "[" (link, reference, definition), "<" (autolink, HTML). */
-const mayStartEdit = /[[<]/;
+export const mayStartEdit = /[[<]/;
 
 /**
  * Removes images and links to hosts outside the allowlist; a link keeps its
@@ -241,6 +251,12 @@ export function sanitizeOutput(text: string, allowlist: readonly string[]): stri
   }
   return escapeMarkup(out);
 }
+
+/** Parsing in place, on the calling thread: for tests and the worker itself. */
+export const inPlace: LinkReader = {
+  read: async (text, allowlist) => editsOf(text, allowlist),
+  filter: async (text, allowlist) => sanitizeOutput(text, allowlist),
+};
 
 /**
  * The same filter for a stream. Text goes out as soon as nothing later can
@@ -269,18 +285,22 @@ export class StreamingSanitizer {
   /** No parse (but the last) before the source is this long. */
   #retryAt = 0;
   readonly #allowlist: readonly string[];
+  readonly #reader: LinkReader;
 
-  constructor(allowlist: readonly string[]) {
+  constructor(allowlist: readonly string[], reader: LinkReader) {
     this.#allowlist = allowlist;
+    this.#reader = reader;
   }
 
-  push(delta: string): string {
+  /** What of the text so far may go out now. Await each call before the next. */
+  push(delta: string): Promise<string> {
     this.#source += delta;
     this.#scan();
     return this.#release(this.#hold ?? this.#scanned);
   }
 
-  flush(): string {
+  /** The rest, once the text is complete. */
+  flush(): Promise<string> {
     this.#scanned = this.#source.length;
     return this.#release(this.#source.length, true);
   }
@@ -317,7 +337,7 @@ export class StreamingSanitizer {
     this.#scanned = i;
   }
 
-  #release(cut: number, final = false): string {
+  async #release(cut: number, final = false): Promise<string> {
     const from = this.#released;
     if (cut <= from) return "";
     if (this.#escapeRest) {
@@ -330,9 +350,9 @@ export class StreamingSanitizer {
     }
     if (!final && this.#source.length < this.#retryAt) return "";
     const base = this.#base;
-    const read = editsOf(this.#source.slice(base), this.#allowlist);
+    const read = await this.#reader.read(this.#source.slice(base), this.#allowlist);
     if (!read) {
-      // Too long or deep to read (see sanitizeOutput): it goes out escaped,
+      // Too long or deep to read in time (see sanitizeOutput): it goes out escaped,
       // and so does the rest of the stream. Without a parse there is no
       // telling where a block starts: after a blank line inside a list item,
       // an indented line read as code was a live link.
@@ -366,6 +386,6 @@ export class StreamingSanitizer {
     const out = applyEdits(this.#source, from, end, edits, base);
     // Removals join neighbours (see sanitizeOutput); read what goes out again.
     const removed = edits.some((edit) => edit.start + base < end && edit.end + base > from);
-    return removed ? sanitizeOutput(out, this.#allowlist) : out;
+    return removed ? this.#reader.filter(out, this.#allowlist) : out;
   }
 }

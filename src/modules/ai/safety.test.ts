@@ -6,16 +6,9 @@ import { testSettings, useAiTestApp } from "../../../test/fake-llm/harness.ts";
 import { signUp, type TestUser } from "../../../test/harness.ts";
 import { createTask } from "../../../test/tasks-helpers.ts";
 import { parseJson } from "./features.ts";
+import { inPlace, StreamingSanitizer, sanitizeOutput } from "./output-links.ts";
 import { readDataBlocks, renderPrompt } from "./prompts.ts";
-import {
-  cleanText,
-  fencedJson,
-  looksLikeInjection,
-  redactPii,
-  redactPiiIn,
-  StreamingSanitizer,
-  sanitizeOutput,
-} from "./safety.ts";
+import { cleanText, fencedJson, looksLikeInjection, redactPii, redactPiiIn } from "./safety.ts";
 
 describe("input safety", () => {
   it("redacts e-mail addresses, phone numbers and Luhn-valid card numbers", () => {
@@ -116,6 +109,13 @@ describe("reading a model's JSON", () => {
 
 describe("output safety", () => {
   const allowlist = ["taskpilot.example"];
+  /** The text streamed in `parts`, each push awaited before the next (parsed in place). */
+  const streamed = async (parts: readonly string[]) => {
+    const sanitizer = new StreamingSanitizer(allowlist, inPlace);
+    let out = "";
+    for (const part of parts) out += await sanitizer.push(part);
+    return out + (await sanitizer.flush());
+  };
 
   it("removes images and links to hosts outside the allowlist, keeping link text", () => {
     const text =
@@ -161,7 +161,7 @@ describe("output safety", () => {
       expect(sanitizeOutput(text, allowlist), text).toBe(expected);
   });
 
-  it("streams what the whole text gives, however it is split", () => {
+  it("streams what the whole text gives, however it is split", async () => {
     const texts = [
       "Read the [guide](https://evil.example/x) now, ![img](http://e.x/y).\n\nDone! Next [a [b]](https://evil.example) <https://evil.example/r>",
       "```\n[x](https://evil.example)\n\n```\n[y](https://evil.example) [z](https://taskpilot.example)",
@@ -172,30 +172,27 @@ describe("output safety", () => {
       const whole = sanitizeOutput(text, allowlist);
       for (let cut = 1; cut < text.length; cut++) {
         for (const second of [cut + 1, cut + 7]) {
-          const sanitizer = new StreamingSanitizer(allowlist);
           const parts = [text.slice(0, cut), text.slice(cut, second), text.slice(second)];
-          const out = parts.map((part) => sanitizer.push(part)).join("") + sanitizer.flush();
+          const out = await streamed(parts);
           expect(out, `${JSON.stringify(text)} cut at ${cut}, ${second}`).toBe(whole);
         }
       }
     }
   });
 
-  it("lets plain text through at once and holds only what may become a link", () => {
-    const sanitizer = new StreamingSanitizer(allowlist);
-    expect(sanitizer.push("Great! Here is ")).toBe("Great! Here is ");
-    expect(sanitizer.push("the [plan")).toBe("the ");
-    expect(sanitizer.push("](https://evil.example) for you.\n\nNext")).toBe(
+  it("lets plain text through at once and holds only what may become a link", async () => {
+    const sanitizer = new StreamingSanitizer(allowlist, inPlace);
+    expect(await sanitizer.push("Great! Here is ")).toBe("Great! Here is ");
+    expect(await sanitizer.push("the [plan")).toBe("the ");
+    expect(await sanitizer.push("](https://evil.example) for you.\n\nNext")).toBe(
       "plan for you.\n\nNext",
     );
-    expect(sanitizer.push(" step!")).toBe(" step");
-    expect(sanitizer.flush()).toBe("!");
+    expect(await sanitizer.push(" step!")).toBe(" step");
+    expect(await sanitizer.flush()).toBe("!");
     // A definition met after its reference is removed; the reference stays plain text.
-    const late = new StreamingSanitizer(allowlist);
-    const out = ["see [here][1]\n\n", "[1]: https://evil.example/x\n"].map((part) =>
-      late.push(part),
+    expect(await streamed(["see [here][1]\n\n", "[1]: https://evil.example/x\n"])).toBe(
+      "see [here][1]\n\n\n",
     );
-    expect(out.join("") + late.flush()).toBe("see [here][1]\n\n\n");
   });
 
   // Inputs a red-team pass found before they were fixed: removals that joined
@@ -264,26 +261,20 @@ describe("output safety", () => {
     expect(sanitizeOutput(kept, allowlist)).toBe(kept);
   });
 
-  it("leaves nothing of the kind in a stream either, however it is split", () => {
+  it("leaves nothing of the kind in a stream either, however it is split", async () => {
     for (const attack of attacks) {
       // Every cut of the short ones; about 300 of the 6,600-character one.
       const step = Math.max(1, Math.floor(attack.length / 300));
       for (let cut = 1; cut < attack.length; cut += step) {
-        const sanitizer = new StreamingSanitizer(allowlist);
-        const out =
-          sanitizer.push(attack.slice(0, cut)) +
-          sanitizer.push(attack.slice(cut)) +
-          sanitizer.flush();
+        const out = await streamed([attack.slice(0, cut), attack.slice(cut)]);
         expect(evilTags(out), `${JSON.stringify(attack)} cut at ${cut}`).toEqual([]);
       }
-      const sanitizer = new StreamingSanitizer(allowlist);
-      let out = "";
-      for (let at = 0; at < attack.length; at += 4) out += sanitizer.push(attack.slice(at, at + 4));
-      expect(evilTags(out + sanitizer.flush()), `${JSON.stringify(attack)} by 4`).toEqual([]);
+      const byFour = attack.match(/.{1,4}/gs) ?? [];
+      expect(evilTags(await streamed(byFour)), `${JSON.stringify(attack)} by 4`).toEqual([]);
     }
   });
 
-  it("escapes instead of reading what is too long or too deep for the parser", () => {
+  it("escapes instead of reading what is too long or too deep for the parser", async () => {
     const link = "[x](https://evil.example)";
     const long = `${"Some words. ".repeat(600)}${link}`;
     const deep = `${"- ".repeat(40)}${link}`;
@@ -296,25 +287,21 @@ describe("output safety", () => {
     const plain = `${"- ".repeat(40)}done`;
     expect(sanitizeOutput(plain, allowlist)).toBe(plain);
     // A stream escapes everything after a block too long to read.
-    const sanitizer = new StreamingSanitizer(allowlist);
-    const out = [`${"Words [a] ".repeat(700)}\n\n`, `Then <b>[y](https://evil.example)</b>\n\n`]
-      .map((part) => sanitizer.push(part))
-      .join("");
-    expect(out + sanitizer.flush()).toMatch(
-      /\\\[a\] \n\nThen &lt;b>\\\[y\]\(https:\/\/evil\.example\)&lt;\/b>\n\n$/,
-    );
+    const out = await streamed([
+      `${"Words [a] ".repeat(700)}\n\n`,
+      `Then <b>[y](https://evil.example)</b>\n\n`,
+    ]);
+    expect(out).toMatch(/\\\[a\] \n\nThen &lt;b>\\\[y\]\(https:\/\/evil\.example\)&lt;\/b>\n\n$/);
   });
 
-  it("catches a link split across stream chunks", () => {
-    const sanitizer = new StreamingSanitizer(allowlist);
+  it("catches a link split across stream chunks", async () => {
     const chunks = [
       "Read the [gu",
       "ide](https://ev",
       "il.example/x) now, ![i",
       "mg](http://e.x/y).",
     ];
-    const out = chunks.map((chunk) => sanitizer.push(chunk)).join("") + sanitizer.flush();
-    expect(out).toBe("Read the guide now, .");
+    expect(await streamed(chunks)).toBe("Read the guide now, .");
   });
 });
 

@@ -132,4 +132,4 @@ export function fencedJson(value: unknown): string {
   return JSON.stringify(value, null, 1).replace(/[<>&]/g, (character) => fenceEscapes[character]!);
 }
 
-export { StreamingSanitizer, sanitizeOutput } from "./output-links.ts";
+export { filterLinks, linkSanitizer } from "./link-filter.ts";
