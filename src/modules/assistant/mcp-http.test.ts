@@ -45,7 +45,14 @@ async function call(client: Client, name: string, args: Record<string, unknown> 
 }
 
 /** The problem a failed tool call carries in its text content. */
-function problemOf(result: CallToolResult): { code: string; status: number; detail: string } {
+type ToolProblem = {
+  code: string;
+  status: number;
+  detail: string;
+  errors: Array<{ path: string; message: string }>;
+};
+
+function problemOf(result: CallToolResult): ToolProblem {
   expect(result.isError).toBe(true);
   const [first] = result.content;
   if (first?.type !== "text") throw new Error("a tool error carries text");
@@ -231,9 +238,23 @@ describe("the MCP server over Streamable HTTP", () => {
 
   it("turns bad input into tool errors naming the field, and the session goes on", async () => {
     const client = await connect(await signUp(t.app));
+    // Arguments the schema refuses get the same problem as any other tool error.
     const missing = (await client.callTool({ name: "add_task", arguments: {} })) as CallToolResult;
     expect(missing.isError).toBe(true);
-    expect(JSON.stringify(missing.content)).toMatch(/title/);
+    expect(problemOf(missing)).toMatchObject({
+      code: "validation_failed",
+      status: 400,
+      errors: [{ path: "title", message: expect.any(String) }],
+    });
+    const wrongType = (await client.callTool({
+      name: "add_task",
+      arguments: { title: "Typed", priority: "asap", tags: "one" },
+    })) as CallToolResult;
+    expect(problemOf(wrongType)).toMatchObject({ code: "validation_failed" });
+    expect(problemOf(wrongType).errors.map((error) => error.path)).toEqual(["priority", "tags"]);
+    await expect(client.callTool({ name: "no_such_tool", arguments: {} })).rejects.toThrow(
+      /Tool no_such_tool not found/,
+    );
     const unknownCategory = (await client.callTool({
       name: "add_task",
       arguments: { title: "Filed", category: "Nowhere" },
@@ -270,7 +291,10 @@ describe("the MCP server over Streamable HTTP", () => {
       arguments: flood,
     })) as CallToolResult;
     expect(refused.isError).toBe(true);
-    expect(JSON.stringify(refused.content)).toMatch(/more than the maximum of 100 elements/);
+    expect(problemOf(refused)).toMatchObject({
+      code: "validation_failed",
+      errors: [{ path: "input", message: "holds more than 100 keys and array items in all" }],
+    });
     expect(JSON.stringify(refused.content).length).toBeLessThan(500);
     // The largest real call still goes through: every field and 20 tags.
     const tags = Array.from({ length: 20 }, (_, i) => `tag${i}`);

@@ -1,5 +1,11 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  McpError,
+  type ToolAnnotations,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { Context } from "../../platform/context.ts";
 import { errorCodes } from "../../platform/http/errors.ts";
 import { toDomainError } from "../../platform/http/problem.ts";
@@ -54,20 +60,12 @@ async function callTool(
 }
 
 /**
- * Keys and array items one tool call's arguments may hold, counted by the
- * SDK before it validates them. The largest real call (add_task with every
- * field and 20 tags) has about 35; 90,000 unknown keys took 267 ms to
- * validate and came back as a 1 MB error naming each.
- */
-const maxToolInputElements = 100;
-
-/**
  * An MCP server exposing every tool. `contextFor` gives the caller's verb
  * context for each call (per request over HTTP; over stdio it re-checks the
  * credential each time, so a revoked one stops working at once).
  */
 export function createMcpServer(contextFor: () => Promise<Context>): McpServer {
-  const server = new McpServer(mcpServerInfo, { instructions, maxToolInputElements });
+  const server = new McpServer(mcpServerInfo, { instructions });
   for (const tool of allTools) {
     server.registerTool(
       tool.name,
@@ -81,5 +79,16 @@ export function createMcpServer(contextFor: () => Promise<Context>): McpServer {
       (input: unknown) => callTool(contextFor, tool, input),
     );
   }
+  // tools/call is answered here, not by McpServer's own handler: that one
+  // validates the arguments first and answers a bad one with its own text
+  // ("Input validation error: ..."). Here they go to runTool as sent, which
+  // checks them against the same schemas the tool list publishes and answers
+  // the problem every other tool error carries, naming the field.
+  const byName = new Map(allTools.map((tool) => [tool.name, tool]));
+  server.server.setRequestHandler(CallToolRequestSchema, (request) => {
+    const tool = byName.get(request.params.name);
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
+    return callTool(contextFor, tool, request.params.arguments);
+  });
   return server;
 }
