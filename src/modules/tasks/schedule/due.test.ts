@@ -148,6 +148,18 @@ describe("findDueInText", () => {
     expect(find("Catch-22 tomorrow")).toMatchObject({ index: 9, allDay: true });
   });
 
+  it("finds the date after any number of bare numbers read as hours", () => {
+    // "1 h 1 h ..." is chrono's relative time, each bare "1" masked. One mask per
+    // parse, up to eight parses, gave up here before reaching "tomorrow 5pm".
+    const text = `${"1 h ".repeat(20)}tomorrow 5pm`;
+    expect(find(text)).toMatchObject({
+      dueAt: new Date("2026-03-05T22:00:00Z"),
+      index: 80,
+      length: "tomorrow 5pm".length,
+    });
+    expect(find("1 h ".repeat(125))).toBeNull();
+  });
+
   it("accepts 'at 9' only next to another strong date word", () => {
     expect(find("Meet Bob tomorrow at 9")?.dueAt.toISOString()).toBe("2026-03-05T14:00:00.000Z");
     expect(find("Meet Bob at 9")).toBeNull();

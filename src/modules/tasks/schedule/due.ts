@@ -167,7 +167,8 @@ function maskRange(text: string, from: number, to: number): string {
   return text.slice(0, from) + " ".repeat(to - from) + text.slice(to);
 }
 
-type Verdict = { kind: "accept" } | { kind: "reject" } | { kind: "mask"; from: number; to: number };
+type Range = { from: number; to: number };
+type Verdict = { kind: "accept" } | { kind: "reject" } | { kind: "mask"; ranges: Range[] };
 
 function judge(result: ParsedResult, text: string): Verdict {
   const from = result.index;
@@ -175,13 +176,19 @@ function judge(result: ParsedResult, text: string): Verdict {
   // A match starting inside a word ("Catch-22 tomorrow" -> "22 tomorrow") borrowed a number from that word.
   if (from > 0 && /[\p{L}\p{N}_-]/u.test(text.charAt(from - 1))) {
     const glued = /^[\p{L}\p{N}]+/u.exec(result.text);
-    return { kind: "mask", from, to: from + (glued?.[0].length ?? 1) };
+    return { kind: "mask", ranges: [{ from, to: from + (glued?.[0].length ?? 1) }] };
   }
   const atHour = /\bat\s+\d{1,2}\b/i.test(result.text) && isStrongDateSignal(result);
   if (result.start.isCertain("hour") && !EXPLICIT_TIME.test(result.text) && !atHour) {
-    const bare = /(?<![\p{L}\p{N}:])\d{1,2}(?![\p{L}\p{N}:])/u.exec(result.text);
-    if (bare)
-      return { kind: "mask", from: from + bare.index, to: from + bare.index + bare[0].length };
+    // Every bare number in it: "1 h 1 h 1 h" is one match of three.
+    const bare = [...result.text.matchAll(/(?<![\p{L}\p{N}:])\d{1,2}(?![\p{L}\p{N}:])/gu)];
+    if (bare.length > 0) {
+      const ranges = bare.map(({ index, 0: digits }) => ({
+        from: from + index,
+        to: from + index + digits.length,
+      }));
+      return { kind: "mask", ranges };
+    }
   }
   if (!isStrongDateSignal(result)) return { kind: "reject" };
   // Capitalised date words running into more capitalised words are a title: "Watch Friday Night Lights".
@@ -194,24 +201,29 @@ function judge(result: ParsedResult, text: string): Verdict {
 
 /**
  * Finds the first strong date phrase inside free text (quick-add). Bare numbers and ordinals are not
- * accepted on their own; see isStrongDateSignal.
+ * accepted on their own; see isStrongDateSignal. A match that borrowed a number is read again with
+ * that number masked; every such match before the first acceptable one is masked at once, so a
+ * text full of them ("1 h 1 h ... tomorrow 5pm") takes a few parses, not one per match (eight
+ * passes of one mask each cost 90-160 ms at 500 characters and then gave up before "tomorrow").
  */
 export function findDueInText(text: string, options: DueOptions): DueMatch | null {
   let work = text;
   for (let attempt = 0; attempt < 8; attempt++) {
-    let masked = false;
+    const masks: Range[] = [];
     for (const result of parseAll(work, options)) {
       const verdict = judge(result, work);
       if (verdict.kind === "reject") continue;
       if (verdict.kind === "mask") {
-        work = maskRange(work, verdict.from, verdict.to);
-        masked = true;
-        break;
+        masks.push(...verdict.ranges);
+        continue;
       }
+      // Read again with the masks first: one may change how this match reads.
+      if (masks.length > 0) break;
       const trimmed = result.text.trimEnd();
       return { ...resolve(result, options.timeZone), index: result.index, length: trimmed.length };
     }
-    if (!masked) return null;
+    if (masks.length === 0) return null;
+    for (const { from, to } of masks) work = maskRange(work, from, to);
   }
   return null;
 }
