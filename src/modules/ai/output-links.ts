@@ -252,7 +252,7 @@ export function sanitizeOutput(text: string, allowlist: readonly string[]): stri
   return escapeMarkup(out);
 }
 
-/** Parsing in place, on the calling thread: for tests and the worker itself. */
+/** Parsing in place, on the calling thread (tests; the app parses in `link-filter.ts`'s worker). */
 export const inPlace: LinkReader = {
   read: async (text, allowlist) => editsOf(text, allowlist),
   filter: async (text, allowlist) => sanitizeOutput(text, allowlist),
