@@ -61,7 +61,7 @@ function tagEnd(html: string, start: number): number {
     if (c === ">") return i;
     if (c !== "=") continue;
     let j = i + 1;
-    while (html[j] === " " || html[j] === "\t" || html[j] === "\n" || html[j] === "\r") j++;
+    while (j < html.length && " \t\n\r\f".includes(html.charAt(j))) j++;
     const quote = html[j];
     if (quote !== '"' && quote !== "'") continue;
     const close = html.indexOf(quote, j + 1);
@@ -73,17 +73,27 @@ function tagEnd(html: string, start: number): number {
 
 /**
  * The one shape of `<a>` kept: href and title attributes with quoted values
- * and nothing else. Reading attributes loosely and checking the href found
- * does not do: a browser read `<a title=a=title=" href=https://evil.example/ "
- * href="https://ours/">` as a link to evil.example.
+ * and nothing else, and no value holding a character that could end a tag,
+ * open another or start an entity. Reading attributes loosely and checking
+ * the href found does not do: a browser read `<a title=a=title=" href=https://evil.example/ "
+ * href="https://ours/">` as a link to evil.example, and a title holding
+ * `"--><img ...>` closed a comment opened before it and loaded the image.
  */
-const plainLink = /^<a(?:\s+(?:href|title)\s*=\s*(?:"[^"]*"|'[^']*'))*\s*>$/i;
+const plainLink = /^<a(?:\s+(?:href|title)\s*=\s*(?:"[^"'<>=&`]*"|'[^"'<>=&`]*'))*\s*>$/i;
 const quotedHref = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)')/gi;
+/** A tag with nothing in it but its name: all a browser can read it as is that tag. */
+const bareTag = /^<\/?[a-z][a-z0-9]*\s*\/?>$/i;
 
-/** Whether a raw tag stays: a plain tag without attributes, or a plain `<a>` with one allowed href. */
+/**
+ * Whether a raw tag stays: a plain tag without attributes (opening or
+ * closing), or a plain `<a>` with one allowed href. A kept tag holds no
+ * quote but in the `<a>` shape above, so it ends where a browser ends it:
+ * `</div =">" <img src=...>` read as one closing tag here, and as a closing
+ * tag then an image in a browser.
+ */
 function keptTag(name: string, tag: string, allowlist: readonly string[]): boolean {
-  if (tag.startsWith("</")) return name === "a" || plainTags.has(name);
-  if (name !== "a") return plainTags.has(name) && /^<[a-z0-9-]+\s*\/?>$/i.test(tag);
+  if (tag.startsWith("</")) return (name === "a" || plainTags.has(name)) && bareTag.test(tag);
+  if (name !== "a") return plainTags.has(name) && bareTag.test(tag);
   if (!plainLink.test(tag)) return false;
   const hrefs = [...tag.matchAll(quotedHref)].map((match) => match[1] ?? match[2] ?? "");
   if (hrefs.length === 0) return true;
@@ -384,8 +394,14 @@ export class StreamingSanitizer {
     const block = blocks.findLast((start) => start + base <= end && this.#freshStart(start + base));
     if (block !== undefined) this.#base = block + base;
     const out = applyEdits(this.#source, from, end, edits, base);
-    // Removals join neighbours (see sanitizeOutput); read what goes out again.
     const removed = edits.some((edit) => edit.start + base < end && edit.end + base > from);
-    return removed ? this.#reader.filter(out, this.#allowlist) : out;
+    if (!removed) return out;
+    // Removals join neighbours (see sanitizeOutput): what goes out is read
+    // again, after what went out before it in its block, as the client will
+    // read it. Read alone, a piece after "<b>\n" was a raw HTML block, and
+    // the link its removal joined went through.
+    const before = applyEdits(this.#source, base, from, edits, base);
+    const settled = await this.#reader.filter(before + out, this.#allowlist);
+    return settled.startsWith(before) ? settled.slice(before.length) : escapeMarkup(out);
   }
 }

@@ -199,6 +199,20 @@ describe("output safety", () => {
   // their neighbours into a link, backslashes, attribute tricks, <image>,
   // and a stream whose parse restarted inside a paragraph.
   const attacks = [
+    // A third pass: quoted values in kept tags that a browser does not read
+    // as values, or reads as ending a comment, CDATA or "<?" opened before.
+    '</div =">" <img src=https://evil.example/p.png>',
+    '<div>\n</div=">" <img src="https://evil.example/p.png">\n</div>',
+    '<div>\n</b x=\f"> </b y="> <img src="https://evil.example/p.png"> ">\n</div>',
+    '<!-- </b x="--> <img src=https://evil.example/p.png> "> -->',
+    '<!-- <a title="--> <img src=https://evil.example/p.png> "> -->',
+    "Note <![CDATA[ <a title=\"> <img src='https://evil.example/p.png'> \"> ]]> done",
+    "Note <? <a title=\"> <img src='https://evil.example/p.png'> \"> ?> done",
+    "> <!--\n\ntext <a title=\"--><img src='https://evil.example/p.png'>\">x</a>",
+    // And in streams: a piece re-read without what went out before it.
+    "See <b>\n[docs]<i x>(https://evil.example/p.png)</b>",
+    "See <b>\n![p]<i x>(https://evil.example/p.png)",
+    "` <b>` [x]<i x>(https://evil.example/p.png) `",
     // A second pass found these after the first fixes.
     '<div><a title=a=title=" href=https://evil.example/ " href="https://taskpilot.example/">x</a></div>',
     "www.a.example/` [x](https://evil.example)`",
