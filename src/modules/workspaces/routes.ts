@@ -58,6 +58,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
       tags,
       security,
       summary: "Create a shared workspace (you become its owner)",
+      description: "An API key bound to a workspace gets 403.",
       body: createWorkspaceSchema,
       response: { 201: workspaceSchema, ...problemResponses("forbidden") },
     },

@@ -159,9 +159,15 @@ export async function getWorkspaceWithVersion(ctx: Context, id: string) {
   return { workspace: toWorkspace(found), version: found.row.version };
 }
 
-/** A shared workspace; its creator is its owner. */
+/**
+ * A shared workspace; its creator is its owner. A key bound to one
+ * workspace sees nothing outside it, so it cannot make another.
+ */
 export async function createWorkspace(ctx: Context, input: { name: string }): Promise<Workspace> {
   const me = actingUser(ctx.actor);
+  if (workspaceRestriction(ctx.actor)) {
+    throw new DomainError("forbidden", "A key bound to one workspace cannot create workspaces");
+  }
   const id = uuidv7();
   await withTransaction(ctx.db, async (tx) => {
     const now = ctx.now();
