@@ -152,10 +152,17 @@ describe("a key bound to one workspace", () => {
     const refused = await asKey(admin, "POST", "/v1/workspaces", { name: "Elsewhere" });
     expectProblem(refused, 403, "forbidden");
     expect(refused.json().detail).toBe("A key bound to one workspace cannot create workspaces");
-    const mine = await t.app.inject({ method: "GET", url: "/v1/workspaces", headers: user.headers });
-    expect(mine.json<Page<{ id: string }>>().data.map((entry) => entry.id).sort()).toEqual(
-      [personal, team].sort(),
-    );
+    const mine = await t.app.inject({
+      method: "GET",
+      url: "/v1/workspaces",
+      headers: user.headers,
+    });
+    expect(
+      mine
+        .json<Page<{ id: string }>>()
+        .data.map((entry) => entry.id)
+        .sort(),
+    ).toEqual([personal, team].sort());
   });
 
   it("leaves an unbound key of the same user seeing both workspaces", async () => {
