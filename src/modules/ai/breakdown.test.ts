@@ -10,6 +10,7 @@ import {
   listTitles,
   taskActivity,
 } from "../../../test/tasks-helpers.ts";
+import { createApiKey, keyHeaders } from "../api-keys/test-helpers.ts";
 import { aiUsage } from "./schema.ts";
 
 const t = useAiTestApp({
@@ -110,6 +111,42 @@ describe("POST /v1/ai/breakdown", () => {
     const task = await createTask(t.app, stranger, { title: "Private" });
     expectProblem(await breakdown({ taskId: task.id }), 404, "not_found");
     expect(t.fake.requests).toHaveLength(0);
+  });
+
+  it("needs tasks:read from an API key to read a task, and tasks:write to apply", async () => {
+    const task = await createTask(t.app, user, { title: "Plan the dinner" });
+    const asKey = async (scopes: string[], url: string, payload: Record<string, unknown>) => {
+      const key = await createApiKey(t.app, user, { scopes });
+      return t.app.inject({ method: "POST", url, headers: keyHeaders(key), payload });
+    };
+    const aiOnly = ["ai:use"];
+    for (const [url, payload] of [
+      ["/v1/ai/breakdown", { taskId: task.id }],
+      [`/v1/tasks/${task.id}/summary`, {}],
+      ["/v1/ai/digest", {}],
+    ] as const) {
+      const refused = await asKey(aiOnly, url, payload);
+      expectProblem(refused, 403, "forbidden");
+      expect(refused.json().detail).toBe('This API key lacks the "tasks:read" scope');
+    }
+    const applied = await asKey(["ai:use", "tasks:read"], "/v1/ai/breakdown", {
+      taskId: task.id,
+      apply: true,
+    });
+    expectProblem(applied, 403, "forbidden");
+    expect(applied.json().detail).toBe(
+      "`apply: true` creates sub-tasks and needs the tasks:write scope",
+    );
+    // Refused before the model is asked, and nothing was created.
+    expect(t.fake.requests).toHaveLength(0);
+    expect(await listTitles(t.app, user, { parentId: task.id })).toEqual([]);
+    t.fake.script("openai", { kind: "text", text: valid });
+    const writer = await asKey(["ai:use", "tasks:read", "tasks:write"], "/v1/ai/breakdown", {
+      taskId: task.id,
+      apply: true,
+    });
+    expect(writer.statusCode, writer.body).toBe(200);
+    expect(await listTitles(t.app, user, { parentId: task.id })).toHaveLength(2);
   });
 
   it("rejects a malformed body naming the field", async () => {

@@ -1,5 +1,6 @@
 import { DateTime } from "luxon";
 import { actingUser } from "../../platform/auth/actor.ts";
+import { assertGranted } from "../../platform/auth/scopes.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
 import type { Task } from "../tasks/contracts.ts";
@@ -190,6 +191,7 @@ export async function breakdown(
   input: { taskId: string; apply?: boolean | undefined },
   options: StreamOptions,
 ): Promise<BreakdownAnswer> {
+  if (input.apply) assertGranted(ctx.actor, "tasks:write", "`apply: true` creates sub-tasks and");
   const task = await tasks.getTask(ctx, input.taskId);
   const variables = { task: taskData(task) };
   const answer = await ai.run(ctx, {

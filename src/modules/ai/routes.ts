@@ -59,12 +59,12 @@ export const aiRoutes: FastifyPluginAsyncZod<{ gateway: AiGateway }> = async (ap
   const ai = options.gateway;
 
   app.post("/v1/tasks/:id/summary", {
-    config: { scope: "ai:use" },
+    config: { scope: "ai:use", extraScopes: ["tasks:read"] },
     schema: {
       tags,
       security,
       summary: "Summarise a task",
-      description: `From its title, description, sub-tasks and activity. ${streamDescription}`,
+      description: `From its title, description, sub-tasks and activity. An API key needs \`tasks:read\` too (403 without). ${streamDescription}`,
       params: taskParamsSchema,
       response: { 200: answerResponse(summarySchema), ...featureErrors },
     },
@@ -75,12 +75,12 @@ export const aiRoutes: FastifyPluginAsyncZod<{ gateway: AiGateway }> = async (ap
   });
 
   app.post("/v1/ai/digest", {
-    config: { scope: "ai:use" },
+    config: { scope: "ai:use", extraScopes: ["tasks:read"] },
     schema: {
       tags,
       security,
       summary: "Digest of your tasks",
-      description: `Overdue, due today, high priority and recently completed, for the tasks the filter selects ("what is on my plate this week"). ${streamDescription}`,
+      description: `Overdue, due today, high priority and recently completed, for the tasks the filter selects ("what is on my plate this week"). An API key needs \`tasks:read\` too (403 without). ${streamDescription}`,
       body: digestBodySchema.optional(),
       response: { 200: answerResponse(digestSchema), ...featureErrors },
     },
@@ -91,12 +91,12 @@ export const aiRoutes: FastifyPluginAsyncZod<{ gateway: AiGateway }> = async (ap
   });
 
   app.post("/v1/ai/breakdown", {
-    config: { scope: "ai:use" },
+    config: { scope: "ai:use", extraScopes: ["tasks:read"] },
     schema: {
       tags,
       security,
       summary: "Break a task down into sub-tasks",
-      description: `Suggestions validated against a schema (an invalid model answer is repaired once, then 502). \`apply: true\` creates them as sub-tasks in one transaction. ${streamDescription}`,
+      description: `Suggestions validated against a schema (an invalid model answer is repaired once, then 502). \`apply: true\` creates them as sub-tasks in one transaction. An API key needs \`tasks:read\` too, and \`tasks:write\` for \`apply: true\` (403 without, before the model is asked). ${streamDescription}`,
       body: breakdownBodySchema,
       response: { 200: answerResponse(breakdownSchema), ...featureErrors },
     },

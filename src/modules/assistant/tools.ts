@@ -1,6 +1,5 @@
 import { z } from "zod";
-import type { Actor } from "../../platform/auth/actor.ts";
-import { type Scope, scopes } from "../../platform/auth/scopes.ts";
+import { assertGranted, type Scope } from "../../platform/auth/scopes.ts";
 import type { Context } from "../../platform/context.ts";
 import { DomainError, type FieldError, validationFailed } from "../../platform/http/errors.ts";
 import { isoDateTime } from "../../platform/http/fields.ts";
@@ -346,29 +345,6 @@ export function findTool(name: string): Tool | undefined {
   return allTools.find((tool) => tool.name === name);
 }
 
-/**
- * The scopes an actor holds. A user's own session holds every scope (their
- * workspace role still limits what the verbs allow); an API key holds the
- * scopes it was minted with.
- */
-function grantedScopes(actor: Actor): readonly Scope[] {
-  switch (actor.type) {
-    case "user":
-    case "system":
-      return scopes;
-    case "apiKey":
-      return actor.scopes;
-    case "agent":
-      return grantedScopes(actor.onBehalfOf);
-    default:
-      return unreachable(actor);
-  }
-}
-
-function unreachable(value: never): never {
-  throw new Error(`unhandled actor ${JSON.stringify(value)}`);
-}
-
 function fieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.map((issue) => ({
     path: issue.path.join(".") || "input",
@@ -404,9 +380,7 @@ function holdsMoreThan(value: unknown, max: number): boolean {
  * through the output schema. Every transport runs tools through here.
  */
 export async function runTool(ctx: Context, tool: Tool, rawInput: unknown): Promise<unknown> {
-  if (!grantedScopes(ctx.actor).includes(tool.scope)) {
-    throw new DomainError("forbidden", `${tool.name} needs the ${tool.scope} scope`);
-  }
+  assertGranted(ctx.actor, tool.scope, tool.name);
   if (holdsMoreThan(rawInput, maxToolInputElements)) {
     throw validationFailed(
       "input",

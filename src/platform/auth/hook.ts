@@ -4,7 +4,7 @@ import { type AppServices, actorLogFields } from "../context.ts";
 import { DomainError } from "../http/errors.ts";
 import { problemResponse } from "../http/route-helpers.ts";
 import { type Actor, type ActorDeps, hasCredentials, resolveActor } from "./actor.ts";
-import type { RouteScope } from "./scopes.ts";
+import type { RouteScope, Scope } from "./scopes.ts";
 
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -37,10 +37,13 @@ function assertScope(actor: Actor, scope: RouteScope): void {
   }
 }
 
-/** How a route can be called, for the OpenAPI document: API keys only with the route's scope. */
-function securityFor(scope: RouteScope): Array<Record<string, string[]>> {
+/**
+ * How a route can be called, for the OpenAPI document: API keys only with
+ * the route's scope and its extra scopes.
+ */
+function securityFor(scope: RouteScope, extra: Scope[]): Array<Record<string, string[]>> {
   const signedIn: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { sessionCookie: [] }];
-  return scope === "session" ? signedIn : [...signedIn, { apiKey: [scope] }];
+  return scope === "session" ? signedIn : [...signedIn, { apiKey: [scope, ...extra] }];
 }
 
 /**
@@ -59,7 +62,7 @@ export function requireRouteScopes(app: FastifyInstance): void {
     }
     if (!route.schema) return;
     const schema = route.schema as { security?: unknown; response?: Record<string, unknown> };
-    schema.security = securityFor(scope);
+    schema.security = securityFor(scope, route.config?.extraScopes ?? []);
     schema.response = { ...schema.response, 403: schema.response?.[403] ?? problemResponse };
   });
 }
@@ -86,7 +89,9 @@ export function requireActor(
     }
     assertTrustedOrigin(request, deps.trustedOrigins);
     // requireRouteScope guarantees a scope; "session" would fail closed anyway.
-    assertScope(actor, request.routeOptions.config.scope ?? "session");
+    const { scope = "session", extraScopes = [] } = request.routeOptions.config;
+    assertScope(actor, scope);
+    for (const extra of extraScopes) assertScope(actor, extra);
     // The request's own logger learns who asks. A child of it would make it a
     // prototype, and V8 then builds that object new hidden classes in old
     // space: about 0.8 KB per request that only a major GC frees (measured

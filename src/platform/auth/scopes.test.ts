@@ -33,6 +33,8 @@ async function v1Operations() {
           method: method.toUpperCase() as Method,
           url: path.replace(/\{\w+\}/g, "01900000-0000-7000-8000-000000000000"),
           scope: (apiKey?.[0] ?? "session") as Scope | "session",
+          /** What a key needs besides `scope`. */
+          extraScopes: (apiKey?.slice(1) ?? []) as Scope[],
         };
       }),
     );
@@ -77,8 +79,14 @@ describe("the scope matrix", () => {
       const without = await call(operation, keyHeaders(allBut.get(operation.scope) ?? ""));
       expect(without.statusCode, `${operation.name} without ${operation.scope}`).toBe(403);
       expect(expectProblem(without, 403, "forbidden").detail).toContain(`"${operation.scope}"`);
-      const granted = await call(operation, keyHeaders(only.get(operation.scope) ?? ""));
-      expect([401, 403], `${operation.name} with ${operation.scope}`).not.toContain(
+      const needed = [operation.scope, ...operation.extraScopes];
+      for (const extra of operation.extraScopes) {
+        const partial = await call(operation, keyHeaders(allBut.get(extra) ?? ""));
+        expect(expectProblem(partial, 403, "forbidden").detail).toContain(`"${extra}"`);
+      }
+      const key = (await createApiKey(t.app, user, { scopes: needed })).key;
+      const granted = await call(operation, keyHeaders(key));
+      expect([401, 403], `${operation.name} with ${needed.join(", ")}`).not.toContain(
         granted.statusCode,
       );
     }

@@ -1,3 +1,6 @@
+import { DomainError } from "../http/errors.ts";
+import type { Actor } from "./actor.ts";
+
 /**
  * API-key scopes (../shared/API.md). Every `/v1` route declares the scope it
  * needs in its route config, so the security suite and the scope check read
@@ -22,5 +25,41 @@ export type RouteScope = Scope | "session";
 declare module "fastify" {
   interface FastifyContextConfig {
     scope?: RouteScope;
+    /** Further scopes a key needs, where the verb reaches past `scope` (an AI summary reads the task). */
+    extraScopes?: Scope[];
+  }
+}
+
+/**
+ * The scopes an actor holds. A user's own session holds every scope (their
+ * workspace role still limits what the verbs allow); an API key holds the
+ * scopes it was minted with, and the assistant those of the request it serves.
+ */
+export function grantedScopes(actor: Actor): readonly Scope[] {
+  switch (actor.type) {
+    case "user":
+    case "system":
+      return scopes;
+    case "apiKey":
+      return actor.scopes;
+    case "agent":
+      return grantedScopes(actor.onBehalfOf);
+    default:
+      return unreachable(actor);
+  }
+}
+
+function unreachable(value: never): never {
+  throw new Error(`unhandled actor ${JSON.stringify(value)}`);
+}
+
+/**
+ * A scope a verb needs beyond its route's: the route checks one scope, and a
+ * verb that also reads or writes tasks (an AI feature, a chat or MCP tool)
+ * checks those here. 403 naming what needs it and the scope.
+ */
+export function assertGranted(actor: Actor, scope: Scope, what: string): void {
+  if (!grantedScopes(actor).includes(scope)) {
+    throw new DomainError("forbidden", `${what} needs the ${scope} scope`);
   }
 }
