@@ -121,6 +121,27 @@ function htmlEdits(html: string, at: number, allowlist: readonly string[], edits
   }
 }
 
+/**
+ * The edits of one raw HTML node. Its source may hold container markers
+ * the renderer leaves out: in a block quote, `<a\n> href="https://evil.example">`
+ * is written out as `<a\nhref="https://evil.example">`, and the marker's
+ * ">" ended the tag for `tagEnd`. Such a node is judged by what is written
+ * out (its value), and goes whole if anything in it would go.
+ */
+function htmlNodeEdits(
+  value: string,
+  text: string,
+  start: number,
+  end: number,
+  allowlist: readonly string[],
+  edits: Edit[],
+) {
+  if (text.slice(start, end) === value) return htmlEdits(value, start, allowlist, edits);
+  const found: Edit[] = [];
+  htmlEdits(value, 0, allowlist, found);
+  if (found.length > 0) edits.push({ start, end, open: found.some((edit) => edit.open) });
+}
+
 /** Every node of the tree, without recursion: 16,000 nested quotes ("> > > ...") are one parse. */
 function nodesOf(tree: Root): Nodes[] {
   const nodes: Nodes[] = [];
@@ -180,7 +201,7 @@ function editsIn(tree: Root, text: string, allowlist: readonly string[], edits: 
     } else if (node.type === "imageReference") {
       if (!allowed(definitions.get(node.identifier))) remove(node);
     } else if (node.type === "html") {
-      htmlEdits(text.slice(startOf(node), endOf(node)), startOf(node), allowlist, edits);
+      htmlNodeEdits(node.value, text, startOf(node), endOf(node), allowlist, edits);
     }
   }
 }
@@ -392,7 +413,10 @@ export class StreamingSanitizer {
     // parsed as a heading, then went on as a paragraph with its backticks
     // paired differently, and a link in it was read as code.)
     const block = blocks.findLast((start) => start + base <= end && this.#freshStart(start + base));
-    if (block !== undefined) this.#base = block + base;
+    // From the start of its line: a block's offset is where its marker is,
+    // and "   - [a]" read from the "-" puts the item's content three columns
+    // left of where the client has it (a line indented 6 became code).
+    if (block !== undefined) this.#base = this.#source.lastIndexOf("\n", block + base - 1) + 1;
     const out = applyEdits(this.#source, from, end, edits, base);
     const removed = edits.some((edit) => edit.start + base < end && edit.end + base > from);
     if (!removed) return out;

@@ -199,6 +199,13 @@ describe("output safety", () => {
   // their neighbours into a link, backslashes, attribute tricks, <image>,
   // and a stream whose parse restarted inside a paragraph.
   const attacks = [
+    // A fourth pass: container markers inside a raw HTML node, and a stream
+    // that read an indented list item from its marker.
+    '> x <a\n> href="https://evil.example">y</a>',
+    '> <div>\n> <a\n> href="https://evil.example">x</a>',
+    '> <div\n> style="background:url(https://evil.example/p.png)">',
+    '- > x <span\n  > style="background:url(https://evil.example/p.png)">y</span>',
+    "   - [a]\n\n      [x](https://evil.example)\n\n",
     // A third pass: quoted values in kept tags that a browser does not read
     // as values, or reads as ending a comment, CDATA or "<?" opened before.
     '</div =">" <img src=https://evil.example/p.png>',
