@@ -181,7 +181,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
       tags,
       security,
       summary: "Delete a task (to the trash)",
-      description: concurrentChanges,
+      description: `Its sub-tasks at every depth go with it (and come back with a restore). A member gets 403 when one of them is a task they neither created nor are assigned to. ${concurrentChanges}`,
       params: taskParamsSchema,
       response: {
         204: z.null().describe("Deleted"),
@@ -230,7 +230,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
     "/v1/tasks/:id/restore",
     "Restore a task from the trash",
     service.restoreTask,
-    `The sub-tasks that went to the trash with it come back with it. A sub-task whose parent is still in the trash answers 409: restore the parent. ${concurrentChanges}`,
+    `The sub-tasks that went to the trash with it come back with it (a member gets 403 when one of them is a task they neither created nor are assigned to). A sub-task whose parent is still in the trash answers 409: restore the parent. ${concurrentChanges}`,
   );
 
   app.get("/v1/tasks/:id/activity", {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { signUp, type TestUser, useTestApp } from "../../../test/harness.ts";
 import {
@@ -241,6 +242,50 @@ describe("invitations", () => {
     const second = await invite(t.app, owner, workspace.id, invitee.email, "member");
     const rejoined = await accept(t.app, invitee, second.id);
     expect(rejoined.json()).toMatchObject({ id: workspace.id, role: "member" });
+  });
+});
+
+describe("sub-tasks that are not a member's own", () => {
+  it("keep a member from deleting or restoring the parent with them; an admin may", async () => {
+    const owner = await signUp(t.app);
+    const memberUser = await signUp(t.app);
+    const workspace = await createWorkspace(t.app, owner);
+    await join(t.app, owner, workspace.id, memberUser, "member");
+    const parent = await createTask(t.app, memberUser, {
+      title: "Member's parent",
+      workspaceId: workspace.id,
+    });
+    const own = await createTask(t.app, memberUser, {
+      title: "Member's own sub-task",
+      workspaceId: workspace.id,
+      parentId: parent.id,
+    });
+    const theirs = await createTask(t.app, owner, {
+      title: "Owner's sub-task",
+      workspaceId: workspace.id,
+      parentId: own.id,
+    });
+    const refused = await call(t.app, memberUser, "DELETE", `/v1/tasks/${parent.id}`);
+    expect(expectProblem(refused, 403, "forbidden").detail).toBe(
+      "Members can delete a task only when its sub-tasks are ones they created or are assigned to",
+    );
+    for (const task of [parent, own, theirs]) {
+      expect((await getTask(t.app, owner, task.id)).version, task.title).toBe(task.version);
+    }
+    // Assigned to the member, the owner's sub-task is theirs to change too.
+    const assigned = await call(t.app, owner, "PATCH", `/v1/tasks/${theirs.id}`, {
+      assigneeId: memberUser.id,
+    });
+    expect(assigned.statusCode, assigned.body).toBe(200);
+    const deleted = await call(t.app, memberUser, "DELETE", `/v1/tasks/${parent.id}`);
+    expect(deleted.statusCode, deleted.body).toBe(204);
+    // Unassigned while in the trash, it keeps the member from restoring.
+    await t.database.db.execute(sql`update tasks set assignee_id = null where id = ${theirs.id}`);
+    const restore = await call(t.app, memberUser, "POST", `/v1/tasks/${parent.id}/restore`);
+    expect(expectProblem(restore, 403, "forbidden").detail).toMatch(/^Members can restore a task/);
+    const restored = await call(t.app, owner, "POST", `/v1/tasks/${parent.id}/restore`);
+    expect(restored.statusCode, restored.body).toBe(200);
+    expect((await getTask(t.app, owner, theirs.id)).title).toBe("Owner's sub-task");
   });
 });
 
