@@ -10,7 +10,14 @@ import { useTestApp } from "./harness.ts";
  * this file; nothing in src knows about it.
  */
 const registered = vi.hoisted(
-  () => [] as Array<{ method: string; url: string; hidden: boolean; scope?: string }>,
+  () =>
+    [] as Array<{
+      method: string;
+      url: string;
+      hidden: boolean;
+      scope?: string;
+      extraScopes?: string[];
+    }>,
 );
 
 vi.mock("fastify", async (importOriginal) => {
@@ -20,8 +27,10 @@ vi.mock("fastify", async (importOriginal) => {
     app.addHook("onRoute", (route: RouteOptions) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true;
-      const scope = route.config?.scope;
-      for (const method of methods) registered.push({ method, url: route.url, hidden, scope });
+      const { scope, extraScopes } = route.config ?? {};
+      for (const method of methods) {
+        registered.push({ method, url: route.url, hidden, scope, extraScopes });
+      }
     });
     return app;
   }) as typeof actual.default;
@@ -208,13 +217,16 @@ describe("GET /openapi.json", () => {
     const document = await servedDocument();
     for (const key of routeKeys(false).filter((route) => route.includes(" /v1/"))) {
       const op = operation(document, key);
-      const scope = registered.find(
-        (route) => `${route.method} ${toOpenApiPath(route.url)}` === key,
-      )?.scope;
+      const route = registered.find(
+        (entry) => `${entry.method} ${toOpenApiPath(entry.url)}` === key,
+      );
+      const scope = route?.scope;
       const signedIn = [{ bearerAuth: [] }, { sessionCookie: [] }];
       expect(scope, key).toBeDefined();
       expect(op.security, key).toEqual(
-        scope === "session" ? signedIn : [...signedIn, { apiKey: [scope] }],
+        scope === "session"
+          ? signedIn
+          : [...signedIn, { apiKey: [scope, ...(route?.extraScopes ?? [])] }],
       );
       expect(problemStatuses(op), key).toContain(401);
       // 403: an API key without the scope, or a cookie from a foreign Origin.
