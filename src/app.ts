@@ -47,6 +47,7 @@ import type { DatabaseHandle } from "./platform/db/pool.ts";
 import { scheduleChores } from "./platform/housekeeping.ts";
 import { registerCachingDefaults } from "./platform/http/caching.ts";
 import { registerDeprecations } from "./platform/http/deprecation.ts";
+import { refuseUnmatchableIfMatch } from "./platform/http/etag.ts";
 import { registerCors, registerSecurityHeaders } from "./platform/http/hardening.ts";
 import { registerHealthRoutes } from "./platform/http/health.ts";
 import { idempotencyChore, registerIdempotency } from "./platform/http/idempotency/plugin.ts";
@@ -226,6 +227,7 @@ export async function buildApp(deps: AppDeps) {
   });
   registerProblemHandlers(app);
   requireRouteScopes(app);
+  refuseUnmatchableIfMatch(app);
   // Order matters: every later hook's answers (503, 429) carry the security
   // and CORS headers, and preflights are answered before they are counted.
   registerSecurityHeaders(app);

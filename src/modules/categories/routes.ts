@@ -79,7 +79,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.patch("/v1/categories/:id", {
-    config: { scope: "tasks:write" },
+    config: { scope: "tasks:write", ifMatch: true },
     schema: {
       tags,
       security,
@@ -102,7 +102,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.delete("/v1/categories/:id", {
-    config: { scope: "tasks:write" },
+    config: { scope: "tasks:write", ifMatch: true },
     schema: {
       tags,
       security,

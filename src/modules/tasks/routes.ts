@@ -144,7 +144,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
   });
 
   app.patch("/v1/tasks/:id", {
-    config: { scope: "tasks:write" },
+    config: { scope: "tasks:write", ifMatch: true },
     schema: {
       tags,
       security,
@@ -176,7 +176,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
   });
 
   app.delete("/v1/tasks/:id", {
-    config: { scope: "tasks:write" },
+    config: { scope: "tasks:write", ifMatch: true },
     schema: {
       tags,
       security,
@@ -201,7 +201,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
     description = concurrentChanges,
   ) =>
     app.post(path, {
-      config: { scope: "tasks:write" },
+      config: { scope: "tasks:write", ifMatch: true },
       schema: {
         tags,
         security,

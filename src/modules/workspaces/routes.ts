@@ -96,7 +96,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
   });
 
   app.patch("/v1/workspaces/:id", {
-    config: { scope: "workspaces:admin" },
+    config: { scope: "workspaces:admin", ifMatch: true },
     schema: {
       tags,
       security,
@@ -123,7 +123,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
   });
 
   app.delete("/v1/workspaces/:id", {
-    config: { scope: "workspaces:admin" },
+    config: { scope: "workspaces:admin", ifMatch: true },
     schema: {
       tags,
       security,

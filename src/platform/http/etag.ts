@@ -1,7 +1,15 @@
 import { hash } from "node:crypto";
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import { preconditionFailed } from "./errors.ts";
 import type { ExpectedVersion } from "./lost-update.ts";
+import { problemResponse } from "./route-helpers.ts";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The route's resource has a version, and it reads `If-Match` (`versionFromIfMatch`). */
+    ifMatch?: boolean;
+  }
+}
 
 /** A strong ETag from the parts that change whenever the representation does. */
 export function formatEtag(...parts: Array<string | number>): string {
@@ -58,4 +66,39 @@ export function versionFromIfMatch(request: FastifyRequest): ExpectedVersion {
   // A tag we never issued can never match the current representation.
   if (versions.length !== 1) throw preconditionFailed();
   return Number(versions[0]);
+}
+
+/** A /v1 PATCH or DELETE whose resource has no version: see `refuseUnmatchableIfMatch`. */
+function withoutEntityTag(method: string, url: string, config: { ifMatch?: boolean } | undefined) {
+  return (method === "PATCH" || method === "DELETE") && url.startsWith("/v1/") && !config?.ifMatch;
+}
+
+/**
+ * `PATCH` and `DELETE` honour `If-Match` (API.md). Resources with a version
+ * read it themselves (`config.ifMatch`); the others (members, invitations,
+ * keys, conversations, the profile) send no ETag, so a listed tag cannot
+ * match (RFC 9110, 13.1.1): 412 before the handler runs, rather than
+ * ignoring a condition the client set. `If-Match: *` (the resource exists)
+ * passes. The 412 is documented on each such route.
+ */
+export function refuseUnmatchableIfMatch(app: FastifyInstance): void {
+  app.addHook("onRoute", (route: RouteOptions) => {
+    const methods = [route.method].flat();
+    if (
+      !route.schema ||
+      !methods.some((method) => withoutEntityTag(method, route.url, route.config))
+    )
+      return;
+    const schema = route.schema as { response?: Record<string, unknown> };
+    schema.response = { ...schema.response, 412: schema.response?.[412] ?? problemResponse };
+  });
+  app.addHook("preHandler", async (request) => {
+    const header = request.headers["if-match"];
+    if (header === undefined || listedTags(header, "strong").includes("*")) return;
+    const { url = "", config } = request.routeOptions;
+    if (!withoutEntityTag(request.method, url, config)) return;
+    throw preconditionFailed(
+      `${request.method} ${url} has no entity tag to match: send no If-Match, or If-Match: *`,
+    );
+  });
 }
