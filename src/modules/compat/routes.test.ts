@@ -109,6 +109,12 @@ describe("hackathon surface /api/{user_id}/tasks", () => {
     await createTask(t.app, user, { title: "Made through v1" });
     await create(other, { title: "Someone else's" });
     expect((await list(user)).map((task) => task.title)).toEqual(["Made through v1"]);
+    // The caller's id in capitals is still the caller, as ids are everywhere else.
+    const upper = await call(user, "GET", `/api/${user.id.toUpperCase()}/tasks`);
+    expect(upper.statusCode, upper.body).toBe(200);
+    expect(upper.json<Array<{ title: string }>>().map((task) => task.title)).toEqual([
+      "Made through v1",
+    ]);
   });
 
   it("answers 403 when the path names another user, and 404 for another user's task", async () => {

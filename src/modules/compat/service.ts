@@ -18,7 +18,8 @@ import type { CompatTask } from "./contracts.ts";
 export const compatListMax = 500;
 
 export function assertSelf(ctx: Context, userId: string): void {
-  if (actingUser(ctx.actor).userId !== userId) {
+  // A UUID in capitals is the same UUID, as everywhere else in the API.
+  if (actingUser(ctx.actor).userId !== userId.toLowerCase()) {
     throw forbidden("The user in the path must be the signed-in user");
   }
 }
