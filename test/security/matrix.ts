@@ -2,7 +2,7 @@ import { expect } from "vitest";
 import type { App } from "../../src/app.ts";
 import { createApiKey } from "../../src/modules/api-keys/test-helpers.ts";
 import type { WorkspaceRole } from "../../src/modules/workspaces/schema.ts";
-import type { RouteScope } from "../../src/platform/auth/scopes.ts";
+import type { RouteScope, Scope } from "../../src/platform/auth/scopes.ts";
 import { createTask } from "../tasks-helpers.ts";
 import type { World } from "./world.ts";
 
@@ -27,6 +27,8 @@ export type RouteRule = {
   minRole: WorkspaceRole | "self" | "systemAdmin";
   /** The API-key scope the route needs ("session": no key may call it). */
   scope: RouteScope;
+  /** Further scopes a key needs (the route's `extraScopes`). */
+  extraScopes?: Scope[];
   /**
    * For "self" routes on a resource of the caller's own (built for the
    * outsider): anyone else gets 404, as for any resource they cannot see.
@@ -260,16 +262,19 @@ export const routeMatrix: Record<string, RouteRule> = {
   "POST /v1/tasks/{id}/summary": {
     minRole: "viewer",
     scope: "ai:use",
+    extraScopes: ["tasks:read"],
     build: onTask((w) => w.task(), "/summary"),
   },
   "POST /v1/ai/digest": {
     minRole: "self",
     scope: "ai:use",
+    extraScopes: ["tasks:read"],
     build: async () => ({ url: "/v1/ai/digest", payload: {} }),
   },
   "POST /v1/ai/breakdown": {
     minRole: "viewer",
     scope: "ai:use",
+    extraScopes: ["tasks:read"],
     build: async (world) => ({
       url: "/v1/ai/breakdown",
       payload: { taskId: (await world.task()).id },

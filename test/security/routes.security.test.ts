@@ -59,7 +59,9 @@ it("documents, for every operation, the API-key scope this table expects", async
   for (const { key, method, path, rule } of routes) {
     const security = document.paths[path]?.[method.toLowerCase()]?.security ?? [];
     const keyScopes = security.find((entry) => "apiKey" in entry)?.apiKey;
-    expect(keyScopes, key).toEqual(rule.scope === "session" ? undefined : [rule.scope]);
+    expect(keyScopes, key).toEqual(
+      rule.scope === "session" ? undefined : [rule.scope, ...(rule.extraScopes ?? [])],
+    );
   }
 });
 

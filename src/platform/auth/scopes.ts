@@ -35,7 +35,7 @@ declare module "fastify" {
  * workspace role still limits what the verbs allow); an API key holds the
  * scopes it was minted with, and the assistant those of the request it serves.
  */
-export function grantedScopes(actor: Actor): readonly Scope[] {
+function grantedScopes(actor: Actor): readonly Scope[] {
   switch (actor.type) {
     case "user":
     case "system":
@@ -54,9 +54,9 @@ function unreachable(value: never): never {
 }
 
 /**
- * A scope a verb needs beyond its route's: the route checks one scope, and a
- * verb that also reads or writes tasks (an AI feature, a chat or MCP tool)
- * checks those here. 403 naming what needs it and the scope.
+ * A scope a verb checks itself: one that depends on the input (a breakdown
+ * with `apply: true` writes tasks), or a tool's, since chat and MCP run
+ * every tool behind one route. 403 naming what needs it and the scope.
  */
 export function assertGranted(actor: Actor, scope: Scope, what: string): void {
   if (!grantedScopes(actor).includes(scope)) {
