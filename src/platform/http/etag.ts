@@ -69,8 +69,19 @@ export function versionFromIfMatch(request: FastifyRequest): ExpectedVersion {
 }
 
 /** A /v1 PATCH or DELETE whose resource has no version: see `refuseUnmatchableIfMatch`. */
-function withoutEntityTag(method: string, url: string, config: { ifMatch?: boolean } | undefined) {
-  return (method === "PATCH" || method === "DELETE") && url.startsWith("/v1/") && !config?.ifMatch;
+function withoutEntityTag(route: RouteOptions): boolean {
+  const methods = [route.method].flat();
+  const changes = methods.some((method) => method === "PATCH" || method === "DELETE");
+  return changes && route.url.startsWith("/v1/") && !route.config?.ifMatch;
+}
+
+/** 412 for `If-Match` with a tag (not `*`) on a route whose resource has none. */
+async function noTagToMatch(request: FastifyRequest): Promise<void> {
+  const header = request.headers["if-match"];
+  if (header === undefined || listedTags(header, "strong").includes("*")) return;
+  throw preconditionFailed(
+    `${request.method} ${request.routeOptions.url} has no entity tag to match: send no If-Match, or If-Match: *`,
+  );
 }
 
 /**
@@ -79,26 +90,14 @@ function withoutEntityTag(method: string, url: string, config: { ifMatch?: boole
  * keys, conversations, the profile) send no ETag, so a listed tag cannot
  * match (RFC 9110, 13.1.1): 412 before the handler runs, rather than
  * ignoring a condition the client set. `If-Match: *` (the resource exists)
- * passes. The 412 is documented on each such route.
+ * passes. The check and its documented 412 go on those routes only.
  */
 export function refuseUnmatchableIfMatch(app: FastifyInstance): void {
   app.addHook("onRoute", (route: RouteOptions) => {
-    const methods = [route.method].flat();
-    if (
-      !route.schema ||
-      !methods.some((method) => withoutEntityTag(method, route.url, route.config))
-    )
-      return;
+    if (!withoutEntityTag(route)) return;
+    route.preHandler = [...[route.preHandler ?? []].flat(), noTagToMatch];
+    if (!route.schema) return;
     const schema = route.schema as { response?: Record<string, unknown> };
     schema.response = { ...schema.response, 412: schema.response?.[412] ?? problemResponse };
-  });
-  app.addHook("preHandler", async (request) => {
-    const header = request.headers["if-match"];
-    if (header === undefined || listedTags(header, "strong").includes("*")) return;
-    const { url = "", config } = request.routeOptions;
-    if (!withoutEntityTag(request.method, url, config)) return;
-    throw preconditionFailed(
-      `${request.method} ${url} has no entity tag to match: send no If-Match, or If-Match: *`,
-    );
   });
 }
