@@ -134,6 +134,20 @@ describe("ETag and conditional requests on /v1/tasks/{id}", () => {
     expectProblem(response, 412, "precondition_failed");
   });
 
+  it("answers 404, not 412, for a task that is missing or not the caller's, whatever If-Match says", async () => {
+    // RFC 9110 13.2.1: a request that fails without its preconditions ignores them.
+    const user = await signUp(t.app);
+    const stranger = await signUp(t.app);
+    const theirs = await createTask(t.app, stranger, { title: "Theirs" });
+    for (const id of [theirs.id, crypto.randomUUID()]) {
+      for (const tag of ['"abc"', '"1"']) {
+        const response = await patchTask(t.app, user, id, { title: "X" }, { "if-match": tag });
+        expectProblem(response, 404, "not_found");
+      }
+    }
+    expect((await getTask(t.app, stranger, theirs.id)).title).toBe("Theirs");
+  });
+
   it("rejects a DELETE with a stale If-Match with 412 and keeps the task alive", async () => {
     const user = await signUp(t.app);
     const task = await createTask(t.app, user, { title: "Survivor" });

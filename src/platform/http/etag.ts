@@ -63,8 +63,9 @@ export function versionFromIfMatch(request: FastifyRequest): ExpectedVersion {
   const versions = tags
     .map((tag) => /^"(\d+)(?:\.[^"]*)?"$/.exec(tag)?.[1])
     .filter((value) => value !== undefined);
-  // A tag we never issued can never match the current representation.
-  if (versions.length !== 1) throw preconditionFailed();
+  // A tag we never issued can never match: 412, once the verb has found
+  // the resource and checked the caller (see checkVersion).
+  if (versions.length !== 1) return "none";
   return Number(versions[0]);
 }
 
@@ -90,7 +91,11 @@ async function noTagToMatch(request: FastifyRequest): Promise<void> {
  * keys, conversations, the profile) send no ETag, so a listed tag cannot
  * match (RFC 9110, 13.1.1): 412 before the handler runs, rather than
  * ignoring a condition the client set. `If-Match: *` (the resource exists)
- * passes. The check and its documented 412 go on those routes only.
+ * passes. The check and its documented 412 go on those routes only. It
+ * answers before the handler, so also where the handler would answer 404
+ * or 403, which RFC 9110 (13.2.1) would have win; the answer is the same
+ * whatever exists, so it tells nothing. Versioned resources check after
+ * their lookup (`checkVersion`).
  */
 export function refuseUnmatchableIfMatch(app: FastifyInstance): void {
   app.addHook("onRoute", (route: RouteOptions) => {

@@ -1,12 +1,22 @@
 import { setTimeout } from "node:timers/promises";
 import { DomainError, preconditionFailed } from "./errors.ts";
 
-/** What a request's `If-Match` pinned: one version, any version (`*`), or nothing. */
-export type ExpectedVersion = number | "any" | undefined;
+/**
+ * What a request's `If-Match` pinned: one version, any version (`*`), only
+ * tags we never issued ("none": no version matches), or nothing.
+ */
+export type ExpectedVersion = number | "any" | "none" | undefined;
 
-/** A verb's read found a version other than the one `If-Match` pinned: 412. */
+/**
+ * A verb's read found a version other than the one `If-Match` pinned: 412.
+ * Called once the resource is found and the caller may change it: a request
+ * that fails without its preconditions (404, 403) ignores them (RFC 9110,
+ * 13.2.1).
+ */
 export function checkVersion(expected: ExpectedVersion, version: number): void {
-  if (typeof expected === "number" && expected !== version) throw preconditionFailed();
+  if (expected === "none" || (typeof expected === "number" && expected !== version)) {
+    throw preconditionFailed();
+  }
 }
 
 /**
@@ -53,7 +63,9 @@ export async function retryLostUpdates<T>(
       return await verb();
     } catch (error) {
       if (!(error instanceof LostUpdate)) throw error;
-      if (typeof expected === "number") throw preconditionFailed(error.happened);
+      if (typeof expected === "number" || expected === "none") {
+        throw preconditionFailed(error.happened);
+      }
       if (attempt >= maxAttempts) throw error;
       await setTimeout(Math.random() * 2 ** attempt);
     }
