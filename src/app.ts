@@ -370,8 +370,20 @@ export async function buildApp(deps: AppDeps) {
     audience: deps.publicUrl,
     now,
   });
+  const sessionCookie = (await auth.$context).authCookies.sessionToken.name;
   await app.register(async (v1) => {
-    requireActor(v1, { auth, db, sessions, users, jwts, apiKeys, now, trustedOrigins, services });
+    requireActor(v1, {
+      auth,
+      db,
+      sessions,
+      users,
+      jwts,
+      apiKeys,
+      now,
+      sessionCookie,
+      trustedOrigins,
+      services,
+    });
     registerIdempotency(v1, { db, now });
     registerCachingDefaults(v1);
     await v1.register(taskRoutes, {
@@ -394,7 +406,9 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(chatRoutes, { agent: assistant });
   });
   app.decorate("resolveCredential", (headers: Record<string, string>) =>
-    resolveActor({ auth, db, sessions, users, jwts, apiKeys, now }, { headers } as FastifyRequest),
+    resolveActor({ auth, db, sessions, users, jwts, apiKeys, now, sessionCookie }, {
+      headers,
+    } as FastifyRequest),
   );
   scheduleChores(app, [
     idempotencyChore({ db, now }),

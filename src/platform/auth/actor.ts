@@ -93,6 +93,8 @@ export type ActorDeps = {
   now: () => Date;
   /** The user rows behind actors (see UserCache). */
   users: UserCache;
+  /** The session cookie's name as better-auth reads it (see `credentialOf`). */
+  sessionCookie: string;
 };
 
 /**
@@ -117,17 +119,17 @@ export async function resolveActor(
     if (looksLikeJwt(token)) return actorForJwt(deps, token);
     return actorForSession(deps, request, `Bearer ${token}`);
   }
-  const cookie = credentialOf({ cookie: headers.cookie });
+  const cookie = credentialOf({ cookie: headers.cookie }, deps.sessionCookie);
   return cookie === null ? null : actorForSession(deps, request, cookie);
 }
 
 /** True when a request carries any credential, valid or not. */
-export function hasCredentials(request: FastifyRequest): boolean {
+export function hasCredentials(request: FastifyRequest, sessionCookie: string): boolean {
   const { headers } = request;
   return (
     headers["x-api-key"] !== undefined ||
     headers.authorization !== undefined ||
-    credentialOf({ cookie: headers.cookie }) !== null
+    credentialOf({ cookie: headers.cookie }, sessionCookie) !== null
   );
 }
 
@@ -207,7 +209,10 @@ async function actorForSession(
   if (!sessionUserId) {
     const since = deps.sessions.generation;
     const headers = toHeaders(request);
+    // better-auth checks exactly the credential the cache will key: the
+    // bearer token alone, or the one session cookie credentialOf read.
     if (credential.startsWith("Bearer ")) headers.delete("cookie");
+    else headers.set("cookie", `${deps.sessionCookie}=${credential.slice("cookie:".length)}`);
     const found = await deps.auth.api.getSession({ headers });
     if (!found) return null;
     deps.sessions.remember(

@@ -80,7 +80,7 @@ export function requireActor(
     const actor = await resolveActor(deps, request);
     if (!actor) {
       // RFC 6750: a credential that was sent but rejected is an invalid_token.
-      const challenge = hasCredentials(request)
+      const challenge = hasCredentials(request, deps.sessionCookie)
         ? 'Bearer realm="taskpilot", error="invalid_token"'
         : 'Bearer realm="taskpilot"';
       throw new DomainError("unauthenticated", "Sign in, or send a valid token or API key", {

@@ -94,18 +94,25 @@ describe("SessionCache", () => {
 });
 
 describe("credentialOf", () => {
-  it("prefers the bearer header, then the (secure) session cookie", () => {
-    expect(credentialOf({ authorization: "Bearer t", cookie: "better-auth.session_token=c" })).toBe(
+  const plain = "better-auth.session_token";
+  const secure = "__Secure-better-auth.session_token";
+
+  it("prefers the bearer header, then the session cookie of the name better-auth reads", () => {
+    expect(credentialOf({ authorization: "Bearer t", cookie: `${plain}=c` }, plain)).toBe(
       "Bearer t",
     );
-    expect(credentialOf({ cookie: "a=1; better-auth.session_token=abc.sig; b=2" })).toBe(
-      "cookie:abc.sig",
-    );
-    expect(credentialOf({ cookie: "__Secure-better-auth.session_token=xyz" })).toBe("cookie:xyz");
+    expect(credentialOf({ cookie: `a=1; ${plain}=abc.sig; b=2` }, plain)).toBe("cookie:abc.sig");
+    expect(credentialOf({ cookie: `${secure}=xyz` }, secure)).toBe("cookie:xyz");
+  });
+
+  it("reads no other name: an unprefixed cookie behind https, or a prefixed one over http", () => {
+    expect(credentialOf({ cookie: `${plain}=xyz` }, secure)).toBeNull();
+    expect(credentialOf({ cookie: `${secure}=alias; ${plain}=real` }, plain)).toBe("cookie:real");
+    expect(credentialOf({ cookie: `x${plain}=abc` }, plain)).toBeNull();
   });
 
   it("finds nothing without credentials", () => {
-    expect(credentialOf({})).toBeNull();
-    expect(credentialOf({ authorization: "Basic abc", cookie: "theme=dark" })).toBeNull();
+    expect(credentialOf({}, plain)).toBeNull();
+    expect(credentialOf({ authorization: "Basic abc", cookie: "theme=dark" }, plain)).toBeNull();
   });
 });

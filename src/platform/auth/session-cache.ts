@@ -114,15 +114,28 @@ export class SessionCache {
   }
 }
 
-const sessionCookie = /(?:^|;\s*)(?:__Secure-)?better-auth\.session_token=([^;]+)/;
+/** The value of the first cookie called `name` in a Cookie header, if any. */
+export function cookieValue(cookie: string | undefined, name: string): string | null {
+  for (const pair of cookie?.split(";") ?? []) {
+    const at = pair.indexOf("=");
+    if (at !== -1 && pair.slice(0, at).trim() === name) return pair.slice(at + 1).trim() || null;
+  }
+  return null;
+}
 
-/** The credential a request carries: its bearer header, else its session cookie. */
-export function credentialOf(headers: {
-  authorization?: string | undefined;
-  cookie?: string | undefined;
-}): string | null {
+/**
+ * The credential a request carries: its bearer header, else the session
+ * cookie under exactly the name better-auth reads (`cookieName`, with its
+ * `__Secure-` prefix behind https). Any other name let a string better-auth
+ * never issued, or a cookie without the prefix, work once the cache knew
+ * the value of the one better-auth had checked.
+ */
+export function credentialOf(
+  headers: { authorization?: string | undefined; cookie?: string | undefined },
+  cookieName: string,
+): string | null {
   const { authorization, cookie } = headers;
   if (authorization?.startsWith("Bearer ")) return authorization;
-  const match = cookie ? sessionCookie.exec(cookie) : null;
-  return match?.[1] ? `cookie:${match[1]}` : null;
+  const value = cookieValue(cookie, cookieName);
+  return value ? `cookie:${value}` : null;
 }

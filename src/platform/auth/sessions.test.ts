@@ -145,6 +145,22 @@ describe("session cookies over http", () => {
     expect(cookie.attributes).toContain("samesite=lax");
     expect(cookie.attributes).not.toContain("secure");
   });
+
+  it("authenticate by the one cookie better-auth reads: another name is no alias of it", async () => {
+    const user = await signUp(t.app);
+    const response = await postAuth(t.app, "sign-in/email", {
+      email: user.email,
+      password: testPassword,
+    });
+    const valid = cookieHeader(response);
+    const alias = `better-auth.session_token=never-issued.${Date.now()}`;
+    expect(await meStatus(t.app, { cookie: alias })).toBe(401);
+    // Sent beside the valid cookie under the __Secure- name, the made-up
+    // value was remembered as the valid cookie's user, and then worked alone.
+    const both = `__Secure-${alias}; ${valid}`;
+    expect(await meStatus(t.app, { cookie: both })).toBe(200);
+    expect(await meStatus(t.app, { cookie: alias })).toBe(401);
+  });
 });
 
 describe("session cookies behind https", () => {
@@ -162,5 +178,9 @@ describe("session cookies behind https", () => {
       expect.arrayContaining(["secure", "httponly", "samesite=lax"]),
     );
     expect(await meStatus(t.app, { cookie: cookieHeader(response) })).toBe(200);
+    // The same value without the prefix is not the cookie better-auth reads
+    // here; it was, once the prefixed one had put the value in the cache.
+    const unprefixed = cookieHeader(response).replace("__Secure-", "");
+    expect(await meStatus(t.app, { cookie: unprefixed })).toBe(401);
   });
 });
