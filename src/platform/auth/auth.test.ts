@@ -215,6 +215,29 @@ describe("credentials on /v1", () => {
     expect(response.statusCode).toBe(200);
     expect(response.json<{ user: { id: string } }>().user.id).toBe(user.id);
   });
+
+  it("keeps better-auth's update-user out of reach: the profile changes through PATCH /v1/me", async () => {
+    const caller = await signUp(t.app, "Kept Name");
+    for (const payload of [
+      { name: "a\u0000b" },
+      { name: "N".repeat(5000) },
+      { image: "javascript:alert(1)" },
+    ]) {
+      const response = await t.app.inject({
+        method: "POST",
+        url: "/api/auth/update-user",
+        headers: caller.headers,
+        payload,
+      });
+      expect(response.statusCode, response.body).toBe(404);
+      expect(response.json()).toMatchObject({
+        code: "not_found",
+        detail: "Change your name, image or time zone with PATCH /v1/me",
+      });
+    }
+    const me = await t.app.inject({ url: "/v1/me", headers: caller.headers });
+    expect(me.json<Profile>()).toMatchObject({ name: "Kept Name", image: null });
+  });
 });
 
 describe("the sign-in rate limit", () => {

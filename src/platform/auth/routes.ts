@@ -159,6 +159,15 @@ export function registerAuthRoutes(
     });
   }
   registerOAuthRoutes(app, forward);
+  // better-auth's update-user stores name and image without the checks
+  // PATCH /v1/me makes: a NUL or a 5,000-character name was a 500, and a
+  // `javascript:` image was kept. It is not part of the API.
+  app.post("/api/auth/update-user", { schema: { hide: true } }, (_request, reply) =>
+    sendProblem(
+      reply,
+      new DomainError("not_found", "Change your name, image or time zone with PATCH /v1/me"),
+    ),
+  );
   app.route({
     method: ["GET", "POST"],
     url: "/api/auth/*",
