@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { eq, sql } from "drizzle-orm";
+import { describe, expect, it, vi } from "vitest";
 import { signUp, useTestApp } from "../../../test/harness.ts";
 import type { Profile } from "../../modules/profile/contracts.ts";
 import { member, workspace } from "../../modules/workspaces/schema.ts";
@@ -214,6 +214,33 @@ describe("credentials on /v1", () => {
     const response = await t.app.inject({ url: "/api/auth/get-session", headers: user.headers });
     expect(response.statusCode).toBe(200);
     expect(response.json<{ user: { id: string } }>().user.id).toBe(user.id);
+  });
+
+  it("answers a failing better-auth endpoint with a 500 problem, printing nothing outside the logger", async () => {
+    const caller = await signUp(t.app);
+    // A database failure better-auth does not expect: a check only this test adds.
+    await t.database.db.execute(
+      sql`alter table two_factor add constraint test_refuse check (false)`,
+    );
+    const printed = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const response = await t.app.inject({
+        method: "POST",
+        url: "/api/auth/two-factor/enable",
+        headers: caller.headers,
+        payload: { password },
+      });
+      expect(response.statusCode, response.body).toBe(500);
+      expect(response.json()).toMatchObject({
+        code: "internal",
+        detail: "Authentication failed unexpectedly; quote the requestId",
+      });
+      expect(response.body).not.toMatch(/insert|constraint|params/i);
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      printed.mockRestore();
+      await t.database.db.execute(sql`alter table two_factor drop constraint test_refuse`);
+    }
   });
 
   it("keeps better-auth's update-user out of reach: the profile changes through PATCH /v1/me", async () => {

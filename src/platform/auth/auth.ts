@@ -109,6 +109,11 @@ export function createAuth(options: AuthOptions) {
       ...oauthPlugins(options.oauth),
     ],
     telemetry: { enabled: false },
+    // A failing endpoint throws to our passthrough (routes.ts, callAuth),
+    // which logs it through pino. Otherwise better-call prints the error with
+    // console.error: its failing SQL with the parameter values, and stacks,
+    // outside our logger and its redaction.
+    onAPIError: { throw: true },
     logger: {
       level: "debug",
       log: (level, message) => options.log[level]({ component: "better-auth" }, message),

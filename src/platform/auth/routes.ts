@@ -231,13 +231,34 @@ function callAuth(auth: Auth, baseUrl: string, request: FastifyRequest): Promise
   headers.set(clientIpHeader, request.ip);
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   if (hasBody) headers.set("content-type", "application/json");
-  return auth.handler(
+  const call = auth.handler(
     new Request(authUrl(request, baseUrl), {
       method: request.method,
       headers,
       body: hasBody ? JSON.stringify(request.body ?? {}) : undefined,
     }),
   );
+  return call.catch((error: unknown) => {
+    request.log.error({ component: "better-auth", failure: failureOf(error) }, "auth failed");
+    return new Response(null, { status: 500 });
+  });
+}
+
+/**
+ * What a failed better-auth endpoint logs: the error's name, the first line
+ * of its message (a failed query's SQL, not its parameter values, which
+ * follow on the next line) and the database's code and constraint.
+ */
+function failureOf(error: unknown) {
+  if (!(error instanceof Error)) return { name: typeof error };
+  const cause = error.cause as { code?: unknown; constraint?: unknown; message?: unknown } | null;
+  return {
+    name: error.name,
+    message: error.message.split("\n", 1)[0],
+    ...(cause && typeof cause === "object"
+      ? { cause: { code: cause.code, constraint: cause.constraint, message: cause.message } }
+      : {}),
+  };
 }
 
 async function sendAuthResponse(reply: FastifyReply, response: Response, body: unknown) {
