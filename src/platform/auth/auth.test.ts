@@ -157,6 +157,17 @@ describe("sign-in", () => {
     });
     expect(read.statusCode).toBe(200);
     expect(read.json<Profile>().name).toBe("Test User");
+    // Without an Origin (or with a Referer from elsewhere) it is refused too.
+    for (const headers of [{ cookie }, { cookie, referer: "https://evil.example/page" }]) {
+      const bare = await patch(headers);
+      expect(bare.statusCode).toBe(403);
+      expect(expectProblem(bare).detail).toBe(
+        "A request that changes data with the session cookie must send Origin",
+      );
+    }
+    expect((await t.app.inject({ url: "/v1/me", headers: { cookie } })).json<Profile>().name).toBe(
+      "Test User",
+    );
 
     expect((await patch({ cookie, origin: "http://localhost:3000" })).statusCode).toBe(200);
     expect((await patch({ ...user.headers, origin: "https://evil.example" })).statusCode).toBe(200);

@@ -17,9 +17,16 @@ const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 function assertTrustedOrigin(request: FastifyRequest, trustedOrigins: string[]): void {
   if (safeMethods.has(request.method) || request.headers.authorization) return;
   if (request.headers["x-api-key"] !== undefined || !request.headers.cookie) return;
+  // Required, not only checked when present: browsers send Origin on every
+  // unsafe request, and better-auth's own routes refuse one without it too.
   const origin = request.headers.origin;
-  if (origin === undefined || trustedOrigins.includes(origin)) return;
-  throw new DomainError("forbidden", `Requests from ${origin} may not use the session cookie`);
+  if (origin !== undefined && trustedOrigins.includes(origin)) return;
+  throw new DomainError(
+    "forbidden",
+    origin === undefined
+      ? "A request that changes data with the session cookie must send Origin"
+      : `Requests from ${origin} may not use the session cookie`,
+  );
 }
 
 /**
