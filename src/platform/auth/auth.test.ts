@@ -158,7 +158,11 @@ describe("sign-in", () => {
     expect(read.statusCode).toBe(200);
     expect(read.json<Profile>().name).toBe("Test User");
     // Without an Origin (or with a Referer from elsewhere) it is refused too.
-    for (const headers of [{ cookie }, { cookie, referer: "https://evil.example/page" }]) {
+    const withoutOrigin: Array<Record<string, string>> = [
+      { cookie },
+      { cookie, referer: "https://evil.example/page" },
+    ];
+    for (const headers of withoutOrigin) {
       const bare = await patch(headers);
       expect(bare.statusCode).toBe(403);
       expect(expectProblem(bare).detail).toBe(
