@@ -1,4 +1,4 @@
-import { and, eq, getTableColumns, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import { type Actor, actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import type { Context } from "../../platform/context.ts";
 import { preparedPerDatabase } from "../../platform/db/prepared.ts";
@@ -95,4 +95,37 @@ export function assertCanChangeTask(ctx: Context, role: WorkspaceRole, row: Task
       ? "Members can change only tasks they created or are assigned to"
       : "Viewers cannot change tasks",
   );
+}
+
+/**
+ * The same rule for the sub-tasks that go to the trash and come back with
+ * a task (`subtasks`: their ids): a role without `task.change_any` may
+ * delete or restore a task only when each of them is its user's own too.
+ * Before, a member deleting their own parent trashed someone else's.
+ */
+export async function assertCanChangeSubtasks(
+  ctx: Context,
+  role: WorkspaceRole,
+  subtasks: SQL,
+  verb: "delete" | "restore",
+): Promise<void> {
+  if (allows(role, "task.change_any")) return;
+  const me = actingUser(ctx.actor).userId;
+  const [foreign] = await ctx.db
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(
+      and(
+        inArray(tasks.id, subtasks),
+        sql`${tasks.createdBy} is distinct from ${me}`,
+        sql`${tasks.assigneeId} is distinct from ${me}`,
+      ),
+    )
+    .limit(1);
+  if (foreign) {
+    throw new DomainError(
+      "forbidden",
+      `Members can ${verb} a task only when its sub-tasks are ones they created or are assigned to`,
+    );
+  }
 }

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from "uuid";
 import { actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
 import { withTransaction } from "../../platform/db/transaction.ts";
-import { DomainError, notFound } from "../../platform/http/errors.ts";
+import { notFound } from "../../platform/http/errors.ts";
 import {
   checkVersion,
   type ExpectedVersion,
@@ -13,10 +13,10 @@ import {
 import { diffChanges, listEntityActivity, recordActivity } from "../activity/service.ts";
 import { listCategoryNames } from "../categories/service.ts";
 import { requestEmbedding } from "../search/service.ts";
-import { allows, assertAllowed } from "../workspaces/permissions.ts";
-import type { WorkspaceRole } from "../workspaces/schema.ts";
+import { assertAllowed } from "../workspaces/permissions.ts";
 import { personalWorkspaceId, roleIn } from "../workspaces/service.ts";
 import {
+  assertCanChangeSubtasks,
   assertCanChangeTask,
   findVisibleTask,
   type TaskRow,
@@ -235,41 +235,6 @@ function subtaskIds(id: string, trashedAt: Date | null): SQL {
     ) select id from subtree)`;
 }
 
-/**
- * Members may change only tasks they created or are assigned to
- * (`assertCanChangeTask`), and sub-tasks go to the trash and come back with
- * their parent: so a member may delete or restore a task only when every
- * sub-task going with it is theirs too. Before, deleting their own parent
- * trashed someone else's sub-task.
- */
-async function assertCanChangeSubtasks(
-  ctx: Context,
-  role: WorkspaceRole,
-  id: string,
-  trashedAt: Date | null,
-  verb: "delete" | "restore",
-) {
-  if (allows(role, "task.change_any")) return;
-  const me = actingUser(ctx.actor).userId;
-  const [foreign] = await ctx.db
-    .select({ id: tasks.id })
-    .from(tasks)
-    .where(
-      and(
-        inArray(tasks.id, subtaskIds(id, trashedAt)),
-        sql`${tasks.createdBy} is distinct from ${me}`,
-        sql`${tasks.assigneeId} is distinct from ${me}`,
-      ),
-    )
-    .limit(1);
-  if (foreign) {
-    throw new DomainError(
-      "forbidden",
-      `Members can ${verb} a task only when its sub-tasks are ones they created or are assigned to`,
-    );
-  }
-}
-
 /** Soft delete. Sub-tasks at every depth go to the trash with it and come back with it. */
 export async function deleteTask(ctx: Context, id: string, expectedVersion?: ExpectedVersion) {
   await retryLostUpdates(expectedVersion, () => deleteOnce(ctx, id, expectedVersion));
@@ -283,7 +248,7 @@ async function deleteOnce(ctx: Context, id: string, expectedVersion: ExpectedVer
     const txCtx = inTransaction(ctx, tx);
     // Sub-tasks created or moved under it meanwhile are committed, and trashed with it.
     await lockTaskTree(txCtx, current.workspaceId);
-    await assertCanChangeSubtasks(txCtx, role, id, null, "delete");
+    await assertCanChangeSubtasks(txCtx, role, subtaskIds(id, null), "delete");
     const now = ctx.now();
     const trashed = { deletedAt: now, updatedAt: now, version: sql`${tasks.version} + 1` };
     const [row] = await tx
@@ -325,7 +290,7 @@ async function restoreOnce(ctx: Context, id: string, expectedVersion: ExpectedVe
       await lockTaskTree(txCtx, current.workspaceId);
       await assertParentLive(txCtx, current.parentId);
     }
-    await assertCanChangeSubtasks(txCtx, role, id, current.deletedAt, "restore");
+    await assertCanChangeSubtasks(txCtx, role, subtaskIds(id, current.deletedAt), "restore");
     const now = ctx.now();
     const restored = { deletedAt: null, updatedAt: now, version: sql`${tasks.version} + 1` };
     const [row] = await tx
