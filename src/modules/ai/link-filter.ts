@@ -24,7 +24,7 @@ const run = budgetedPool<LinkJob, LinkAnswer>({
 
 async function inWorker(job: LinkJob, budgetMs: number): Promise<LinkAnswer | null> {
   try {
-    return await run({ ...job, allowlist: [...job.allowlist] }, budgetMs);
+    return await run(job, budgetMs);
   } catch (error) {
     if (error instanceof BudgetExceeded) return null;
     throw error;

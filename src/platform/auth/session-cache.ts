@@ -115,7 +115,7 @@ export class SessionCache {
 }
 
 /** The value of the first cookie called `name` in a Cookie header, if any. */
-export function cookieValue(cookie: string | undefined, name: string): string | null {
+function cookieValue(cookie: string | undefined, name: string): string | null {
   for (const pair of cookie?.split(";") ?? []) {
     const at = pair.indexOf("=");
     if (at !== -1 && pair.slice(0, at).trim() === name) return pair.slice(at + 1).trim() || null;
