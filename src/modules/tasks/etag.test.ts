@@ -134,6 +134,34 @@ describe("ETag and conditional requests on /v1/tasks/{id}", () => {
     expectProblem(response, 412, "precondition_failed");
   });
 
+  it("applies a change when any tag of an If-Match list is current, and refuses one when none is", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Original" });
+    const first = await etagOf(user, task.id);
+    await patchTask(t.app, user, task.id, { priority: "low" });
+    const second = await etagOf(user, task.id);
+    expect([first, second]).toEqual(['"1"', '"2"']);
+    const listed = await patchTask(
+      t.app,
+      user,
+      task.id,
+      { title: "Listed" },
+      { "if-match": `"abc", ${first}, W/${second}, ${second}` },
+    );
+    expect(listed.statusCode, listed.body).toBe(200);
+    expect(listed.json<Task>()).toMatchObject({ title: "Listed", version: 3 });
+    // A weak tag never matches (strong comparison), so this list names no current version.
+    const stale = await patchTask(
+      t.app,
+      user,
+      task.id,
+      { title: "Stale" },
+      { "if-match": `${first}, ${second}, W/"3"` },
+    );
+    expectProblem(stale, 412, "precondition_failed");
+    expect(await getTask(t.app, user, task.id)).toMatchObject({ title: "Listed", version: 3 });
+  });
+
   it("answers 404, not 412, for a task that is missing or not the caller's, whatever If-Match says", async () => {
     // RFC 9110 13.2.1: a request that fails without its preconditions ignores them.
     const user = await signUp(t.app);

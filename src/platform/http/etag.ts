@@ -52,21 +52,23 @@ export function ifNoneMatchMatches(header: string | undefined, etag: string): bo
 }
 
 /**
- * The version an `If-Match` header pins, undefined when there is none. Our
- * ETags start with the version number, so it is read from the first part.
+ * The versions an `If-Match` header pins, undefined when there is none. Our
+ * ETags start with the version number, so it is read from the first part of
+ * each listed tag; the condition holds when any of them is the current one
+ * (RFC 9110, 13.1.1). A weak tag never matches, as comparison is strong.
  */
 export function versionFromIfMatch(request: FastifyRequest): ExpectedVersion {
   const header = request.headers["if-match"];
   if (header === undefined) return undefined;
   const tags = listedTags(header, "strong");
   if (tags.includes("*")) return "any";
-  const versions = tags
+  // Tags we never issued match no version: with only those, the list is
+  // empty and the verb answers 412 once it has found the resource and
+  // checked the caller (see checkVersion).
+  return tags
     .map((tag) => /^"(\d+)(?:\.[^"]*)?"$/.exec(tag)?.[1])
-    .filter((value) => value !== undefined);
-  // A tag we never issued can never match: 412, once the verb has found
-  // the resource and checked the caller (see checkVersion).
-  if (versions.length !== 1) return "none";
-  return Number(versions[0]);
+    .filter((value) => value !== undefined)
+    .map(Number);
 }
 
 /** A /v1 PATCH or DELETE whose resource has no version: see `refuseUnmatchableIfMatch`. */

@@ -28,7 +28,7 @@ describe("retryLostUpdates", () => {
 
   it("answers 412 at once when a version was pinned", async () => {
     const verb = losingVerb(1);
-    const error = await retryLostUpdates(7, verb).catch((caught: unknown) => caught);
+    const error = await retryLostUpdates([7], verb).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(DomainError);
     expect(error).toMatchObject({
       code: "precondition_failed",
@@ -61,15 +61,18 @@ describe("retryLostUpdates", () => {
 });
 
 describe("checkVersion", () => {
-  it("passes when If-Match names the current version, or any, or none", () => {
-    expect(() => checkVersion(3, 3)).not.toThrow();
+  it("passes when If-Match names the current version among others, or any, or is absent", () => {
+    expect(() => checkVersion([3], 3)).not.toThrow();
+    expect(() => checkVersion([2, 3], 3)).not.toThrow();
     expect(() => checkVersion("any", 3)).not.toThrow();
     expect(() => checkVersion(undefined, 3)).not.toThrow();
   });
 
-  it("answers 412 when If-Match names another version", () => {
-    expect(() => checkVersion(2, 3)).toThrow(
-      expect.objectContaining({ code: "precondition_failed" }),
-    );
+  it("answers 412 when If-Match names only other versions, or only tags never issued", () => {
+    for (const expected of [[2], [2, 4], []]) {
+      expect(() => checkVersion(expected, 3)).toThrow(
+        expect.objectContaining({ code: "precondition_failed" }),
+      );
+    }
   });
 });

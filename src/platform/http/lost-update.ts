@@ -2,10 +2,11 @@ import { setTimeout } from "node:timers/promises";
 import { DomainError, preconditionFailed } from "./errors.ts";
 
 /**
- * What a request's `If-Match` pinned: one version, any version (`*`), only
- * tags we never issued ("none": no version matches), or nothing.
+ * What a request's `If-Match` pinned: the versions its tags name, any one of
+ * which matches (empty when every tag is one we never issued, so none does),
+ * any version (`*`), or nothing.
  */
-export type ExpectedVersion = number | "any" | "none" | undefined;
+export type ExpectedVersion = readonly number[] | "any" | undefined;
 
 /**
  * A verb's read found a version other than the one `If-Match` pinned: 412.
@@ -14,7 +15,7 @@ export type ExpectedVersion = number | "any" | "none" | undefined;
  * 13.2.1).
  */
 export function checkVersion(expected: ExpectedVersion, version: number): void {
-  if (expected === "none" || (typeof expected === "number" && expected !== version)) {
+  if (typeof expected === "object" && !expected.includes(version)) {
     throw preconditionFailed();
   }
 }
@@ -63,7 +64,7 @@ export async function retryLostUpdates<T>(
       return await verb();
     } catch (error) {
       if (!(error instanceof LostUpdate)) throw error;
-      if (typeof expected === "number" || expected === "none") {
+      if (typeof expected === "object") {
         throw preconditionFailed(error.happened);
       }
       if (attempt >= maxAttempts) throw error;
