@@ -85,16 +85,21 @@ export async function findVisibleTask(
  * `task.change_own` only the tasks its user created or is assigned to.
  */
 export function assertCanChangeTask(ctx: Context, role: WorkspaceRole, row: TaskRow): void {
-  const me = actingUser(ctx.actor);
-  if (allows(role, "task.change_any")) return;
-  const own = row.createdBy === me.userId || row.assigneeId === me.userId;
-  if (own && allows(role, "task.change_own")) return;
+  if (canChangeTask(ctx, role, row)) return;
   throw new DomainError(
     "forbidden",
     allows(role, "task.change_own")
       ? "Members can change only tasks they created or are assigned to"
       : "Viewers cannot change tasks",
   );
+}
+
+/** `assertCanChangeTask`'s rule as a yes or no. */
+export function canChangeTask(ctx: Context, role: WorkspaceRole, row: TaskRow): boolean {
+  if (allows(role, "task.change_any")) return true;
+  const me = actingUser(ctx.actor).userId;
+  const own = row.createdBy === me || row.assigneeId === me;
+  return own && allows(role, "task.change_own");
 }
 
 /**

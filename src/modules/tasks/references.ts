@@ -1,10 +1,15 @@
 import { eq, sql } from "drizzle-orm";
 import { DateTime } from "luxon";
 import type { Context } from "../../platform/context.ts";
-import { conflict, invalidReference, validationFailed } from "../../platform/http/errors.ts";
+import {
+  conflict,
+  DomainError,
+  invalidReference,
+  validationFailed,
+} from "../../platform/http/errors.ts";
 import { visibleCategoryWorkspace } from "../categories/service.ts";
 import { holdMemberships, isAssignable } from "../workspaces/service.ts";
-import { findVisibleTask } from "./access.ts";
+import { canChangeTask, findVisibleTask } from "./access.ts";
 import { isValidTimeZone, parseDue, parseRecurrence, ruleHasTime } from "./schedule/index.ts";
 import { findNextOccurrence, RecurrenceUnresolvable } from "./schedule/occurrences.ts";
 import { tasks } from "./schema.ts";
@@ -61,7 +66,14 @@ async function checkAssignee(ctx: Context, workspaceId: string, assigneeId: stri
   }
 }
 
-/** A parent must be a live task of the same workspace that is not the task itself or below it. */
+/**
+ * A parent must be a live task of the same workspace that is not the task
+ * itself or below it, and one the caller may change: a sub-task goes to the
+ * trash and comes back with its parent, so hanging one under a task changes
+ * that task. Before, a member could hang one under anyone's task, and its
+ * owner, if a member, could then no longer delete it (403: a sub-task not
+ * theirs would go along).
+ */
 async function checkParent(
   ctx: Context,
   workspaceId: string,
@@ -72,6 +84,12 @@ async function checkParent(
   const parent = await findVisibleTask(ctx, parentId).catch(() => null);
   if (!parent || parent.row.workspaceId !== workspaceId) {
     throw invalidReference("parentId", "no such task in this workspace");
+  }
+  if (!canChangeTask(ctx, parent.role, parent.row)) {
+    const message = "members can add sub-tasks only under tasks they created or are assigned to";
+    throw new DomainError("forbidden", `parentId: ${message}`, {
+      errors: [{ path: "parentId", message }],
+    });
   }
   if (taskId && (await isAncestor(ctx, taskId, parentId))) {
     throw invalidReference("parentId", "would make a task its own ancestor");

@@ -27,7 +27,7 @@ export const permissionMatrix = {
   "task.change_own": {
     minimum: "member",
     covers: "edit, complete, reopen, delete, restore a task",
-    rule: "only tasks they created or are assigned to; a delete or restore only if the sub-tasks going with it are such tasks too",
+    rule: "only tasks they created or are assigned to; a delete or restore only if the sub-tasks going with it are such tasks too; a sub-task only under such a task",
   },
   "task.change_any": {
     minimum: "admin",

@@ -289,6 +289,54 @@ describe("sub-tasks that are not a member's own", () => {
   });
 });
 
+describe("sub-tasks under someone else's task", () => {
+  it("are refused to a member (403 naming parentId) unless they are assigned to it; an admin may", async () => {
+    const owner = await signUp(t.app);
+    const author = await signUp(t.app);
+    const other = await signUp(t.app);
+    const workspace = await createWorkspace(t.app, owner);
+    await join(t.app, owner, workspace.id, author, "member");
+    await join(t.app, owner, workspace.id, other, "member");
+    const parent = await createTask(t.app, author, { title: "Author's", workspaceId: workspace.id });
+    const loose = await createTask(t.app, other, { title: "Other's", workspaceId: workspace.id });
+    const created = await call(t.app, other, "POST", "/v1/tasks", {
+      title: "Hung under it",
+      workspaceId: workspace.id,
+      parentId: parent.id,
+    });
+    const moved = await call(t.app, other, "PATCH", `/v1/tasks/${loose.id}`, {
+      parentId: parent.id,
+    });
+    for (const refused of [created, moved]) {
+      const problem = expectProblem(refused, 403, "forbidden");
+      expect(problem.errors).toEqual([
+        {
+          path: "parentId",
+          message: "members can add sub-tasks only under tasks they created or are assigned to",
+        },
+      ]);
+    }
+    const children = await call(t.app, author, "GET", `/v1/tasks?parentId=${parent.id}`);
+    expect(children.json<{ data: Task[] }>().data).toEqual([]);
+    expect((await getTask(t.app, other, loose.id)).parentId).toBeNull();
+    // Assigned to the author's task, the other member may change it, and so hang one under it.
+    const assign = await call(t.app, owner, "PATCH", `/v1/tasks/${parent.id}`, {
+      assigneeId: other.id,
+    });
+    expect(assign.statusCode, assign.body).toBe(200);
+    const assigned = await call(t.app, other, "PATCH", `/v1/tasks/${loose.id}`, {
+      parentId: parent.id,
+    });
+    expect(assigned.statusCode, assigned.body).toBe(200);
+    const byOwner = await call(t.app, owner, "POST", "/v1/tasks", {
+      title: "Owner's sub-task",
+      workspaceId: workspace.id,
+      parentId: loose.id,
+    });
+    expect(byOwner.statusCode, byOwner.body).toBe(201);
+  });
+});
+
 describe("assignees", () => {
   async function teamWithViewer() {
     const owner = await signUp(t.app);
