@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { signUp, useTestApp } from "../../../test/harness.ts";
-import { createTask, listResponse } from "../../../test/tasks-helpers.ts";
+import {
+  createTask,
+  listResponse,
+  personalWorkspaceId,
+} from "../../../test/tasks-helpers.ts";
+import { newCategory } from "../../modules/categories/test-helpers.ts";
 
 const t = useTestApp();
 
@@ -61,5 +66,51 @@ describe("HTTP caching on /v1", () => {
     expect(problem.statusCode).toBe(400);
     expect(problem.headers.etag).toBeUndefined();
     expect(problem.headers["cache-control"]).toBe("private, no-cache");
+  });
+
+  it("answers 304 on every GET whose documented answers include it", async () => {
+    const user = await signUp(t.app);
+    const task = await createTask(t.app, user, { title: "Cached" });
+    const category = await newCategory(t.app, user, "Cached");
+    const chat = await t.app.inject({
+      method: "POST",
+      url: "/v1/chat",
+      headers: user.headers,
+      payload: { message: "list my tasks" },
+    });
+    expect(chat.statusCode, chat.body).toBe(200);
+    const ids: Record<string, string> = {
+      "/v1/tasks/": task.id,
+      "/api/{user_id}/tasks/": task.id,
+      "/v1/categories/": category.id,
+      "/v1/workspaces/": await personalWorkspaceId(t.app, user),
+      "/v1/conversations/": chat.json<{ conversationId: string }>().conversationId,
+    };
+    const queries: Record<string, string> = { "/v1/search": "?q=cached" };
+    type Item = { get?: { responses: Record<string, unknown> } };
+    const document = (await t.app.inject({ url: "/openapi.json" })).json<{
+      paths: Record<string, Item>;
+    }>();
+    const documented = Object.entries(document.paths)
+      .filter(([, item]) => item.get?.responses["304"])
+      .map(([path]) => path);
+    expect(documented).toEqual(expect.arrayContaining(["/v1/me", "/v1/api-keys", "/v1/search"]));
+    for (const path of documented) {
+      const url =
+        path
+          .replace("{user_id}", user.id)
+          .replace(/^(.*?\/)\{id\}/, (whole, prefix: string) => {
+            const id = ids[prefix.replace(user.id, "{user_id}")];
+            expect(id, path).toBeDefined();
+            return `${prefix}${id}`;
+          }) + (queries[path] ?? "");
+      const first = await t.app.inject({ url, headers: user.headers });
+      expect(first.statusCode, `${path}: ${first.body}`).toBe(200);
+      const again = await t.app.inject({
+        url,
+        headers: { ...user.headers, "if-none-match": String(first.headers.etag) },
+      });
+      expect(again.statusCode, path).toBe(304);
+    }
   });
 });

@@ -17,9 +17,22 @@ const idempotencyKeyHeader = {
 };
 
 /**
+ * A route behind our authentication: app.ts registers the idempotency
+ * plugin and the caching defaults beside `requireActor`, around /v1, the
+ * compat surface under /api/{user_id} and /mcp (not better-auth's own
+ * routes under /api/auth, nor the operational ones).
+ */
+function behindActor(url: string): boolean {
+  if (url.startsWith("/api/auth/")) return false;
+  return url.startsWith("/v1/") || url.startsWith("/api/") || url === "/mcp";
+}
+
+/**
  * Adds what the platform does for every route to the generated document:
- * `deprecated` from the route's deprecation config, and on every POST under
- * /v1 the optional `Idempotency-Key` header with its two problem answers.
+ * `deprecated` from the route's deprecation config; behind our
+ * authentication, on every POST the optional `Idempotency-Key` header with
+ * its two problem answers, and on every GET answering JSON the 304 the
+ * caching defaults give a matching `If-None-Match`.
  */
 export function withPlatformDocs(transform: SwaggerTransform): SwaggerTransform {
   return (input) => {
@@ -28,18 +41,28 @@ export function withPlatformDocs(transform: SwaggerTransform): SwaggerTransform 
     const schema: Transformed["schema"] = { ...output.schema };
     if (route.config?.deprecated) schema.deprecated = true;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if (methods.includes("POST") && route.url.startsWith("/v1/")) {
+    const responses = { ...(schema.response as Record<string, unknown> | undefined) };
+    if (methods.includes("POST") && behindActor(route.url)) {
       schema.headers = mergeHeaders(schema.headers, idempotencyKeyHeader);
-      const responses = { ...(schema.response as Record<string, unknown> | undefined) };
       const problem = responses["400"];
       if (problem) {
         responses["409"] ??= problem;
         responses["422"] ??= problem;
       }
-      schema.response = responses;
     }
+    if (methods.includes("GET") && behindActor(route.url) && answersJson(responses["200"])) {
+      responses["304"] ??= notModified;
+    }
+    if (schema.response) schema.response = responses;
     return { ...output, schema };
   };
+}
+
+const notModified = { type: "null", description: "Not modified" };
+
+/** A 200 response schema with a JSON body (not an event stream's `content` map). */
+function answersJson(response: unknown): boolean {
+  return typeof response === "object" && response !== null && !("content" in response);
 }
 
 function mergeHeaders(existing: unknown, added: typeof idempotencyKeyHeader) {

@@ -28,9 +28,20 @@ export const problemResponse = {
 export const concurrentChanges =
   "Honours If-Match (412 when stale). Without it, a change that meets a simultaneous one is made on the newer version; 409 only if it keeps losing that race (retry).";
 
-/** Documented problem responses: every route lists the errors it can answer. */
+/**
+ * Documented problem responses: every route lists the errors it can answer,
+ * besides those any route can (400, 401, 429, 500, and 503 from load
+ * shedding or a database pool or statement timeout).
+ */
 export function problemResponses(...codes: ErrorCode[]) {
-  const statuses = new Set([400, 401, 429, 500, ...codes.map((code) => errorCodes[code].status)]);
+  const statuses = new Set([
+    400,
+    401,
+    429,
+    500,
+    503,
+    ...codes.map((code) => errorCodes[code].status),
+  ]);
   return Object.fromEntries([...statuses].sort().map((status) => [status, problemResponse]));
 }
 

@@ -114,6 +114,40 @@ describe("Idempotency-Key on POST", () => {
     }
   });
 
+  it("replays on the compat surface too, and the document says so on every POST but better-auth's", async () => {
+    const user = await signUp(t.app);
+    const key = randomUUID();
+    const url = `/api/${user.id}/tasks`;
+    const first = await post(t.app, user, url, { title: "Compat" }, key);
+    expect(first.statusCode, first.body).toBe(201);
+    const retry = await post(t.app, user, url, { title: "Compat" }, key);
+    expect(retry.headers["idempotent-replayed"]).toBe("true");
+    expect(retry.json()).toEqual(first.json());
+    expect(await listTitles(t.app, user)).toEqual(["Compat"]);
+
+    type Operation = {
+      parameters?: Array<{ in: string; name: string }>;
+      responses: Record<string, unknown>;
+    };
+    const document = (await t.app.inject({ url: "/openapi.json" })).json<{
+      paths: Record<string, { post?: Operation }>;
+    }>();
+    const posts = Object.entries(document.paths).filter(([, item]) => item.post);
+    const documented = posts
+      .filter(([, item]) =>
+        item.post?.parameters?.some((p) => p.in === "header" && p.name === "idempotency-key"),
+      )
+      .map(([path]) => path);
+    const expected = posts.map(([path]) => path).filter((path) => !path.startsWith("/api/auth/"));
+    expect(documented.sort()).toEqual(expected.sort());
+    expect(expected).toEqual(expect.arrayContaining(["/v1/tasks", "/api/{user_id}/tasks", "/mcp"]));
+    for (const path of expected) {
+      expect(Object.keys(document.paths[path]?.post?.responses ?? {}), path).toEqual(
+        expect.arrayContaining(["409", "422"]),
+      );
+    }
+  });
+
   it.each([
     ["empty", ""],
     ["too long", "k".repeat(256)],
