@@ -297,7 +297,10 @@ describe("sub-tasks under someone else's task", () => {
     const workspace = await createWorkspace(t.app, owner);
     await join(t.app, owner, workspace.id, author, "member");
     await join(t.app, owner, workspace.id, other, "member");
-    const parent = await createTask(t.app, author, { title: "Author's", workspaceId: workspace.id });
+    const parent = await createTask(t.app, author, {
+      title: "Author's",
+      workspaceId: workspace.id,
+    });
     const loose = await createTask(t.app, other, { title: "Other's", workspaceId: workspace.id });
     const created = await call(t.app, other, "POST", "/v1/tasks", {
       title: "Hung under it",

@@ -1,10 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { signUp, useTestApp } from "../../../test/harness.ts";
-import {
-  createTask,
-  listResponse,
-  personalWorkspaceId,
-} from "../../../test/tasks-helpers.ts";
+import { createTask, listResponse, personalWorkspaceId } from "../../../test/tasks-helpers.ts";
 import { newCategory } from "../../modules/categories/test-helpers.ts";
 
 const t = useTestApp();
@@ -97,13 +93,11 @@ describe("HTTP caching on /v1", () => {
     expect(documented).toEqual(expect.arrayContaining(["/v1/me", "/v1/api-keys", "/v1/search"]));
     for (const path of documented) {
       const url =
-        path
-          .replace("{user_id}", user.id)
-          .replace(/^(.*?\/)\{id\}/, (whole, prefix: string) => {
-            const id = ids[prefix.replace(user.id, "{user_id}")];
-            expect(id, path).toBeDefined();
-            return `${prefix}${id}`;
-          }) + (queries[path] ?? "");
+        path.replace("{user_id}", user.id).replace(/^(.*?\/)\{id\}/, (_whole, prefix: string) => {
+          const id = ids[prefix.replace(user.id, "{user_id}")];
+          expect(id, path).toBeDefined();
+          return `${prefix}${id}`;
+        }) + (queries[path] ?? "");
       const first = await t.app.inject({ url, headers: user.headers });
       expect(first.statusCode, `${path}: ${first.body}`).toBe(200);
       const again = await t.app.inject({
