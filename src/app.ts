@@ -72,6 +72,7 @@ import {
 } from "./platform/http/validation.ts";
 import { createSmtpMailer } from "./platform/mail/mailer.ts";
 import { AccessLog, loggerOptions } from "./platform/observability/logger.ts";
+import { createMetrics, registerMetrics } from "./platform/observability/metrics.ts";
 import { newRequestId } from "./platform/observability/request-id.ts";
 
 export type AppDeps = {
@@ -130,6 +131,8 @@ export type AppDeps = {
   trustProxy?: string[];
   /** Browser origins allowed to call the API (CORS); "*" for any, without credentials. */
   corsOrigins?: string[];
+  /** When set, `GET /metrics` answers only a scrape that sends it as a bearer token. */
+  metricsToken?: string | undefined;
   /**
    * Validate every answer against its zod schema and compare the compiled
    * serializer's text with zod's encoding (serializer.ts). On in tests and
@@ -279,6 +282,8 @@ export async function buildApp(deps: AppDeps) {
     configuration: { url: "/openapi.json", title: "Taskpilot API", withDefaultFonts: false },
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  const metrics = createMetrics(deps.database.pool);
+  registerMetrics(app, metrics, { token: deps.metricsToken });
 
   const now = deps.now ?? (() => new Date());
   const db = deps.database.db;
@@ -318,6 +323,7 @@ export async function buildApp(deps: AppDeps) {
     redis: deps.redis,
     now,
     log: app.log,
+    metrics,
   });
   // Usage rows still waiting are written on close. onClose hooks run last
   // registered first, so this one runs after the embedding worker stopped;

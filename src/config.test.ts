@@ -100,6 +100,7 @@ describe("loadConfig", () => {
       SMTP_URL: "smtps://mailer:secret@smtp.example.com:465",
       MAIL_FROM: "Tasks <tasks@example.com>",
       LOG_LEVEL: "warn",
+      METRICS_TOKEN: "scrape-me-0123456789",
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -111,6 +112,7 @@ describe("loadConfig", () => {
       smtpUrl: "smtps://mailer:secret@smtp.example.com:465",
       mailFrom: "Tasks <tasks@example.com>",
       logLevel: "warn",
+      metricsToken: "scrape-me-0123456789",
     });
   });
 
@@ -224,6 +226,8 @@ describe("loadConfig", () => {
     ["DATABASE_DIRECT_URL", "redis://x"],
     ["LOG_LEVEL", "loud"],
     ["AUTH_SECRET", "too-short"],
+    ["METRICS_TOKEN", "too-short"],
+    ["METRICS_TOKEN", "has a space in it 0123"],
     ["PUBLIC_URL", "ftp://example.com"],
     ["REDIS_URL", "http://cache"],
     ["SMTP_URL", "http://mail.example.com"],

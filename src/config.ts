@@ -158,6 +158,11 @@ const envSchema = z.object({
     .optional(),
   PUBLIC_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  METRICS_TOKEN: z
+    .string()
+    .min(16, "must be at least 16 characters")
+    .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
+    .optional(),
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL" }).optional(),
   MAIL_FROM: z.string().min(3).max(200).optional(),
   LOG_LEVEL: z.enum(logLevels, { error: `must be one of ${logLevels.join(", ")}` }).default("info"),
@@ -255,6 +260,7 @@ export type Config = {
   redisUrl: string | undefined;
   trustProxy: string[];
   corsOrigins: string[];
+  metricsToken: string | undefined;
   rateLimit: RateLimitSettings | false;
   overload: OverloadSettings;
   publicUrl: string;
@@ -302,6 +308,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: values.REDIS_URL,
     trustProxy: values.TRUST_PROXY ?? [],
     corsOrigins: values.CORS_ORIGINS ?? [],
+    metricsToken: values.METRICS_TOKEN,
     rateLimit: values.RATE_LIMIT_ENABLED && {
       windowMs: values.RATE_LIMIT_WINDOW_SECONDS * 1000,
       anonymous: values.RATE_LIMIT_ANONYMOUS,

@@ -34,6 +34,7 @@ export async function startFromConfig(config: Config, overrides: Partial<AppDeps
     overload: config.overload,
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,
+    metricsToken: config.metricsToken,
     authCacheMaxEntries: config.authCacheMaxEntries,
     ...overrides,
   });

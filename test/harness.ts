@@ -93,6 +93,7 @@ export type TestAppOptions = {
   overload?: AppDeps["overload"];
   trustProxy?: string[];
   corsOrigins?: string[];
+  metricsToken?: string;
   redis?: AppDeps["redis"];
   /** The user cache's TTL (default: the app's). */
   userCacheTtlMs?: number;
@@ -126,6 +127,7 @@ export function useTestApp(options: TestAppOptions = {}) {
       overload: options.overload ?? false,
       trustProxy: options.trustProxy,
       corsOrigins: options.corsOrigins,
+      metricsToken: options.metricsToken,
       redis: options.redis,
       userCacheTtlMs: options.userCacheTtlMs,
       search: { worker: false, ...options.search },

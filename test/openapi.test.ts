@@ -207,7 +207,8 @@ describe("GET /openapi.json", () => {
 
   it("lists at least one 4xx problem+json answer on every API route", async () => {
     const document = await servedDocument();
-    for (const key of routeKeys(false).filter((route) => !/ \/(healthz|readyz)$/.test(route))) {
+    const operational = / \/(healthz|readyz|metrics)$/;
+    for (const key of routeKeys(false).filter((route) => !operational.test(route))) {
       const statuses = problemStatuses(operation(document, key));
       expect(
         statuses.some((status) => status >= 400 && status < 500),
@@ -216,6 +217,7 @@ describe("GET /openapi.json", () => {
       expect(statuses, key).toContain(400);
     }
     expect(problemStatuses(operation(document, "GET /readyz"))).toContain(503);
+    expect(problemStatuses(operation(document, "GET /metrics"))).toEqual([401, 500]);
     expect(Object.keys(operation(document, "GET /healthz").responses)).toContain("200");
   });
 

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from "fastify";
+import type { Registry } from "prom-client";
 import { actingUser } from "../../platform/auth/actor.ts";
 import type { Redis } from "../../platform/cache/redis.ts";
 import type { Context } from "../../platform/context.ts";
@@ -14,6 +15,7 @@ import { ModelChain, noTextModel } from "./chain.ts";
 import { type EmbedAnswer, EmbeddingRouter, type EmbedRequest } from "./embedding.ts";
 import { costMicros, LedgerWriter, type UsageEntry } from "./ledger.ts";
 import { estimateTokens } from "./local/model.ts";
+import { usageMeter } from "./metrics.ts";
 import { moderate } from "./moderation.ts";
 import { type RenderedPrompt, type TemplateId, templates } from "./prompts.ts";
 import { createModelRegistry, type ModelRegistry } from "./providers.ts";
@@ -69,6 +71,8 @@ export type GatewayDeps = {
   redis: Redis | undefined;
   now: () => Date;
   log: FastifyBaseLogger;
+  /** The instance's metrics, where calls, tokens and cost are counted (metrics.ts). */
+  metrics?: Registry;
 };
 
 /** A model's answer with what it cost and how long it took. */
@@ -99,7 +103,12 @@ export class AiGateway {
     this.registry = createModelRegistry(deps.settings);
     this.breakers = new Breakers(deps.settings.breaker, () => deps.now().getTime());
     this.cache = createAnswerCache({ ...deps.settings.cache, ...deps });
-    this.ledger = new LedgerWriter({ db: deps.db, log: deps.log, settings: deps.settings.ledger });
+    this.ledger = new LedgerWriter({
+      db: deps.db,
+      log: deps.log,
+      settings: deps.settings.ledger,
+      meter: deps.metrics && usageMeter(deps.metrics),
+    });
     this.budgets = new BudgetLookup({
       ttlMs: deps.settings.budgetLookupTtlMs,
       defaultUserLimitMicros: deps.settings.defaultUserBudgetMicros,

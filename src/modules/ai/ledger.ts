@@ -144,15 +144,24 @@ export class LedgerWriter {
   #timer: NodeJS.Timeout | undefined;
   #recorded = 0;
   #dropped = 0;
+  readonly #meter: ((entry: UsageEntry) => void) | undefined;
 
-  constructor(deps: { db: Executor; log: FastifyBaseLogger; settings: LedgerSettings }) {
+  constructor(deps: {
+    db: Executor;
+    log: FastifyBaseLogger;
+    settings: LedgerSettings;
+    /** Also hands each entry here (the instance's metrics). */
+    meter?: ((entry: UsageEntry) => void) | undefined;
+  }) {
     this.#db = deps.db;
     this.#log = deps.log;
     this.#settings = deps.settings;
+    this.#meter = deps.meter;
   }
 
   /** Queues one call's row; never waits and never throws. */
   record(entry: UsageEntry): void {
+    this.#meter?.(entry);
     if (this.#waiting.length >= this.#settings.maxBufferedRows) {
       this.#waiting.shift();
       if (this.#dropped++ === 0) {
