@@ -290,22 +290,46 @@ export const inPlace: LinkReader = {
 };
 
 /**
+ * True at the start of `text` or after a blank line, at `at`. Line endings
+ * are "\n", "\r\n" and a lone "\r", as in CommonMark.
+ */
+function freshStart(text: string, at: number): boolean {
+  let endings = 0;
+  for (let i = at - 1; i >= 0; i--) {
+    const c = text[i];
+    if (c === "\n" || c === "\r") {
+      if (c === "\n" || text[i + 1] !== "\n") endings++;
+    } else if (c !== " " && c !== "\t") return endings >= 2;
+  }
+  return true;
+}
+
+/** Where the line holding `at` starts. */
+const lineStart = (text: string, at: number) =>
+  Math.max(text.lastIndexOf("\n", at - 1), text.lastIndexOf("\r", at - 1)) + 1;
+
+/**
  * The same filter for a stream. Text goes out as soon as nothing later can
  * make it part of a link: up to the first "[", "![" or "<" of the paragraph
  * being written, and whole paragraphs once a blank line ends them (no link
- * crosses one). What goes out is filtered in the context of what came
- * before it, from the start of its top-level block, so a split link or a
- * code fence opened earlier is read as a renderer reads the whole answer.
- * A definition that arrives after its `[text][ref]` is removed, which
- * leaves that reference as plain text. Each character is scanned once; a
- * parse runs when a paragraph that held a "[" or "<" is complete, at most
- * once per quarter of the block's length.
+ * crosses one). Each piece is judged after what actually went out before
+ * it in its top-level block, followed by the rest of the source, so it is
+ * read as the client will read it: a removal, a join or an escape earlier
+ * in the stream changes how later text reads (a removed `<pre x>` opens no
+ * raw HTML block for the client), and reading the source instead let links
+ * through. A definition that arrives after its `[text][ref]` is removed,
+ * which leaves that reference as plain text. Each character is scanned
+ * once; a parse runs when a paragraph that held a "[" or "<" is complete,
+ * at most once per quarter of the text it reads.
  */
 export class StreamingSanitizer {
   #source = "";
   #released = 0;
-  /** Where the next parse starts: the top-level block holding the first unreleased character. */
-  #base = 0;
+  /**
+   * What went out since the top-level block the next parse starts at: the
+   * client's text there, which the next piece is read after.
+   */
+  #sent = "";
   #scanned = 0;
   /** True while the line being scanned holds only spaces and tabs so far. */
   #blankSoFar = true;
@@ -336,23 +360,14 @@ export class StreamingSanitizer {
     return this.#release(this.#source.length, true);
   }
 
-  /** True at the start of the text, or after a blank line. */
-  #freshStart(at: number): boolean {
-    let newlines = 0;
-    for (let i = at - 1; i >= 0; i--) {
-      const c = this.#source[i];
-      if (c === "\n") newlines++;
-      else if (c !== " " && c !== "\t" && c !== "\r") return newlines >= 2;
-    }
-    return true;
-  }
-
   #scan() {
     const source = this.#source;
     let i = this.#scanned;
     for (; i < source.length; i++) {
       const c = source[i];
-      if (c === "\n") {
+      if (c === "\n" || c === "\r") {
+        // The "\n" of a "\r\n": that line has already ended.
+        if (c === "\n" && source[i - 1] === "\r") continue;
         if (this.#blankSoFar) this.#hold = undefined; // a blank line ends the paragraph
         this.#blankSoFar = true;
         continue;
@@ -368,20 +383,31 @@ export class StreamingSanitizer {
     this.#scanned = i;
   }
 
+  /** Hands `text` to the client, and remembers it as what the client has. */
+  #send(text: string): string {
+    this.#sent += text;
+    return text;
+  }
+
   async #release(cut: number, final = false): Promise<string> {
     const from = this.#released;
     if (cut <= from) return "";
+    const piece = this.#source.slice(from, cut);
     if (this.#escapeRest) {
       this.#released = cut;
-      return escapeMarkup(this.#source.slice(from, cut));
+      return this.#send(escapeMarkup(piece));
     }
-    if (!mayStartEdit.test(this.#source.slice(from, cut))) {
+    if (!mayStartEdit.test(piece)) {
       this.#released = cut;
-      return this.#source.slice(from, cut);
+      return this.#send(piece);
     }
     if (!final && this.#source.length < this.#retryAt) return "";
-    const base = this.#base;
-    const read = await this.#reader.read(this.#source.slice(base), this.#allowlist);
+    // The client's text since the base, then the source still to go out:
+    // offset `o` of `text` past `sent` is `o + shift` of the source.
+    const sent = this.#sent;
+    const text = sent + this.#source.slice(from);
+    const shift = from - sent.length;
+    const read = await this.#reader.read(text, this.#allowlist);
     if (!read) {
       // Too long or deep to read in time (see sanitizeOutput): it goes out escaped,
       // and so does the rest of the stream. Without a parse there is no
@@ -389,43 +415,52 @@ export class StreamingSanitizer {
       // an indented line read as code was a live link.
       this.#escapeRest = true;
       this.#released = cut;
-      return escapeMarkup(this.#source.slice(from, cut));
+      return this.#send(escapeMarkup(piece));
     }
     const { edits, blocks } = read;
     // The next parse waits for a quarter of this one's length: a long block
     // (a loose list of 400 linked items) is parsed a few dozen times, not
     // once per item (4.9 s for 16,000 characters).
-    this.#retryAt = this.#source.length + (this.#source.length - base) / 4;
+    this.#retryAt = this.#source.length + text.length / 4;
     // What an edit spans goes out whole: one crossing the cut, or a tag still
     // waiting for its ">", holds the cut back to where it starts. Latest
     // first: moving the cut back can only catch edits that start earlier.
     let end = cut;
     if (!final) {
       for (const edit of edits.toReversed()) {
-        if (edit.start + base < end && (edit.end + base > end || edit.open))
-          end = edit.start + base;
+        if (edit.start + shift < end && (edit.end + shift > end || edit.open))
+          end = edit.start + shift;
       }
     }
     if (end <= from) return "";
     this.#released = end;
+    const out = applyEdits(text, sent.length, end - shift, edits);
+    // Removals join neighbours (see sanitizeOutput), and text to come can
+    // change what went out (a definition after its reference): the piece is
+    // then read again after what went out before it, and goes out escaped
+    // if what went out would have to change.
+    const removed = edits.some((edit) => edit.start < end - shift && edit.end > sent.length);
+    const earlier = edits.some((edit) => edit.start < sent.length);
+    let emitted = out;
+    if (removed || earlier) {
+      const settled = await this.#reader.filter(sent + out, this.#allowlist);
+      emitted = settled.startsWith(sent) ? settled.slice(sent.length) : escapeMarkup(out);
+    }
+    const client = sent + emitted;
     // The next parse starts at a block that text still to come cannot join
-    // to the one before it: one after a blank line. (A "#" cut off at the end
-    // parsed as a heading, then went on as a paragraph with its backticks
-    // paired differently, and a link in it was read as code.)
-    const block = blocks.findLast((start) => start + base <= end && this.#freshStart(start + base));
+    // to the one before it: one after a blank line, in what the client has.
+    // (A "#" cut off at the end parsed as a heading, then went on as a
+    // paragraph with its backticks paired differently, and a link in it
+    // was read as code.) The parse saw the client's text up to the piece,
+    // and the piece itself only when nothing in it changed: a block it found
+    // after `<b x="</pre>">` was no block for the client, whose `<pre>`
+    // stayed open once that tag went.
+    const seen = removed || earlier ? sent.length : end - shift;
+    const block = blocks.findLast((start) => start <= seen && freshStart(client, start));
     // From the start of its line: a block's offset is where its marker is,
     // and "   - [a]" read from the "-" puts the item's content three columns
     // left of where the client has it (a line indented 6 became code).
-    if (block !== undefined) this.#base = this.#source.lastIndexOf("\n", block + base - 1) + 1;
-    const out = applyEdits(this.#source, from, end, edits, base);
-    const removed = edits.some((edit) => edit.start + base < end && edit.end + base > from);
-    if (!removed) return out;
-    // Removals join neighbours (see sanitizeOutput): what goes out is read
-    // again, after what went out before it in its block, as the client will
-    // read it. Read alone, a piece after "<b>\n" was a raw HTML block, and
-    // the link its removal joined went through.
-    const before = applyEdits(this.#source, base, from, edits, base);
-    const settled = await this.#reader.filter(before + out, this.#allowlist);
-    return settled.startsWith(before) ? settled.slice(before.length) : escapeMarkup(out);
+    this.#sent = block === undefined ? client : client.slice(lineStart(client, block));
+    return emitted;
   }
 }

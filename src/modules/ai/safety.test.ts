@@ -195,10 +195,35 @@ describe("output safety", () => {
     );
   });
 
+  it("ends a paragraph at a blank line whatever the line endings, and keeps streaming", async () => {
+    const sanitizer = new StreamingSanitizer(allowlist, inPlace);
+    // "\r\n\r\n" is a blank line: the paragraph with "[" is complete and goes out.
+    const first = "a [b] c\r\n\r\nplain text\r\n";
+    expect(await sanitizer.push(first)).toBe(first);
+    expect(await sanitizer.push("more [x](https://evil.example)\r\n\r\n")).toBe("more x\r\n\r\n");
+    // With lone "\r" endings the parse still restarts after each blank line,
+    // so a long answer is read in pieces, not escaped as too long to read.
+    const long = "Step [n] done.\r\r".repeat(500);
+    expect(long.length).toBeGreaterThan(6_000);
+    expect(await streamed(long.match(/.{1,50}/gs) ?? [])).toBe(long);
+  });
+
   // Inputs a red-team pass found before they were fixed: removals that joined
   // their neighbours into a link, backslashes, attribute tricks, <image>,
   // and a stream whose parse restarted inside a paragraph.
   const attacks = [
+    // A fifth pass, all in streams: a piece was judged after the source
+    // before it, not after what went out. A removed opener, a removed tag
+    // holding a block's end, a join or an escape left the client reading
+    // later text differently (outside a raw HTML block, inside one, in a
+    // list item).
+    "Intro.\n\n<pre x>\n\nSee [x](https://evil.example)",
+    "<script>\n\n[x](https://evil.example)\n\n",
+    '<pre>\n<b x="</pre>">\n\n`<img src=https://evil.example/p.png>`',
+    '<!--\n<b x="-->">\n\n`--> <img src=https://evil.example/p.png>`\n\n',
+    "<pr[](https://evil.example)e>\n\n`<img src=https://evil.example/p.png>`",
+    "<div x>\n- a\n\n    [x](https://evil.example)\n",
+    "[[[[x](https://evil.example)](https://evil.example)](https://evil.example)](https://evil.example)\n\n<pre>\n\n[x](https://evil.example)\n\n",
     // A fourth pass: container markers inside a raw HTML node, and a stream
     // that read an indented list item from its marker.
     '> x <a\n> href="https://evil.example">y</a>',
@@ -292,6 +317,7 @@ describe("output safety", () => {
       }
       const byFour = attack.match(/.{1,4}/gs) ?? [];
       expect(evilTags(await streamed(byFour)), `${JSON.stringify(attack)} by 4`).toEqual([]);
+      expect(evilTags(await streamed([attack])), `${JSON.stringify(attack)} whole`).toEqual([]);
     }
   });
 
