@@ -171,7 +171,7 @@ const githubFlavoured = { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown
  * is escaped instead of read.
  */
 const maxParsed = 6_000;
-const tooDeep = /^(?:[ \t]*(?:>|[-+*]|\d{1,9}[.)])(?=[ \t]|$)){17}/m;
+const tooDeep = /^(?:[ \t]*(?:>|(?:[-+*]|\d{1,9}[.)])(?=[ \t]|$))){17}/m;
 
 /** What one reading of `text` says to take out. */
 function editsIn(tree: Root, text: string, allowlist: readonly string[], edits: Edit[]) {
@@ -446,6 +446,13 @@ export class StreamingSanitizer {
       const settled = await this.#reader.filter(sent + out, this.#allowlist);
       emitted = settled.startsWith(sent) ? settled.slice(sent.length) : escapeMarkup(out);
     }
+    // What went out never ends with "<": the next piece would be read after
+    // it, but a removal there could join it to a tag name ("<" + "<i x\n\n>"
+    // + "img ...") that starts in what the client already has, where
+    // escaping the piece cannot reach it. Inside a raw HTML block a blank
+    // line does not end the block, so nothing else holds such a "<" back.
+    // `&lt;` shows as "<" wherever a removal can happen (code has none).
+    if (emitted.endsWith("<")) emitted = `${emitted.slice(0, -1)}&lt;`;
     const client = sent + emitted;
     // The next parse starts at a block that text still to come cannot join
     // to the one before it: one after a blank line, in what the client has.

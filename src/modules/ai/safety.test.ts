@@ -212,6 +212,17 @@ describe("output safety", () => {
   // their neighbours into a link, backslashes, attribute tricks, <image>,
   // and a stream whose parse restarted inside a paragraph.
   const attacks = [
+    // A sixth pass: inside a raw HTML block that outlives a blank line
+    // (<pre>, <?, <![CDATA[), a "<" that went out at the end of a piece
+    // became a tag once the next piece's removal joined it to what followed,
+    // and escaping that piece could not undo it.
+    '<pre><<i x\n\n>img src="https://evil.example/p.png">',
+    "Here is the code:\n\n<pre>\nlet a = b <<i x\n\n>img src=https:evil.example/p.png>\n</pre>\n\nDone.",
+    '<pre>\n<<i x\r\n\r\n>a href="https://evil.example/">click</a>\n</pre>',
+    '<?x>\n<<i x\r\r>iframe src="https://evil.example/"></iframe>',
+    '<![CDATA[><<i x\n\n>img src="https://evil.example/p.png">',
+    '<pre><<i x\n \t\n>img src="https://evil.example/p.png">',
+    '<pre><<span style="\n\n">a href="https://evil.example/">x</a>',
     // A fifth pass, all in streams: a piece was judged after the source
     // before it, not after what went out. A removed opener, a removed tag
     // holding a block's end, a join or an escape left the client reading
@@ -317,6 +328,10 @@ describe("output safety", () => {
       }
       const byFour = attack.match(/.{1,4}/gs) ?? [];
       expect(evilTags(await streamed(byFour)), `${JSON.stringify(attack)} by 4`).toEqual([]);
+      if (attack.length <= 200) {
+        const byOne = [...attack];
+        expect(evilTags(await streamed(byOne)), `${JSON.stringify(attack)} by 1`).toEqual([]);
+      }
       expect(evilTags(await streamed([attack])), `${JSON.stringify(attack)} whole`).toEqual([]);
     }
   });
@@ -325,7 +340,9 @@ describe("output safety", () => {
     const link = "[x](https://evil.example)";
     const long = `${"Some words. ".repeat(600)}${link}`;
     const deep = `${"- ".repeat(40)}${link}`;
-    for (const text of [long, deep]) {
+    // Block quotes nest without spaces; GFM's reading took 0.74 s at 5,000 ">".
+    const quotes = `${">".repeat(40)}${link}`;
+    for (const text of [long, deep, quotes]) {
       const out = sanitizeOutput(text, allowlist);
       expect(out.endsWith("\\[x](https://evil.example)")).toBe(true);
       expect(evilTags(out)).toEqual([]);
