@@ -21,12 +21,18 @@ export type TestPoolOptions = Pick<
  * `migrate: false` leaves it empty; `url` is set for a server database.
  * `embedded: true` always uses PGlite, for features the server lacks
  * (pgvector): their fallback on the server is tested separately.
+ * `server: true` always uses the machine's server, for what PGlite's one
+ * connection cannot show (transactions open side by side).
  */
 export async function openTestDatabase(
-  options: { migrate?: boolean; pool?: TestPoolOptions; embedded?: boolean } = {},
+  options: { migrate?: boolean; pool?: TestPoolOptions; embedded?: boolean; server?: boolean } = {},
 ): Promise<DatabaseHandle & { drop: () => Promise<void>; url?: string }> {
   const migrate = options.migrate ?? true;
-  const serverUrl = options.embedded ? undefined : process.env.DATABASE_URL;
+  const serverUrl = options.embedded
+    ? undefined
+    : options.server
+      ? serverDatabaseUrl()
+      : process.env.DATABASE_URL;
   if (!serverUrl) {
     const handle = await openDatabase({ dataDir: "memory://", ...options.pool });
     if (migrate) await runMigrations(handle.pool);
@@ -94,6 +100,7 @@ export type TestAppOptions = {
   trustProxy?: string[];
   corsOrigins?: string[];
   metricsToken?: string;
+  events?: AppDeps["events"];
   redis?: AppDeps["redis"];
   /** The user cache's TTL (default: the app's). */
   userCacheTtlMs?: number;
@@ -128,6 +135,7 @@ export function useTestApp(options: TestAppOptions = {}) {
       trustProxy: options.trustProxy,
       corsOrigins: options.corsOrigins,
       metricsToken: options.metricsToken,
+      events: options.events,
       redis: options.redis,
       userCacheTtlMs: options.userCacheTtlMs,
       search: { worker: false, ...options.search },

@@ -1,8 +1,20 @@
 import { sql } from "drizzle-orm";
-import { check, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import {
+  check,
+  customType,
+  index,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { workspace } from "../workspaces/schema.ts";
 
 export const actorTypes = ["user", "apiKey", "agent", "system"] as const;
+
+/** A 64-bit transaction id (Postgres `xid8`), read as its decimal text. */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => "xid8" });
 
 /**
  * The trail of every change. Rows are never updated; the entity title is a
@@ -21,10 +33,24 @@ export const activityEvents = pgTable(
     entityTitle: text("entity_title"),
     changes: jsonb("changes").notNull().default(sql`'{}'::jsonb`),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * The writing transaction's id: with `id` it is the event's place in the
+     * feed (`GET /v1/events`, src/modules/events/feed.ts), which hands an
+     * event out only once every transaction that could still write an
+     * earlier one has ended. Rows from before the feed hold 1.
+     */
+    tx: xid8("tx").notNull().default(sql`pg_current_xact_id()`),
   },
   (table) => [
     index("activity_actor_idx").on(table.actorId, table.createdAt.desc(), table.id.desc()),
-    index("activity_workspace_idx").on(table.workspaceId, table.createdAt.desc(), table.id.desc()),
+    // The feed: each workspace's events in feed order, everything in feed
+    // order (what each instance polls), and a user's own events outside
+    // any workspace (profile, API keys, conversations).
+    index("activity_workspace_feed_idx").on(table.workspaceId, table.tx, table.id),
+    index("activity_feed_idx").on(table.tx, table.id),
+    index("activity_personal_feed_idx")
+      .on(table.actorId, table.tx, table.id)
+      .where(sql`${table.workspaceId} is null`),
     index("activity_entity_idx").on(
       table.entityType,
       table.entityId,

@@ -129,7 +129,7 @@ function activityPage(rows: ActivityRow[], limit: number): Page<Activity> {
 
 type ActivityRow = { event: typeof activityEvents.$inferSelect; actorName: string | null };
 
-function toActivity(row: ActivityRow) {
+export function toActivity(row: ActivityRow) {
   const { event } = row;
   return {
     id: event.id,

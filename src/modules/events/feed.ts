@@ -1,0 +1,240 @@
+import { sql } from "drizzle-orm";
+import { type Actor, actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
+import type { Executor } from "../../platform/db/transaction.ts";
+import { validationFailed } from "../../platform/http/errors.ts";
+import type { Activity } from "../activity/contracts.ts";
+import { toActivity } from "../activity/service.ts";
+import { member } from "../workspaces/schema.ts";
+
+/**
+ * The event feed is the activity trail in commit-safe order. Each event's
+ * place is (writing transaction id, event id), and an event is handed out
+ * only when its transaction is older than every transaction still running
+ * (`pg_snapshot_xmin`). Every row that can ever sort before it is then
+ * committed (or never will be), so a client that resumes after the last
+ * place it saw misses nothing and sees nothing twice. Ordering by time or by
+ * event id would not do: a transaction that started first can commit last,
+ * and its events would appear behind a place the client already passed.
+ * The price: a long-running writing transaction anywhere in the database
+ * holds the feed back until it ends.
+ */
+export type FeedPosition = { tx: string; id: string };
+
+/** Postgres xid8 is an unsigned 64-bit integer. */
+const maxXid8 = 2n ** 64n - 1n;
+const positionPattern =
+  /^(\d{1,20})-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+/** Sorts before every event id, for "from this transaction on". */
+const lowestId = "00000000-0000-0000-0000-000000000000";
+
+/** An event's SSE id: what a client sends back as `Last-Event-ID`. */
+export function formatPosition(position: FeedPosition): string {
+  return `${position.tx}-${position.id}`;
+}
+
+/** Reads a `Last-Event-ID`; anything that is not one is a 400 naming `field`. */
+export function parsePosition(text: string, field: string): FeedPosition {
+  const match = positionPattern.exec(text.trim());
+  if (!match?.[1] || !match[2] || BigInt(match[1]) > maxXid8) {
+    throw validationFailed(field, "is not an event id this feed issued");
+  }
+  return { tx: BigInt(match[1]).toString(), id: match[2].toLowerCase() };
+}
+
+/** Events of transactions that may still be running are not handed out yet. */
+const settled = sql`tx < pg_snapshot_xmin(pg_current_snapshot())`;
+const after = (position: FeedPosition) =>
+  sql`(tx, id) > (${position.tx}::xid8, ${position.id}::uuid)`;
+
+/**
+ * The oldest transaction still running (`xmin`: events before it are
+ * settled) and the next one to start (`xmax`: no event has it yet).
+ */
+async function horizon(db: Executor): Promise<{ xmin: string; xmax: string }> {
+  const result = await db.execute<{ xmin: string; xmax: string }>(
+    sql`select pg_snapshot_xmin(s)::text as xmin, pg_snapshot_xmax(s)::text as xmax
+        from pg_current_snapshot() as s`,
+  );
+  const row = result.rows[0];
+  if (!row) throw new Error("pg_current_snapshot() returned no row");
+  return row;
+}
+
+/** The place before every event not yet settled: "from now on". */
+export async function currentPosition(db: Executor): Promise<FeedPosition> {
+  return { tx: (await horizon(db)).xmin, id: lowestId };
+}
+
+/**
+ * Refuses a place no event of this database can have had: one ahead of
+ * every transaction so far comes from another copy of it (a dump restored
+ * into a new cluster starts its transaction ids again), and would skip
+ * every event until the ids caught up.
+ */
+export async function assertIssued(db: Executor, position: FeedPosition, field: string) {
+  if (BigInt(position.tx) >= BigInt((await horizon(db)).xmax)) {
+    throw validationFailed(
+      field,
+      "is ahead of every event of this database (from another copy of it?); reconnect without it",
+    );
+  }
+}
+
+/** Who was affected by one settled event: enough to wake the streams that may show it. */
+export type FeedMark = FeedPosition & { workspaceId: string | null; actorId: string | null };
+
+/** Settled events after `position`, across the database, in feed order. */
+export async function eventsAfter(
+  db: Executor,
+  position: FeedPosition,
+  limit: number,
+): Promise<FeedMark[]> {
+  const result = await db.execute<{
+    tx: string;
+    id: string;
+    workspace_id: string | null;
+    actor_id: string | null;
+  }>(sql`
+    select tx::text as tx, id, workspace_id, actor_id from activity_events
+    where ${after(position)} and ${settled}
+    order by tx, id
+    limit ${limit}`);
+  return result.rows.map((row) => ({
+    tx: row.tx,
+    id: row.id,
+    workspaceId: row.workspace_id,
+    actorId: row.actor_id,
+  }));
+}
+
+/**
+ * What every member, viewers included, may follow, by the subject of the
+ * event type (`task.created`: task): what they can read anyway (the
+ * permission matrix's `workspace.read`: the workspace, its members, tasks
+ * and categories). Invitations, budgets, a system admin's support access
+ * and any subject not named here are for owners and admins.
+ */
+const memberSubjects = ["task", "category", "workspace", "member"];
+const adminOnlyTypes = ["member.invited", "workspace.support_access"];
+const listOf = (values: string[]) =>
+  sql.join(
+    values.map((value) => sql`${value}`),
+    sql`, `,
+  );
+
+/**
+ * What one actor may follow, read again before every page so a removed
+ * member stops seeing a workspace at once: each workspace it belongs to
+ * (one for a workspace-bound key), whether it administers it (owner or
+ * admin, and for an API key the `workspaces:admin` scope), and its own
+ * events outside any workspace (not for a bound key).
+ */
+export type FeedAudience = {
+  userId: string;
+  workspaces: Array<{ id: string; admin: boolean }>;
+  personal: boolean;
+};
+
+export async function audienceOf(
+  db: Executor,
+  actor: Actor,
+  onlyWorkspace?: string,
+): Promise<FeedAudience> {
+  const { userId } = actingUser(actor);
+  const bound = workspaceRestriction(actor);
+  const keyAdmin = keyMayAdminister(actor);
+  const result = await db.execute<{ id: string; role: string }>(sql`
+    select ${member.organizationId} as id, ${member.role} as role from ${member}
+    where ${member.userId} = ${userId}
+      ${bound ? sql`and ${member.organizationId} = ${bound}` : sql``}
+      ${onlyWorkspace ? sql`and ${member.organizationId} = ${onlyWorkspace}` : sql``}`);
+  return {
+    userId,
+    workspaces: result.rows.map((row) => ({
+      id: row.id,
+      admin: keyAdmin && (row.role === "owner" || row.role === "admin"),
+    })),
+    personal: bound === null && onlyWorkspace === undefined,
+  };
+}
+
+function keyMayAdminister(actor: Actor): boolean {
+  if (actor.type === "agent") return keyMayAdminister(actor.onBehalfOf);
+  return actor.type !== "apiKey" || actor.scopes.includes("workspaces:admin");
+}
+
+export type FeedEvent = { position: FeedPosition; activity: Activity };
+
+/**
+ * The next settled events the audience may see after `position`, in feed
+ * order: per workspace from its feed index (a lateral join, so each
+ * workspace reads at most `limit` rows), plus the user's own events outside
+ * any workspace, merged and cut at `limit`.
+ */
+export async function feedPage(
+  db: Executor,
+  audience: FeedAudience,
+  position: FeedPosition,
+  limit: number,
+): Promise<FeedEvent[]> {
+  if (audience.workspaces.length === 0 && !audience.personal) return [];
+  const ids = audience.workspaces.map((workspace) => workspace.id);
+  const admin = audience.workspaces.map((workspace) => workspace.admin);
+  const columns = sql`id, workspace_id, actor_type, actor_id, type, entity_type, entity_id,
+    entity_title, changes, created_at, tx`;
+  const result = await db.execute<{
+    tx: string;
+    id: string;
+    workspace_id: string | null;
+    actor_type: Activity["actor"]["type"];
+    actor_id: string | null;
+    actor_name: string | null;
+    type: string;
+    entity_type: string;
+    entity_id: string;
+    entity_title: string | null;
+    changes: Record<string, unknown>;
+    created_at: Date | string;
+  }>(sql`
+    select e.tx::text as tx, e.id, e.workspace_id, e.actor_type, e.actor_id, u.name as actor_name,
+      e.type, e.entity_type, e.entity_id, e.entity_title, e.changes, e.created_at
+    from (
+      select x.* from unnest(${sql.param(ids)}::uuid[], ${sql.param(admin)}::boolean[]) as w(id, admin)
+      cross join lateral (
+        select ${columns} from activity_events
+        where workspace_id = w.id and ${after(position)} and ${settled}
+          and (w.admin or (split_part(type, '.', 1) in (${listOf(memberSubjects)})
+            and type not in (${listOf(adminOnlyTypes)})))
+        order by tx, id
+        limit ${limit}
+      ) x
+      union all
+      (select ${columns} from activity_events
+        where ${audience.personal} and actor_id = ${audience.userId} and workspace_id is null
+          and ${after(position)} and ${settled}
+        order by tx, id
+        limit ${limit})
+    ) e
+    left join "user" u on u.id = e.actor_id
+    order by e.tx, e.id
+    limit ${limit}`);
+  return result.rows.map((row) => ({
+    position: { tx: row.tx, id: row.id },
+    activity: toActivity({
+      event: {
+        id: row.id,
+        workspaceId: row.workspace_id,
+        actorType: row.actor_type,
+        actorId: row.actor_id,
+        type: row.type,
+        entityType: row.entity_type,
+        entityId: row.entity_id,
+        entityTitle: row.entity_title,
+        changes: row.changes,
+        createdAt: new Date(row.created_at),
+        tx: row.tx,
+      },
+      actorName: row.actor_name,
+    }),
+  }));
+}
