@@ -17,6 +17,8 @@ import { offlineAgent } from "./modules/assistant/offline-agent.ts";
 import { chatRoutes } from "./modules/assistant/routes.ts";
 import { categoryRoutes } from "./modules/categories/routes.ts";
 import { compatRoutes } from "./modules/compat/routes.ts";
+import { EventHub } from "./modules/events/hub.ts";
+import { eventRoutes } from "./modules/events/routes.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
 import { createTaskSearch, searchHealth } from "./modules/search/engine.ts";
 import { searchRoutes } from "./modules/search/routes.ts";
@@ -133,6 +135,8 @@ export type AppDeps = {
   corsOrigins?: string[];
   /** When set, `GET /metrics` answers only a scrape that sends it as a bearer token. */
   metricsToken?: string | undefined;
+  /** The event feed's timing and limits (tests shorten them); see events/hub.ts. */
+  events?: { pollMs?: number; heartbeatMs?: number; maxPerUser?: number; maxStreams?: number };
   /**
    * Validate every answer against its zod schema and compare the compiled
    * serializer's text with zod's encoding (serializer.ts). On in tests and
@@ -377,6 +381,11 @@ export async function buildApp(deps: AppDeps) {
     now,
   });
   const sessionCookie = (await auth.$context).authCookies.sessionToken.name;
+  const { heartbeatMs, ...hubOptions } = deps.events ?? {};
+  const events = new EventHub({ db, log: app.log, metrics, ...hubOptions });
+  // Open streams never finish by themselves: end them before the server
+  // waits for in-flight requests.
+  app.addHook("preClose", async () => events.close());
   await app.register(async (v1) => {
     requireActor(v1, {
       auth,
@@ -410,6 +419,11 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(searchRoutes);
     await v1.register(mcpRoutes);
     await v1.register(chatRoutes, { agent: assistant });
+    await v1.register(eventRoutes, {
+      hub: events,
+      resolve: (headers) => app.resolveCredential(headers),
+      heartbeatMs,
+    });
   });
   app.decorate("resolveCredential", (headers: Record<string, string>) =>
     resolveActor({ auth, db, sessions, users, jwts, apiKeys, now, sessionCookie }, {

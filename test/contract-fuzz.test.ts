@@ -15,6 +15,7 @@
  * The seed is fixed so CI is repeatable; `FUZZ_SEED=<n> FUZZ_RUNS=<n>` explores
  * further (a failure prints the seed and the shrunk input to replay it).
  */
+
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { v7 as newId } from "uuid";
@@ -22,6 +23,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import contract from "../docs/openapi.json" with { type: "json" };
 import { call, createWorkspace, invite, join } from "../src/modules/workspaces/test-helpers.ts";
 import { signUp, type TestUser, useTestApp } from "./harness.ts";
+import { injectOnce } from "./inject.ts";
 import {
   accepts,
   acceptsWire,
@@ -481,7 +483,7 @@ function urlAndBody(endpoint: Endpoint, fixtures: Fixtures, mutation?: Mutation)
 }
 
 async function send(request: Request, user: TestUser) {
-  return t.app.inject({
+  return injectOnce(t.app, {
     method: request.method as "GET",
     url: request.url,
     headers: {

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
 import { openDatabase } from "../../src/platform/db/pool.ts";
 import { useTestApp } from "../harness.ts";
+import { injectOnce } from "../inject.ts";
 import { expectValidationError } from "../tasks-helpers.ts";
 import {
   accepts,
@@ -119,7 +120,7 @@ type Sent = { method: Method; url: string; payload?: unknown; raw?: boolean };
 async function send(rule: RouteRule, sent: Sent) {
   const headers: Record<string, string> = { ...whoSucceeds(world, rule).headers };
   if (sent.raw) headers["content-type"] = "application/json";
-  return t.app.inject({
+  return injectOnce(t.app, {
     method: sent.method,
     url: sent.url,
     headers,

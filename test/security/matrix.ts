@@ -3,6 +3,7 @@ import type { App } from "../../src/app.ts";
 import { createApiKey } from "../../src/modules/api-keys/test-helpers.ts";
 import type { WorkspaceRole } from "../../src/modules/workspaces/schema.ts";
 import type { RouteScope, Scope } from "../../src/platform/auth/scopes.ts";
+import { injectOnce } from "../inject.ts";
 import { createTask } from "../tasks-helpers.ts";
 import type { World } from "./world.ts";
 
@@ -149,6 +150,11 @@ export const routeMatrix: Record<string, RouteRule> = {
     minRole: "self",
     scope: "tasks:read",
     build: async () => ({ url: "/v1/me/activity" }),
+  },
+  "GET /v1/events": {
+    minRole: "viewer",
+    scope: "tasks:read",
+    build: async (world) => ({ url: inWorkspace(world, "/v1/events") }),
   },
 
   "GET /v1/workspaces": {
@@ -379,6 +385,8 @@ export const richer: Record<
     payload: { description: "Other words", tags: ["work"], recurrence: "every monday" },
   },
   "POST /v1/ai/digest": { payload: { filter: { q: "plants", tag: "home" } } },
+  // Resume after an event id the feed could have issued (transaction 1: before any event).
+  "GET /v1/events": { query: { lastEventId: "1-00000000-0000-7000-8000-000000000000" } },
   "PATCH /v1/me": { payload: { image: "https://example.com/me.png" } },
 };
 
@@ -418,7 +426,7 @@ export async function expectEnrichedRequestSucceeds(
   route: { key: string; method: Method; rule: RouteRule },
 ): Promise<void> {
   const request = await enrichedRequest(world, route.key, route.rule);
-  const response = await app.inject({
+  const response = await injectOnce(app, {
     method: route.method,
     url: request.url,
     payload: request.payload as never,

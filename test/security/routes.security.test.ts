@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type WorkspaceRole, workspaceRoles } from "../../src/modules/workspaces/schema.ts";
 import { useTestApp } from "../harness.ts";
+import { injectOnce } from "../inject.ts";
 import { expectProblem } from "../tasks-helpers.ts";
 import { type Method, routeMatrix, type SuiteRequest } from "./matrix.ts";
 import { buildWorld, type World } from "./world.ts";
@@ -25,7 +26,12 @@ const routes = Object.entries(routeMatrix).map(([key, rule]) => {
 });
 
 function send(method: Method, request: SuiteRequest, headers: Record<string, string> = {}) {
-  return t.app.inject({ method, url: request.url, payload: request.payload as never, headers });
+  return injectOnce(t.app, {
+    method,
+    url: request.url,
+    payload: request.payload as never,
+    headers,
+  });
 }
 
 /** Roles from lowest to highest. */

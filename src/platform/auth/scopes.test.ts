@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { signUp, useTestApp } from "../../../test/harness.ts";
+import { injectOnce } from "../../../test/inject.ts";
 import { expectProblem } from "../../../test/tasks-helpers.ts";
 import { createApiKey, keyHeaders } from "../../modules/api-keys/test-helpers.ts";
 import { type Scope, scopes } from "./scopes.ts";
@@ -60,7 +61,7 @@ describe("the scope matrix", () => {
       allBut.set(scope, (await createApiKey(t.app, user, { scopes: others })).key);
     }
     const call = (operation: (typeof operations)[number], headers: Record<string, string>) =>
-      t.app.inject({
+      injectOnce(t.app, {
         method: operation.method,
         url: operation.url,
         headers,

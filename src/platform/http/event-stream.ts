@@ -10,8 +10,16 @@ export function wantsEventStream(request: FastifyRequest): boolean {
 export type EventStream = {
   /** Aborted when the client hangs up before the stream ended. */
   signal: AbortSignal;
-  /** Sends one event; the first one sends the 200 and the headers. */
-  send: (event: string, data: unknown) => void;
+  /**
+   * Sends one event (with an `id` a reconnecting client sends back as
+   * `Last-Event-ID`); the first one sends the 200 and the headers. False
+   * when the client is not reading fast enough: wait for `drained()`.
+   */
+  send: (event: string, data: unknown, id?: string) => boolean;
+  /** Sends a comment line (a keep-alive), starting the stream like `send`. */
+  comment: (text: string) => boolean;
+  /** Resolves once what was sent has been handed to the connection, or it closed. */
+  drained: () => Promise<void>;
   /** True once the first event went out (errors can then only be events). */
   readonly started: boolean;
 };
@@ -32,8 +40,8 @@ export async function withEventStream(
     if (!reply.raw.writableEnded) controller.abort(new Error("the client closed the connection"));
   });
   let started = false;
-  const send = (event: string, data: unknown) => {
-    if (reply.raw.destroyed) return;
+  const write = (text: string): boolean => {
+    if (reply.raw.destroyed) return true;
     if (!started) {
       started = true;
       reply.hijack();
@@ -44,12 +52,29 @@ export async function withEventStream(
         "x-accel-buffering": "no",
       });
     }
-    reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    return reply.raw.write(text);
   };
+  const send = (event: string, data: unknown, id?: string) =>
+    write(
+      `${id === undefined ? "" : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`,
+    );
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      if (!reply.raw.writableNeedDrain || reply.raw.destroyed) return resolve();
+      const done = () => {
+        reply.raw.off("drain", done);
+        reply.raw.off("close", done);
+        resolve();
+      };
+      reply.raw.on("drain", done);
+      reply.raw.on("close", done);
+    });
   try {
     await produce({
       signal: controller.signal,
       send,
+      comment: (text) => write(`: ${text}\n\n`),
+      drained,
       get started() {
         return started;
       },
