@@ -3,18 +3,11 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Actor } from "../../platform/auth/actor.ts";
 import { DomainError } from "../../platform/http/errors.ts";
-import { type EventStream, withEventStream } from "../../platform/http/event-stream.ts";
+import { withEventStream } from "../../platform/http/event-stream.ts";
 import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
-import {
-  assertIssued,
-  audienceOf,
-  currentPosition,
-  type FeedPosition,
-  feedPage,
-  formatPosition,
-  parsePosition,
-} from "./feed.ts";
-import type { EventHub, FeedSubscriber } from "./hub.ts";
+import { assertIssued, audienceOf, parsePosition } from "./feed.ts";
+import { Follower } from "./follower.ts";
+import type { EventHub } from "./hub.ts";
 
 export type EventRoutesOptions = {
   hub: EventHub;
@@ -23,8 +16,6 @@ export type EventRoutesOptions = {
   /** How often a keep-alive comment goes out and the credential is checked. Default 15 s. */
   heartbeatMs?: number;
 };
-
-const pageSize = 100;
 
 const eventsQuerySchema = z.strictObject({
   workspaceId: z.uuid().optional().meta({ description: "Only this workspace's events" }),
@@ -105,97 +96,26 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
       const resume = sent === undefined ? undefined : parsePosition(sent, field);
       if (resume) await assertIssued(ctx.db, resume, field);
       const only = request.query.workspaceId;
-      const first = await audienceOf(ctx.db, ctx.actor, only);
-      if (only && first.workspaces.length === 0) {
+      const audience = await audienceOf(ctx.db, ctx.actor, only);
+      if (only && audience.workspaces.length === 0) {
         throw new DomainError("not_found", "No workspace with this id is visible to you");
       }
-
-      let interest = new Set(first.workspaces.map((workspace) => workspace.id));
-      let dirty = true;
-      let heartbeatDue = false;
-      let closed = false;
-      let nudge: (() => void) | undefined;
-      const poke = () => {
-        const resolve = nudge;
-        nudge = undefined;
-        resolve?.();
-      };
-      const subscriber: FeedSubscriber = {
-        userId: first.userId,
-        wants: (mark) =>
-          mark.actorId === first.userId ||
-          (mark.workspaceId !== null && interest.has(mark.workspaceId)),
-        wake: () => {
-          dirty = true;
-          poke();
-        },
-        close: () => {
-          closed = true;
-          poke();
-        },
-      };
-      const unsubscribe = await options.hub.subscribe(subscriber);
-
-      /** Sends every page after `from` the actor may see now; returns the new place. */
-      const deliver = async (stream: EventStream, from: FeedPosition): Promise<FeedPosition> => {
-        let position = from;
-        for (;;) {
-          const audience = await audienceOf(ctx.db, ctx.actor, only);
-          if (only && audience.workspaces.length === 0) {
-            throw new DomainError("not_found", "This workspace is no longer visible to you");
-          }
-          interest = new Set(audience.workspaces.map((workspace) => workspace.id));
-          const page = await feedPage(ctx.db, audience, position, pageSize);
-          for (const event of page) {
-            if (closed || stream.signal.aborted) return position;
-            const id = formatPosition(event.position);
-            if (!stream.send("activity", event.activity, id)) await stream.drained();
-            position = event.position;
-          }
-          if (page.length < pageSize) return position;
-        }
-      };
-
-      const heartbeat = setInterval(() => {
-        heartbeatDue = true;
-        poke();
-      }, heartbeatMs);
-      heartbeat.unref();
+      const follower = new Follower({
+        db: ctx.db,
+        actor: ctx.actor,
+        audience,
+        only,
+        stillValid: async () => (await options.resolve(credentialOf(request))) !== null,
+        heartbeatMs,
+      });
+      const unsubscribe = await options.hub.subscribe(follower);
       // A stream ends only on an error or at shutdown. Its connection closes
       // with it: left open and idle, it would hold a shutting-down server
       // until the keep-alive timeout.
       reply.header("connection", "close");
       try {
-        return await withEventStream(request, reply, async (stream) => {
-          stream.signal.addEventListener("abort", poke);
-          // Fixed after subscribing: whatever settles later wakes this stream.
-          let position = resume ?? (await currentPosition(ctx.db));
-          stream.comment("connected");
-          while (!closed && !stream.signal.aborted) {
-            if (heartbeatDue) {
-              heartbeatDue = false;
-              if (!(await options.resolve(credentialOf(request)))) {
-                throw new DomainError(
-                  "unauthenticated",
-                  "This stream's credential is no longer valid",
-                );
-              }
-              stream.comment("keep-alive");
-              // Also catches workspaces joined in ways that wake nobody.
-              dirty = true;
-            }
-            if (dirty) {
-              dirty = false;
-              position = await deliver(stream, position);
-              continue;
-            }
-            await new Promise<void>((resolve) => {
-              nudge = resolve;
-            });
-          }
-        });
+        return await withEventStream(request, reply, (stream) => follower.run(stream, resume));
       } finally {
-        clearInterval(heartbeat);
         unsubscribe();
       }
     },

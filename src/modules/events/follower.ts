@@ -1,0 +1,132 @@
+import type { Actor } from "../../platform/auth/actor.ts";
+import type { Executor } from "../../platform/db/transaction.ts";
+import { DomainError } from "../../platform/http/errors.ts";
+import type { EventStream } from "../../platform/http/event-stream.ts";
+import {
+  audienceOf,
+  currentPosition,
+  type FeedAudience,
+  type FeedMark,
+  type FeedPosition,
+  feedPage,
+  formatPosition,
+} from "./feed.ts";
+import type { FeedSubscriber } from "./hub.ts";
+
+const pageSize = 100;
+
+export type FollowerOptions = {
+  db: Executor;
+  actor: Actor;
+  /** The audience read when the request came in (it proved the workspace visible). */
+  audience: FeedAudience;
+  /** Follow this workspace only. */
+  only: string | undefined;
+  /** Whether the stream's credential still holds (checked at every keep-alive). */
+  stillValid: () => Promise<boolean>;
+  heartbeatMs: number;
+};
+
+/**
+ * One open stream: woken by the hub when something it may show settles, it
+ * sends every page after its place that its actor may see at that moment.
+ * Every `heartbeatMs` it sends a keep-alive, checks its credential and reads
+ * again (which also catches workspaces joined in ways that wake nobody).
+ */
+export class Follower implements FeedSubscriber {
+  readonly userId: string;
+  readonly #options: FollowerOptions;
+  #interest: Set<string>;
+  #dirty = true;
+  #heartbeatDue = false;
+  #closed = false;
+  #nudge: (() => void) | undefined;
+
+  constructor(options: FollowerOptions) {
+    this.#options = options;
+    this.userId = options.audience.userId;
+    this.#interest = workspaceIds(options.audience);
+  }
+
+  wants = (mark: FeedMark): boolean =>
+    mark.actorId === this.userId ||
+    (mark.workspaceId !== null && this.#interest.has(mark.workspaceId));
+
+  wake(): void {
+    this.#dirty = true;
+    this.#poke();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#poke();
+  }
+
+  /**
+   * Streams from after `resume`, or from now. Call after subscribing to the
+   * hub, so whatever settles after the starting place wakes it.
+   */
+  async run(stream: EventStream, resume: FeedPosition | undefined): Promise<void> {
+    const heartbeat = setInterval(() => {
+      this.#heartbeatDue = true;
+      this.#poke();
+    }, this.#options.heartbeatMs);
+    heartbeat.unref();
+    stream.signal.addEventListener("abort", () => this.#poke());
+    try {
+      let position = resume ?? (await currentPosition(this.#options.db));
+      stream.comment("connected");
+      while (!this.#closed && !stream.signal.aborted) {
+        if (this.#heartbeatDue) {
+          this.#heartbeatDue = false;
+          if (!(await this.#options.stillValid())) {
+            throw new DomainError("unauthenticated", "This stream's credential is no longer valid");
+          }
+          stream.comment("keep-alive");
+          this.#dirty = true;
+        }
+        if (this.#dirty) {
+          this.#dirty = false;
+          position = await this.#deliver(stream, position);
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          this.#nudge = resolve;
+        });
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  /** Sends every page after `from` the actor may see now; returns the new place. */
+  async #deliver(stream: EventStream, from: FeedPosition): Promise<FeedPosition> {
+    const { db, actor, only } = this.#options;
+    let position = from;
+    for (;;) {
+      const audience = await audienceOf(db, actor, only);
+      if (only && audience.workspaces.length === 0) {
+        throw new DomainError("not_found", "This workspace is no longer visible to you");
+      }
+      this.#interest = workspaceIds(audience);
+      const page = await feedPage(db, audience, position, pageSize);
+      for (const event of page) {
+        if (this.#closed || stream.signal.aborted) return position;
+        const sent = stream.send("activity", event.activity, formatPosition(event.position));
+        if (!sent) await stream.drained();
+        position = event.position;
+      }
+      if (page.length < pageSize) return position;
+    }
+  }
+
+  #poke(): void {
+    const resolve = this.#nudge;
+    this.#nudge = undefined;
+    resolve?.();
+  }
+}
+
+function workspaceIds(audience: FeedAudience): Set<string> {
+  return new Set(audience.workspaces.map((workspace) => workspace.id));
+}
