@@ -1,9 +1,10 @@
-import { sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { type Actor, actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import type { Executor } from "../../platform/db/transaction.ts";
 import { validationFailed } from "../../platform/http/errors.ts";
 import type { Activity } from "../activity/contracts.ts";
 import { toActivity } from "../activity/service.ts";
+import { membershipsOf } from "../workspaces/membership.ts";
 import { member } from "../workspaces/schema.ts";
 
 /**
@@ -141,20 +142,23 @@ export async function audienceOf(
   onlyWorkspace?: string,
 ): Promise<FeedAudience> {
   const { userId } = actingUser(actor);
-  const bound = workspaceRestriction(actor);
   const keyAdmin = keyMayAdminister(actor);
-  const result = await db.execute<{ id: string; role: string }>(sql`
-    select ${member.organizationId} as id, ${member.role} as role from ${member}
-    where ${member.userId} = ${userId}
-      ${bound ? sql`and ${member.organizationId} = ${bound}` : sql``}
-      ${onlyWorkspace ? sql`and ${member.organizationId} = ${onlyWorkspace}` : sql``}`);
+  const rows = await db
+    .select({ id: member.organizationId, role: member.role })
+    .from(member)
+    .where(
+      and(
+        membershipsOf(actor),
+        onlyWorkspace ? eq(member.organizationId, onlyWorkspace) : undefined,
+      ),
+    );
   return {
     userId,
-    workspaces: result.rows.map((row) => ({
+    workspaces: rows.map((row) => ({
       id: row.id,
       admin: keyAdmin && (row.role === "owner" || row.role === "admin"),
     })),
-    personal: bound === null && onlyWorkspace === undefined,
+    personal: workspaceRestriction(actor) === null && onlyWorkspace === undefined,
   };
 }
 
