@@ -1,6 +1,8 @@
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { signUp, useTestApp } from "../../../test/harness.ts";
 import { expectProblem, type Problem } from "../../../test/tasks-helpers.ts";
+import { openDatabase } from "../db/pool.ts";
 import { DomainError } from "./errors.ts";
 import { toDomainError } from "./problem.ts";
 
@@ -243,6 +245,8 @@ describe("toDomainError", () => {
       ["22001", "validation_failed"],
       ["40001", "conflict"],
       ["57014", "unavailable"],
+      ["57P01", "unavailable"],
+      ["08006", "unavailable"],
       ["42P01", "internal"],
     ];
     for (const [sqlState, code] of cases) {
@@ -252,6 +256,25 @@ describe("toDomainError", () => {
         expect(mapped.code, sqlState).toBe(code);
         expect(mapped.message).not.toContain("secret");
       }
+    }
+  });
+
+  it("answers 503 with Retry-After when the database cannot be reached", async () => {
+    // What node-postgres really throws when nothing listens (port 1).
+    const unreachable = await openDatabase({
+      databaseUrl: "postgres://postgres@127.0.0.1:1/none",
+      poolSize: 1,
+    });
+    const thrown = await unreachable.db.execute(sql`select 1`).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await unreachable.close();
+    const died = new Error("Connection terminated unexpectedly");
+    for (const error of [thrown, died, new Error("Failed query", { cause: died })]) {
+      const mapped = toDomainError(error);
+      expect(mapped.code, String(error)).toBe("unavailable");
+      expect(mapped.headers).toEqual({ "retry-after": "5" });
     }
   });
 });

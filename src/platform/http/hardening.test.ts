@@ -136,6 +136,8 @@ describe("CORS with an allowlist", () => {
     expect(response.headers["access-control-allow-origin"]).toBe(allowed);
     expect(response.headers["access-control-allow-credentials"]).toBe("true");
     expect(String(response.headers["access-control-allow-headers"])).toContain("idempotency-key");
+    // A fetch-based event-stream client resumes with it (GET /v1/events).
+    expect(String(response.headers["access-control-allow-headers"])).toContain("last-event-id");
     expect(String(response.headers["access-control-allow-methods"])).toContain("PATCH");
     expect(response.headers["access-control-max-age"]).toBe("600");
     expect(response.headers.vary).toContain("Origin");

@@ -91,6 +91,7 @@ const allowedHeaders = [
   "idempotency-key",
   "if-match",
   "if-none-match",
+  "last-event-id",
   "x-api-key",
   "x-request-id",
 ];

@@ -85,6 +85,35 @@ function isPoolTimeout(error: unknown): boolean {
   return error instanceof Error && poolTimeouts.has(error.message);
 }
 
+// The database cannot be reached or is going away: the socket's errors,
+// node-postgres' own words for a connection that died, and Postgres' codes
+// for a server shutting down or starting (class 08 is checked by prefix).
+const unreachableCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+]);
+const unreachableMessages = [
+  "Connection terminated unexpectedly",
+  "Client has encountered a connection error and is not queryable",
+];
+const shuttingDown = new Set(["57P01", "57P02", "57P03"]);
+
+function isUnreachable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && unreachableCodes.has(code)) return true;
+  if (error instanceof AggregateError && error.errors.some(isUnreachable)) return true;
+  return unreachableMessages.includes(error.message);
+}
+
+const databaseUnreachable = () =>
+  new DomainError("unavailable", "The database cannot be reached; retry shortly", {
+    headers: { "retry-after": "5" },
+  });
+
 const databaseBusy = () =>
   new DomainError("unavailable", "The database is busy; retry shortly", {
     headers: { "retry-after": "1" },
@@ -98,6 +127,7 @@ export function toDomainError(error: unknown): DomainError {
   if (isPostgresError(cause)) return fromPostgres(cause);
   if (isPostgresError(error)) return fromPostgres(error);
   if (isPoolTimeout(error) || isPoolTimeout(cause)) return databaseBusy();
+  if (isUnreachable(error) || isUnreachable(cause)) return databaseUnreachable();
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = (error as { validationContext?: string }).validationContext;
     const errors = error.validation.flatMap((issue): FieldError[] => {
@@ -164,6 +194,7 @@ function fromPostgres(error: PostgresError): DomainError {
     case "53300":
       return databaseBusy();
     default:
+      if (shuttingDown.has(error.code) || error.code.startsWith("08")) return databaseUnreachable();
       return new DomainError("internal", "An unexpected error occurred; quote the requestId");
   }
 }
