@@ -136,7 +136,13 @@ export type AppDeps = {
   /** When set, `GET /metrics` answers only a scrape that sends it as a bearer token. */
   metricsToken?: string | undefined;
   /** The event feed's timing and limits (tests shorten them); see events/hub.ts. */
-  events?: { pollMs?: number; heartbeatMs?: number; maxPerUser?: number; maxStreams?: number };
+  events?: {
+    pollMs?: number;
+    heartbeatMs?: number;
+    stallMs?: number;
+    maxPerUser?: number;
+    maxStreams?: number;
+  };
   /**
    * Validate every answer against its zod schema and compare the compiled
    * serializer's text with zod's encoding (serializer.ts). On in tests and
@@ -381,7 +387,7 @@ export async function buildApp(deps: AppDeps) {
     now,
   });
   const sessionCookie = (await auth.$context).authCookies.sessionToken.name;
-  const { heartbeatMs, ...hubOptions } = deps.events ?? {};
+  const { heartbeatMs, stallMs, ...hubOptions } = deps.events ?? {};
   const events = new EventHub({ db, log: app.log, metrics, ...hubOptions });
   // Open streams never finish by themselves: end them before the server
   // waits for in-flight requests.
@@ -423,6 +429,7 @@ export async function buildApp(deps: AppDeps) {
       hub: events,
       resolve: (headers) => app.resolveCredential(headers),
       heartbeatMs,
+      stallMs,
     });
   });
   app.decorate("resolveCredential", (headers: Record<string, string>) =>

@@ -1,20 +1,9 @@
 import { sql } from "drizzle-orm";
-import {
-  check,
-  customType,
-  index,
-  jsonb,
-  pgTable,
-  text,
-  timestamp,
-  uuid,
-} from "drizzle-orm/pg-core";
+import { check, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { currentTransactionId, xid8 } from "../../platform/db/xid8.ts";
 import { workspace } from "../workspaces/schema.ts";
 
 export const actorTypes = ["user", "apiKey", "agent", "system"] as const;
-
-/** A 64-bit transaction id (Postgres `xid8`), read as its decimal text. */
-const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => "xid8" });
 
 /**
  * The trail of every change. Rows are never updated; the entity title is a
@@ -39,7 +28,7 @@ export const activityEvents = pgTable(
      * event out only once every transaction that could still write an
      * earlier one has ended. Rows from before the feed hold 1.
      */
-    tx: xid8("tx").notNull().default(sql`pg_current_xact_id()`),
+    tx: xid8("tx").notNull().default(currentTransactionId),
   },
   (table) => [
     index("activity_actor_idx").on(table.actorId, table.createdAt.desc(), table.id.desc()),

@@ -226,6 +226,32 @@ describe("who sees what", () => {
     expect(task.workspaceId).toBe(team.id);
   });
 
+  it("replays nothing from before the caller joined, whatever Last-Event-ID says", async () => {
+    const owner = await signUp(t.app);
+    const team = await createWorkspace(t.app, owner, "History");
+    const secret = await newTask(owner, "Acquisition", team.id);
+    const patched = await call(t.app, owner, "PATCH", `/v1/tasks/${secret.id}`, {
+      description: "confidential: the offer",
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    const deleted = await call(t.app, owner, "DELETE", `/v1/tasks/${secret.id}`);
+    expect(deleted.statusCode, deleted.body).toBe(204);
+
+    const late = await signUp(t.app, "Late");
+    await join(t.app, owner, team.id, late, "viewer");
+    const follower = await follow(
+      { ...late.headers, "last-event-id": "1-00000000-0000-0000-0000-000000000000" },
+      `/v1/events?workspaceId=${team.id}`,
+    );
+    await newTask(owner, "After you joined", team.id);
+    // Their own joining is the first thing they see there.
+    expect((await follower.nextActivity()).activity).toMatchObject({
+      type: "member.joined",
+      entity: { id: late.id },
+    });
+    expect((await follower.nextActivity()).activity.entity.title).toBe("After you joined");
+  });
+
   it("narrows to one workspace on request, and answers 404 for a workspace you cannot see", async () => {
     const owner = await signUp(t.app);
     const team = await createWorkspace(t.app, owner, "Narrow");
@@ -326,6 +352,23 @@ describe("bad requests", () => {
     expectValidationError(unknown, "since");
     const badWorkspace = await call(t.app, user, "GET", "/v1/events?workspaceId=42");
     expectValidationError(badWorkspace, "workspaceId");
+  });
+
+  it("answers HEAD with the stream's headers at once, holding no stream", async () => {
+    const user = await signUp(t.app);
+    for (let index = 0; index < 5; index++) {
+      const response = await t.app.inject({
+        method: "HEAD",
+        url: "/v1/events",
+        headers: user.headers,
+      });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers["content-type"]).toMatch(/^text\/event-stream/);
+      expect(response.body).toBe("");
+    }
+    // Five HEADs later the user may still open a stream.
+    const follower = await follow(user);
+    expect(follower.source.readyState).toBe(EventSource.OPEN);
   });
 
   it("answers 401 without credentials", async () => {

@@ -3,7 +3,14 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestDatabase } from "../../../test/harness.ts";
 import type { DatabaseHandle } from "../../platform/db/pool.ts";
-import { currentPosition, eventsAfter, feedPage, formatPosition, parsePosition } from "./feed.ts";
+import {
+  currentPosition,
+  eventsAfter,
+  feedPage,
+  formatPosition,
+  parsePosition,
+  startingNow,
+} from "./feed.ts";
 
 /**
  * Two transactions side by side need the server: PGlite runs one at a time,
@@ -83,6 +90,32 @@ describe("the feed's order", () => {
     const audience = { userId: actorId, workspaces: [], personal: true };
     const page = await feedPage(database.db, audience, now, 10);
     expect(page.map((event) => event.activity.id)).toEqual([during]);
+  });
+});
+
+describe("starting now", () => {
+  it("skips what committed before, even behind a transaction still running", async () => {
+    const actorId = randomUUID();
+    const audience = { userId: actorId, workspaces: [], personal: true };
+    const slow = await connect();
+    const fast = await connect();
+    await slow.query("begin");
+    const running = randomUUID();
+    await insertEvent(slow, running, actorId);
+    // Committed before the stream opens, but after the running one began:
+    // its place is after the starting place the running one holds back.
+    const committed = randomUUID();
+    await insertEvent(fast, committed, actorId);
+    const { position, seen } = await startingNow(database.db);
+    const later = randomUUID();
+    await insertEvent(fast, later, actorId);
+    await slow.query("commit");
+
+    const page = await feedPage(database.db, audience, position, 10, seen);
+    expect(page.map((event) => event.activity.id)).toEqual([running, later]);
+    // Without the snapshot, the place alone would have shown it.
+    const placeOnly = await feedPage(database.db, audience, position, 10);
+    expect(placeOnly.map((event) => event.activity.id)).toContain(committed);
   });
 });
 

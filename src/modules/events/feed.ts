@@ -61,9 +61,25 @@ async function horizon(db: Executor): Promise<{ xmin: string; xmax: string }> {
   return row;
 }
 
-/** The place before every event not yet settled: "from now on". */
+/** The place before every event not yet settled (the hub's starting place). */
 export async function currentPosition(db: Executor): Promise<FeedPosition> {
   return { tx: (await horizon(db)).xmin, id: lowestId };
+}
+
+/**
+ * Where a stream opened without a place starts: "from now on". The place is
+ * before every transaction still running, which a long one (in any
+ * database of the server) can hold far back; `seen` is the snapshot of
+ * now, whose committed events a page skips, so nothing that committed
+ * before the stream opened is shown.
+ */
+export async function startingNow(db: Executor): Promise<{ position: FeedPosition; seen: string }> {
+  const result = await db.execute<{ xmin: string; seen: string }>(
+    sql`select pg_snapshot_xmin(s)::text as xmin, s::text as seen from pg_current_snapshot() as s`,
+  );
+  const row = result.rows[0];
+  if (!row) throw new Error("pg_current_snapshot() returned no row");
+  return { position: { tx: row.xmin, id: lowestId }, seen: row.seen };
 }
 
 /**
@@ -126,13 +142,16 @@ const listOf = (values: string[]) =>
 /**
  * What one actor may follow, read again before every page so a removed
  * member stops seeing a workspace at once: each workspace it belongs to
- * (one for a workspace-bound key), whether it administers it (owner or
- * admin, and for an API key the `workspaces:admin` scope), and its own
- * events outside any workspace (not for a bound key).
+ * (one for a workspace-bound key) from the transaction that made it a
+ * member on (a `Last-Event-ID` from long ago replays no history from
+ * before it joined), whether it administers it (owner or admin, and for an
+ * API key the `workspaces:admin` scope), and its own events outside any
+ * workspace (not for a bound key).
  */
 export type FeedAudience = {
   userId: string;
-  workspaces: Array<{ id: string; admin: boolean }>;
+  /** `since`: the transaction that made the membership; nothing before it is shown. */
+  workspaces: Array<{ id: string; admin: boolean; since: string }>;
   personal: boolean;
 };
 
@@ -144,7 +163,7 @@ export async function audienceOf(
   const { userId } = actingUser(actor);
   const keyAdmin = keyMayAdminister(actor);
   const rows = await db
-    .select({ id: member.organizationId, role: member.role })
+    .select({ id: member.organizationId, role: member.role, since: member.joinedTx })
     .from(member)
     .where(
       and(
@@ -157,6 +176,7 @@ export async function audienceOf(
     workspaces: rows.map((row) => ({
       id: row.id,
       admin: keyAdmin && (row.role === "owner" || row.role === "admin"),
+      since: row.since,
     })),
     personal: workspaceRestriction(actor) === null && onlyWorkspace === undefined,
   };
@@ -180,12 +200,15 @@ export async function feedPage(
   audience: FeedAudience,
   position: FeedPosition,
   limit: number,
+  seen?: string,
 ): Promise<FeedEvent[]> {
   if (audience.workspaces.length === 0 && !audience.personal) return [];
   const ids = audience.workspaces.map((workspace) => workspace.id);
   const admin = audience.workspaces.map((workspace) => workspace.admin);
+  const since = audience.workspaces.map((workspace) => workspace.since);
   const columns = sql`id, workspace_id, actor_type, actor_id, type, entity_type, entity_id,
     entity_title, changes, created_at, tx`;
+  const unseen = seen ? sql`and not pg_visible_in_snapshot(tx, ${seen}::pg_snapshot)` : sql``;
   const result = await db.execute<{
     tx: string;
     id: string;
@@ -203,10 +226,11 @@ export async function feedPage(
     select e.tx::text as tx, e.id, e.workspace_id, e.actor_type, e.actor_id, u.name as actor_name,
       e.type, e.entity_type, e.entity_id, e.entity_title, e.changes, e.created_at
     from (
-      select x.* from unnest(${sql.param(ids)}::uuid[], ${sql.param(admin)}::boolean[]) as w(id, admin)
+      select x.* from unnest(${sql.param(ids)}::uuid[], ${sql.param(admin)}::boolean[],
+        ${sql.param(since)}::xid8[]) as w(id, admin, since)
       cross join lateral (
         select ${columns} from activity_events
-        where workspace_id = w.id and ${after(position)} and ${settled}
+        where workspace_id = w.id and ${after(position)} and ${settled} and tx >= w.since ${unseen}
           and (w.admin or (split_part(type, '.', 1) in (${listOf(memberSubjects)})
             and type not in (${listOf(adminOnlyTypes)})))
         order by tx, id
@@ -215,7 +239,7 @@ export async function feedPage(
       union all
       (select ${columns} from activity_events
         where ${audience.personal} and actor_id = ${audience.userId} and workspace_id is null
-          and ${after(position)} and ${settled}
+          and ${after(position)} and ${settled} ${unseen}
         order by tx, id
         limit ${limit})
     ) e

@@ -4,12 +4,12 @@ import { DomainError } from "../../platform/http/errors.ts";
 import type { EventStream } from "../../platform/http/event-stream.ts";
 import {
   audienceOf,
-  currentPosition,
   type FeedAudience,
   type FeedMark,
   type FeedPosition,
   feedPage,
   formatPosition,
+  startingNow,
 } from "./feed.ts";
 import type { FeedSubscriber } from "./hub.ts";
 
@@ -25,13 +25,22 @@ export type FollowerOptions = {
   /** Whether the stream's credential still holds (checked at every keep-alive). */
   stillValid: () => Promise<boolean>;
   heartbeatMs: number;
+  /** How long a client may leave sent events unread before it is cut off. */
+  stallMs: number;
 };
+
+/** While catching up, the credential is checked again at least this often. */
+const recheckMs = 1_000;
 
 /**
  * One open stream: woken by the hub when something it may show settles, it
  * sends every page after its place that its actor may see at that moment.
  * Every `heartbeatMs` it sends a keep-alive, checks its credential and reads
  * again (which also catches workspaces joined in ways that wake nobody).
+ * While it works through a backlog it checks the credential before each
+ * page, at most `recheckMs` apart, so a revoked key stops within a page. A
+ * client that leaves what was sent unread for `stallMs`, or is still behind
+ * at shutdown, is cut off rather than waited for.
  */
 export class Follower implements FeedSubscriber {
   readonly userId: string;
@@ -39,7 +48,10 @@ export class Follower implements FeedSubscriber {
   #interest: Set<string>;
   #dirty = true;
   #heartbeatDue = false;
-  #closed = false;
+  readonly #closing = new AbortController();
+  #checkedAt = Date.now();
+  /** For a stream that started now: the snapshot whose committed events it skips. */
+  #seen: string | undefined;
   #nudge: (() => void) | undefined;
 
   constructor(options: FollowerOptions) {
@@ -58,8 +70,12 @@ export class Follower implements FeedSubscriber {
   }
 
   close(): void {
-    this.#closed = true;
+    this.#closing.abort();
     this.#poke();
+  }
+
+  get #closed(): boolean {
+    return this.#closing.signal.aborted;
   }
 
   /**
@@ -74,14 +90,17 @@ export class Follower implements FeedSubscriber {
     heartbeat.unref();
     stream.signal.addEventListener("abort", () => this.#poke());
     try {
-      let position = resume ?? (await currentPosition(this.#options.db));
+      let position = resume;
+      if (!position) {
+        const now = await startingNow(this.#options.db);
+        position = now.position;
+        this.#seen = now.seen;
+      }
       stream.comment("connected");
       while (!this.#closed && !stream.signal.aborted) {
         if (this.#heartbeatDue) {
           this.#heartbeatDue = false;
-          if (!(await this.#options.stillValid())) {
-            throw new DomainError("unauthenticated", "This stream's credential is no longer valid");
-          }
+          await this.#checkCredential();
           stream.comment("keep-alive");
           this.#dirty = true;
         }
@@ -104,20 +123,45 @@ export class Follower implements FeedSubscriber {
     const { db, actor, only } = this.#options;
     let position = from;
     for (;;) {
+      if (Date.now() - this.#checkedAt >= recheckMs) await this.#checkCredential();
       const audience = await audienceOf(db, actor, only);
       if (only && audience.workspaces.length === 0) {
         throw new DomainError("not_found", "This workspace is no longer visible to you");
       }
       this.#interest = workspaceIds(audience);
-      const page = await feedPage(db, audience, position, pageSize);
+      const page = await feedPage(db, audience, position, pageSize, this.#seen);
       for (const event of page) {
         if (this.#closed || stream.signal.aborted) return position;
         const sent = stream.send("activity", event.activity, formatPosition(event.position));
-        if (!sent) await stream.drained();
         position = event.position;
+        if (!sent && !(await this.#drained(stream))) {
+          stream.destroy();
+          this.#closing.abort();
+          return position;
+        }
       }
       if (page.length < pageSize) return position;
     }
+  }
+
+  async #checkCredential(): Promise<void> {
+    if (!(await this.#options.stillValid())) {
+      throw new DomainError("unauthenticated", "This stream's credential is no longer valid");
+    }
+    this.#checkedAt = Date.now();
+  }
+
+  /** False when the client has not taken what was sent within `stallMs`, or the server closes. */
+  async #drained(stream: EventStream): Promise<boolean> {
+    const signal = AbortSignal.any([
+      this.#closing.signal,
+      AbortSignal.timeout(this.#options.stallMs),
+    ]);
+    if (signal.aborted) return false;
+    const gaveUp = new Promise<false>((resolve) => {
+      signal.addEventListener("abort", () => resolve(false), { once: true });
+    });
+    return Promise.race([stream.drained().then(() => true), gaveUp]);
   }
 
   #poke(): void {

@@ -15,6 +15,8 @@ export type EventRoutesOptions = {
   resolve: (headers: Record<string, string>) => Promise<Actor | null>;
   /** How often a keep-alive comment goes out and the credential is checked. Default 15 s. */
   heartbeatMs?: number;
+  /** How long a client may leave sent events unread before it is cut off. Default 30 s. */
+  stallMs?: number;
 };
 
 const eventsQuerySchema = z.strictObject({
@@ -100,6 +102,13 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
       if (only && audience.workspaces.length === 0) {
         throw new DomainError("not_found", "No workspace with this id is visible to you");
       }
+      // HEAD gets the stream's headers, not a stream that never ends.
+      if (request.method === "HEAD") {
+        return reply
+          .type("text/event-stream; charset=utf-8")
+          .header("cache-control", "no-cache, no-transform")
+          .send("");
+      }
       const follower = new Follower({
         db: ctx.db,
         actor: ctx.actor,
@@ -107,6 +116,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
         only,
         stillValid: async () => (await options.resolve(credentialOf(request))) !== null,
         heartbeatMs,
+        stallMs: options.stallMs ?? 30_000,
       });
       const unsubscribe = await options.hub.subscribe(follower);
       // A stream ends only on an error or at shutdown. Its connection closes

@@ -12,6 +12,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { user } from "../../platform/auth/schema.ts";
+import { currentTransactionId, xid8 } from "../../platform/db/xid8.ts";
 
 // Named after better-auth's organization plugin tables (ADR 0002), although
 // our own verbs own them; `personal_owner_id` marks each user's own space.
@@ -53,6 +54,12 @@ export const member = pgTable(
       .references(() => user.id, { onDelete: "cascade" }),
     role: text("role", { enum: workspaceRoles }).notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * The transaction that made this membership: the event feed shows the
+     * member the workspace's events from it on, never its history before
+     * (src/modules/events/feed.ts). Memberships from before the feed hold 1.
+     */
+    joinedTx: xid8("joined_tx").notNull().default(currentTransactionId),
   },
   (table) => [
     unique("member_organization_user_unique").on(table.organizationId, table.userId),

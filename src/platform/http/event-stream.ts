@@ -20,6 +20,8 @@ export type EventStream = {
   comment: (text: string) => boolean;
   /** Resolves once what was sent has been handed to the connection, or it closed. */
   drained: () => Promise<void>;
+  /** Drops the connection at once, whatever is still unsent (a reader that stopped reading). */
+  destroy: () => void;
   /** True once the first event went out (errors can then only be events). */
   readonly started: boolean;
 };
@@ -75,6 +77,7 @@ export async function withEventStream(
       send,
       comment: (text) => write(`: ${text}\n\n`),
       drained,
+      destroy: () => reply.raw.destroy(),
       get started() {
         return started;
       },
