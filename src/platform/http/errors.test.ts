@@ -1,3 +1,4 @@
+import { APIError, BASE_ERROR_CODES } from "better-auth";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { signUp, useTestApp } from "../../../test/harness.ts";
@@ -271,7 +272,15 @@ describe("toDomainError", () => {
     );
     await unreachable.close();
     const died = new Error("Connection terminated unexpectedly");
-    for (const error of [thrown, died, new Error("Failed query", { cause: died })]) {
+    // better-auth's session lookup wraps what failed (the stream's credential check).
+    const sessionLookup = APIError.from(
+      "INTERNAL_SERVER_ERROR",
+      BASE_ERROR_CODES.FAILED_TO_GET_SESSION,
+      {
+        cause: new Error("Failed query", { cause: thrown }),
+      },
+    );
+    for (const error of [thrown, died, new Error("Failed query", { cause: died }), sessionLookup]) {
       const mapped = toDomainError(error);
       expect(mapped.code, String(error)).toBe("unavailable");
       expect(mapped.headers).toEqual({ "retry-after": "5" });

@@ -101,12 +101,19 @@ const unreachableMessages = [
 ];
 const shuttingDown = new Set(["57P01", "57P02", "57P03"]);
 
-function isUnreachable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
+/** Follows `cause` a few levels: better-auth wraps what Drizzle wraps around pg's error. */
+function isUnreachable(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 4) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string" && unreachableCodes.has(code)) return true;
-  if (error instanceof AggregateError && error.errors.some(isUnreachable)) return true;
-  return unreachableMessages.includes(error.message);
+  if (
+    error instanceof AggregateError &&
+    error.errors.some((inner) => isUnreachable(inner, depth + 1))
+  )
+    return true;
+  if (isPostgresError(error) && (shuttingDown.has(error.code) || error.code.startsWith("08")))
+    return true;
+  return unreachableMessages.includes(error.message) || isUnreachable(error.cause, depth + 1);
 }
 
 const databaseUnreachable = () =>
@@ -127,7 +134,7 @@ export function toDomainError(error: unknown): DomainError {
   if (isPostgresError(cause)) return fromPostgres(cause);
   if (isPostgresError(error)) return fromPostgres(error);
   if (isPoolTimeout(error) || isPoolTimeout(cause)) return databaseBusy();
-  if (isUnreachable(error) || isUnreachable(cause)) return databaseUnreachable();
+  if (isUnreachable(error)) return databaseUnreachable();
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = (error as { validationContext?: string }).validationContext;
     const errors = error.validation.flatMap((issue): FieldError[] => {
