@@ -304,6 +304,12 @@ describe("who sees what", () => {
     expect(removed.statusCode, removed.body).toBe(204);
     await newTask(owner, "After removal", team.id);
     await newTask(leaving, "Own task");
+    // Told why the workspace went quiet, then nothing more from it.
+    expect((await everything.nextActivity()).activity).toMatchObject({
+      type: "member.removed",
+      workspaceId: team.id,
+      entity: { id: leaving.id },
+    });
     expect((await everything.nextActivity()).activity.entity.title).toBe("Own task");
     const ended = await narrowed.next();
     expect(ended).toMatchObject({ kind: "problem", problem: { status: 404, code: "not_found" } });

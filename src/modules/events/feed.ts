@@ -133,6 +133,11 @@ export async function eventsAfter(
  */
 const memberSubjects = ["task", "category", "workspace", "member"];
 const adminOnlyTypes = ["member.invited", "workspace.support_access"];
+/**
+ * The events that end one's membership, shown to that person although the
+ * workspace is no longer theirs, so a client learns why it went quiet.
+ */
+const endedMembership = ["member.left", "member.removed"];
 const listOf = (values: string[]) =>
   sql.join(
     values.map((value) => sql`${value}`),
@@ -193,7 +198,8 @@ export type FeedEvent = { position: FeedPosition; activity: Activity };
  * The next settled events the audience may see after `position`, in feed
  * order: per workspace from its feed index (a lateral join, so each
  * workspace reads at most `limit` rows), plus the user's own events outside
- * any workspace, merged and cut at `limit`.
+ * any workspace and the end of any of their memberships, merged and cut at
+ * `limit`.
  */
 export async function feedPage(
   db: Executor,
@@ -239,6 +245,13 @@ export async function feedPage(
       union all
       (select ${columns} from activity_events
         where ${audience.personal} and actor_id = ${audience.userId} and workspace_id is null
+          and ${after(position)} and ${settled} ${unseen}
+        order by tx, id
+        limit ${limit})
+      union all
+      (select ${columns} from activity_events
+        where ${audience.personal} and entity_type = 'user' and entity_id = ${audience.userId}
+          and type in (${listOf(endedMembership)})
           and ${after(position)} and ${settled} ${unseen}
         order by tx, id
         limit ${limit})
