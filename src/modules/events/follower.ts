@@ -29,7 +29,7 @@ export type FollowerOptions = {
   stallMs: number;
 };
 
-/** While catching up, the credential is checked again at least this often. */
+/** While catching up, the credential is checked again once this long has passed. */
 const recheckMs = 1_000;
 
 /**
@@ -37,8 +37,9 @@ const recheckMs = 1_000;
  * sends every page after its place that its actor may see at that moment.
  * Every `heartbeatMs` it sends a keep-alive, checks its credential and reads
  * again (which also catches workspaces joined in ways that wake nobody).
- * While it works through a backlog it checks the credential before each
- * page, at most `recheckMs` apart, so a revoked key stops within a page. A
+ * While it works through a backlog it checks the credential again before a
+ * page once `recheckMs` have passed since the last check, so a revoked key
+ * stops within about a second and a page. A
  * client that leaves what was sent unread for `stallMs`, or is still behind
  * at shutdown, is cut off rather than waited for.
  */
