@@ -342,7 +342,9 @@ describe("output safety", () => {
     const deep = `${"- ".repeat(40)}${link}`;
     // Block quotes nest without spaces; GFM's reading took 0.74 s at 5,000 ">".
     const quotes = `${">".repeat(40)}${link}`;
-    for (const text of [long, deep, quotes]) {
+    // Setext headings cost the square of their number: 1,500 took 0.6 s.
+    const headings = `${"a\n-\n".repeat(1_000)}${link}`;
+    for (const text of [long, deep, quotes, headings]) {
       const out = sanitizeOutput(text, allowlist);
       expect(out.endsWith("\\[x](https://evil.example)")).toBe(true);
       expect(evilTags(out)).toEqual([]);
@@ -356,6 +358,22 @@ describe("output safety", () => {
       `Then <b>[y](https://evil.example)</b>\n\n`,
     ]);
     expect(out).toMatch(/\\\[a\] \n\nThen &lt;b>\\\[y\]\(https:\/\/evil\.example\)&lt;\/b>\n\n$/);
+  });
+
+  it("keeps streaming after a finished HTML block that left a tag unclosed", async () => {
+    const sanitizer = new StreamingSanitizer(allowlist, inPlace);
+    const head = "<div>\n<b x\n\n";
+    const paragraphs = Array.from(
+      { length: 40 },
+      (_, index) => `Para ${index} has a [link](https://taskpilot.example/${index}).\n\n`,
+    );
+    let out = await sanitizer.push(head);
+    for (const paragraph of paragraphs.slice(0, 20)) out += await sanitizer.push(paragraph);
+    // The block ended at its blank line: no ">" can come, so nothing waits for one.
+    expect(out).toContain("[link](https://taskpilot.example/10)");
+    for (const paragraph of paragraphs.slice(20)) out += await sanitizer.push(paragraph);
+    out += await sanitizer.flush();
+    expect(out).toBe(sanitizeOutput(head + paragraphs.join(""), allowlist));
   });
 
   it("catches a link split across stream chunks", async () => {
