@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { type Actor, actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import type { Executor } from "../../platform/db/transaction.ts";
-import { validationFailed } from "../../platform/http/errors.ts";
+import { DomainError, validationFailed } from "../../platform/http/errors.ts";
 import type { Activity } from "../activity/contracts.ts";
 import { toActivity } from "../activity/service.ts";
 import { membershipsOf } from "../workspaces/membership.ts";
@@ -49,11 +49,13 @@ const after = (position: FeedPosition) =>
 
 /**
  * The oldest transaction still running (`xmin`: events before it are
- * settled) and the next one to start (`xmax`: no event has it yet).
+ * settled), the next one to start (`xmax`: no event has it yet), and the
+ * snapshot itself (`seen`, as text).
  */
-async function horizon(db: Executor): Promise<{ xmin: string; xmax: string }> {
-  const result = await db.execute<{ xmin: string; xmax: string }>(
-    sql`select pg_snapshot_xmin(s)::text as xmin, pg_snapshot_xmax(s)::text as xmax
+async function horizon(db: Executor): Promise<{ xmin: string; xmax: string; seen: string }> {
+  const result = await db.execute<{ xmin: string; xmax: string; seen: string }>(
+    sql`select pg_snapshot_xmin(s)::text as xmin, pg_snapshot_xmax(s)::text as xmax,
+          s::text as seen
         from pg_current_snapshot() as s`,
   );
   const row = result.rows[0];
@@ -74,12 +76,8 @@ export async function currentPosition(db: Executor): Promise<FeedPosition> {
  * before the stream opened is shown.
  */
 export async function startingNow(db: Executor): Promise<{ position: FeedPosition; seen: string }> {
-  const result = await db.execute<{ xmin: string; seen: string }>(
-    sql`select pg_snapshot_xmin(s)::text as xmin, s::text as seen from pg_current_snapshot() as s`,
-  );
-  const row = result.rows[0];
-  if (!row) throw new Error("pg_current_snapshot() returned no row");
-  return { position: { tx: row.xmin, id: lowestId }, seen: row.seen };
+  const { xmin, seen } = await horizon(db);
+  return { position: { tx: xmin, id: lowestId }, seen };
 }
 
 /**
@@ -185,6 +183,22 @@ export async function audienceOf(
     })),
     personal: workspaceRestriction(actor) === null && onlyWorkspace === undefined,
   };
+}
+
+/**
+ * `audienceOf`, for a stream that follows `only` one workspace: 404 when
+ * the actor does not (or no longer) belong to it.
+ */
+export async function followedAudience(
+  db: Executor,
+  actor: Actor,
+  only: string | undefined,
+): Promise<FeedAudience> {
+  const audience = await audienceOf(db, actor, only);
+  if (only && audience.workspaces.length === 0) {
+    throw new DomainError("not_found", "No workspace with this id is visible to you");
+  }
+  return audience;
 }
 
 function keyMayAdminister(actor: Actor): boolean {

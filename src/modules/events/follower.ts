@@ -3,11 +3,11 @@ import type { Executor } from "../../platform/db/transaction.ts";
 import { DomainError } from "../../platform/http/errors.ts";
 import type { EventStream } from "../../platform/http/event-stream.ts";
 import {
-  audienceOf,
   type FeedAudience,
   type FeedMark,
   type FeedPosition,
   feedPage,
+  followedAudience,
   formatPosition,
   startingNow,
 } from "./feed.ts";
@@ -125,10 +125,7 @@ export class Follower implements FeedSubscriber {
     let position = from;
     for (;;) {
       if (Date.now() - this.#checkedAt >= recheckMs) await this.#checkCredential();
-      const audience = await audienceOf(db, actor, only);
-      if (only && audience.workspaces.length === 0) {
-        throw new DomainError("not_found", "This workspace is no longer visible to you");
-      }
+      const audience = await followedAudience(db, actor, only);
       this.#interest = workspaceIds(audience);
       const page = await feedPage(db, audience, position, pageSize, this.#seen);
       for (const event of page) {

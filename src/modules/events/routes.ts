@@ -2,10 +2,9 @@ import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Actor } from "../../platform/auth/actor.ts";
-import { DomainError } from "../../platform/http/errors.ts";
 import { withEventStream } from "../../platform/http/event-stream.ts";
 import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
-import { assertIssued, audienceOf, parsePosition } from "./feed.ts";
+import { assertIssued, followedAudience, parsePosition } from "./feed.ts";
 import { Follower } from "./follower.ts";
 import type { EventHub } from "./hub.ts";
 
@@ -98,10 +97,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesOptions> = async (app
       const resume = sent === undefined ? undefined : parsePosition(sent, field);
       if (resume) await assertIssued(ctx.db, resume, field);
       const only = request.query.workspaceId;
-      const audience = await audienceOf(ctx.db, ctx.actor, only);
-      if (only && audience.workspaces.length === 0) {
-        throw new DomainError("not_found", "No workspace with this id is visible to you");
-      }
+      const audience = await followedAudience(ctx.db, ctx.actor, only);
       // HEAD gets the stream's headers, not a stream that never ends.
       if (request.method === "HEAD") {
         return reply

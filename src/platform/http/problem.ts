@@ -131,10 +131,12 @@ export function toDomainError(error: unknown): DomainError {
   if (error instanceof DomainError) return error;
   // Drizzle wraps driver errors; the Postgres error is the cause.
   const cause = error instanceof Error ? error.cause : undefined;
+  // First: a Postgres error saying the server is going away, or one wrapped
+  // deeper than `cause` (better-auth around Drizzle around pg).
+  if (isUnreachable(error)) return databaseUnreachable();
   if (isPostgresError(cause)) return fromPostgres(cause);
   if (isPostgresError(error)) return fromPostgres(error);
   if (isPoolTimeout(error) || isPoolTimeout(cause)) return databaseBusy();
-  if (isUnreachable(error)) return databaseUnreachable();
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = (error as { validationContext?: string }).validationContext;
     const errors = error.validation.flatMap((issue): FieldError[] => {
@@ -201,7 +203,6 @@ function fromPostgres(error: PostgresError): DomainError {
     case "53300":
       return databaseBusy();
     default:
-      if (shuttingDown.has(error.code) || error.code.startsWith("08")) return databaseUnreachable();
       return new DomainError("internal", "An unexpected error occurred; quote the requestId");
   }
 }
