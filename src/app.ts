@@ -44,6 +44,7 @@ import { SignInLimits } from "./platform/auth/sign-in-limits.ts";
 import { UserCache } from "./platform/auth/user-cache.ts";
 import type { Redis } from "./platform/cache/redis.ts";
 import type { AppServices } from "./platform/context.ts";
+import { sealer } from "./platform/crypto/sealed.ts";
 import { startChangeFeed } from "./platform/db/change-feed.ts";
 import type { DatabaseHandle } from "./platform/db/pool.ts";
 import { scheduleChores } from "./platform/housekeeping.ts";
@@ -405,7 +406,7 @@ export async function buildApp(deps: AppDeps) {
       trustedOrigins,
       services,
     });
-    registerIdempotency(v1, { db, now });
+    registerIdempotency(v1, { db, now, sealer: sealer(deps.authSecret, "idempotent answers v1") });
     registerCachingDefaults(v1);
     await v1.register(taskRoutes, {
       ...(hasExternalModel(ai.settings, "quickadd") ? { quickAdd: quickAddSplitter(ai) } : {}),

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { describe, expect, it } from "vitest";
 import { signUp, type TestUser, useTestApp } from "../../../test/harness.ts";
@@ -68,6 +68,29 @@ describe("POST /v1/api-keys", () => {
     const [row] = await t.database.db.select().from(apiKeys).where(eq(apiKeys.id, created.id));
     expect(row?.keyHash).toBe(createHash("sha256").update(created.key).digest("hex"));
     expect(JSON.stringify(row)).not.toContain(created.key);
+  });
+
+  it("keeps the key out of the database also when the request carries an Idempotency-Key", async () => {
+    const user = await signUp(t.app);
+    const send = () =>
+      t.app.inject({
+        method: "POST",
+        url: "/v1/api-keys",
+        headers: { ...user.headers, "idempotency-key": "mint-once" },
+        payload: { name: "retried", scopes: ["tasks:read"] },
+      });
+    const first = await send();
+    expect(first.statusCode, first.body).toBe(201);
+    const { key } = first.json<CreatedApiKey>();
+    const stored = await t.database.db.execute(
+      sql`select * from idempotency_keys where key = 'mint-once'`,
+    );
+    expect(stored.rows).toHaveLength(1);
+    expect(JSON.stringify(stored.rows)).not.toContain(key);
+    const replay = await send();
+    expect(replay.headers["idempotent-replayed"]).toBe("true");
+    expect(replay.headers["cache-control"]).toBe("no-store");
+    expect(replay.json<CreatedApiKey>().key).toBe(key);
   });
 
   it("gives every key its own secret", async () => {

@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
 import Fastify, { type FastifyInstance } from "fastify";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestDatabase, TestClock } from "../../../../test/harness.ts";
 import { expectProblem } from "../../../../test/tasks-helpers.ts";
+import { sealer } from "../../crypto/sealed.ts";
 import type { DatabaseHandle } from "../../db/pool.ts";
 import { registerProblemHandlers } from "../problem.ts";
 import { registerIdempotency } from "./plugin.ts";
@@ -55,7 +57,18 @@ describe("the idempotency plugin", () => {
         log: request.log,
       };
     });
-    registerIdempotency(app, { db: database.db, now: clock.now, abandonedAfterMs: 60_000 });
+    registerIdempotency(app, {
+      db: database.db,
+      now: clock.now,
+      abandonedAfterMs: 60_000,
+      sealer: sealer("a".repeat(32), "idempotent answers v1"),
+    });
+    app.post("/secret", async (_request, reply) =>
+      reply
+        .code(201)
+        .header("cache-control", "no-store")
+        .send({ secret: `shown-once-${randomUUID()}` }),
+    );
     app.post("/flaky", async (_request, reply) => {
       attempts += 1;
       if (attempts === 1) throw new Error("the first attempt fails on our side");
@@ -78,6 +91,29 @@ describe("the idempotency plugin", () => {
 
   const post = (url: string, key: string) =>
     app.inject({ method: "POST", url, headers: { "idempotency-key": key }, payload: { n: 1 } });
+
+  it("keeps an answer that shows a secret once (no-store) sealed, and replays it", async () => {
+    const key = randomUUID();
+    const first = await post("/secret", key);
+    expect(first.statusCode).toBe(201);
+    const { secret } = first.json<{ secret: string }>();
+    const stored = await database.db.execute<{ body: string; sealed: boolean }>(
+      sql`select body, sealed from idempotency_keys where key = ${key}`,
+    );
+    expect(stored.rows[0]?.sealed).toBe(true);
+    expect(stored.rows[0]?.body).not.toContain(secret);
+    const replay = await post("/secret", key);
+    expect(replay.headers["idempotent-replayed"]).toBe("true");
+    expect(replay.headers["cache-control"]).toBe("no-store");
+    expect(replay.json()).toEqual({ secret });
+
+    // Sealed under a secret since rotated: a 409 naming the header, never the text.
+    await database.db.execute(
+      sql`update idempotency_keys set body = ${sealer("b".repeat(32), "idempotent answers v1").seal("{}")} where key = ${key}`,
+    );
+    const lost = await post("/secret", key);
+    expectProblem(lost, 409, "conflict");
+  });
 
   it("does not keep a 5xx answer: the retry runs the request again", async () => {
     const key = randomUUID();

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Sealer } from "../../crypto/sealed.ts";
 import type { Executor } from "../../db/transaction.ts";
 import type { Chore } from "../../housekeeping.ts";
-import { DomainError, validationFailed } from "../errors.ts";
+import { conflict, DomainError, validationFailed } from "../errors.ts";
 import { principalOf } from "../principal.ts";
 import {
   claimKey,
@@ -23,6 +24,8 @@ const replayedHeaders = ["content-type", "location", "etag"];
 export type IdempotencyOptions = {
   db: Executor;
   now: () => Date;
+  /** Seals the stored body of an answer marked `Cache-Control: no-store` (it shows a secret once). */
+  sealer: Sealer;
   /**
    * After this long a claim whose request never finished (the process died)
    * is given to the next retry. Longer than any request may run.
@@ -39,7 +42,7 @@ export type IdempotencyOptions = {
  * names the principal the key belongs to.
  */
 export function registerIdempotency(app: FastifyInstance, options: IdempotencyOptions): void {
-  const { db, now } = options;
+  const { db, now, sealer } = options;
   const abandonedAfterMs = options.abandonedAfterMs ?? 2 * 60_000;
   const claims = new WeakMap<FastifyRequest, string>();
 
@@ -66,7 +69,7 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
         claims.set(request, claim.id);
         return;
       case "replay":
-        return replay(reply, claim.response);
+        return replay(reply, claim.response, sealer);
       case "reused":
         throw new DomainError(
           "idempotency_key_reused",
@@ -94,7 +97,14 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
       if (reply.statusCode >= 500 || body === undefined) {
         await releaseKey(db, id);
       } else {
-        await saveResponse(db, id, { status: reply.statusCode, headers: pick(reply), body });
+        const secret =
+          body !== null && /\bno-store\b/i.test(String(reply.getHeader("cache-control") ?? ""));
+        await saveResponse(db, id, {
+          status: reply.statusCode,
+          headers: pick(reply),
+          body: secret ? sealer.seal(body) : body,
+          sealed: secret,
+        });
       }
     } catch (error) {
       request.log.error({ err: error }, "could not record the idempotent answer");
@@ -117,9 +127,23 @@ function hookList<T>(hooks: T | T[] | undefined): T[] {
   return Array.isArray(hooks) ? hooks : [hooks];
 }
 
-function replay(reply: FastifyReply, response: StoredResponse): FastifyReply {
+function replay(reply: FastifyReply, response: StoredResponse, sealer: Sealer): FastifyReply {
+  let body = response.body;
+  if (response.sealed && body !== null) {
+    try {
+      body = sealer.open(body);
+    } catch {
+      // Sealed under an AUTH_SECRET since rotated: the secret in it is gone for good.
+      throw conflict(
+        "The first answer to this Idempotency-Key can no longer be shown; send the request with a new key",
+        "Idempotency-Key",
+      );
+    }
+  }
   reply.code(response.status).headers(response.headers).header("idempotent-replayed", "true");
-  return reply.send(response.body ?? undefined);
+  // A replayed secret is as private as the first answer.
+  if (response.sealed) reply.header("cache-control", "no-store");
+  return reply.send(body ?? undefined);
 }
 
 function pick(reply: FastifyReply): Record<string, string> {

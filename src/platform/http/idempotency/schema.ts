@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  boolean,
   check,
   index,
   integer,
@@ -28,6 +29,12 @@ export const idempotencyKeys = pgTable(
     status: integer("status"),
     headers: jsonb("headers").$type<Record<string, string>>(),
     body: text("body"),
+    /**
+     * The body is sealed (platform/crypto/sealed.ts): the answer carried a
+     * secret shown once (`Cache-Control: no-store`: a new API key, a
+     * webhook's signing secret), which must not lie here in plain text.
+     */
+    sealed: boolean("sealed").notNull().default(false),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
     /** When the current attempt claimed the key; an old claim was abandoned. */
     lockedAt: timestamp("locked_at", { withTimezone: true }).notNull(),

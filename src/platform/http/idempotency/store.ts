@@ -10,6 +10,8 @@ export type StoredResponse = {
   status: number;
   headers: Record<string, string>;
   body: string | null;
+  /** `body` is sealed and must be opened before it is replayed. */
+  sealed: boolean;
 };
 
 export type Claim =
@@ -55,7 +57,12 @@ export async function claimKey(
     if (row.status !== null) {
       return {
         kind: "replay",
-        response: { status: row.status, headers: row.headers ?? {}, body: row.body },
+        response: {
+          status: row.status,
+          headers: row.headers ?? {},
+          body: row.body,
+          sealed: row.sealed,
+        },
       };
     }
     if (row.lockedAt >= staleBefore) return { kind: "in_flight" };
@@ -79,7 +86,12 @@ export async function claimKey(
 export async function saveResponse(db: Executor, id: string, response: StoredResponse) {
   await db
     .update(idempotencyKeys)
-    .set({ status: response.status, headers: response.headers, body: response.body })
+    .set({
+      status: response.status,
+      headers: response.headers,
+      body: response.body,
+      sealed: response.sealed,
+    })
     .where(eq(idempotencyKeys.id, id));
 }
 
