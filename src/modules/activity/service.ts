@@ -8,9 +8,10 @@ import type { Executor } from "../../platform/db/transaction.ts";
 import { decodeCursor, instantKey, type Page, toPage } from "../../platform/http/pagination.ts";
 import type { Activity } from "./contracts.ts";
 import { activityEvents } from "./schema.ts";
+import type { ActivityType } from "./types.ts";
 
 export type ActivityInput = {
-  type: `${string}.${string}`;
+  type: ActivityType;
   workspaceId: string | null;
   entity: { type: string; id: string; title: string | null };
   changes?: Record<string, unknown>;
