@@ -43,7 +43,7 @@ export function parsePosition(text: string, field: string): FeedPosition {
 }
 
 /** Events of transactions that may still be running are not handed out yet. */
-const settled = sql`tx < pg_snapshot_xmin(pg_current_snapshot())`;
+export const settled = sql`tx < pg_snapshot_xmin(pg_current_snapshot())`;
 const after = (position: FeedPosition) =>
   sql`(tx, id) > (${position.tx}::xid8, ${position.id}::uuid)`;
 
@@ -208,6 +208,14 @@ function keyMayAdminister(actor: Actor): boolean {
 
 export type FeedEvent = { position: FeedPosition; activity: Activity };
 
+/** The activity columns a feed query reads from `activity_events`. */
+export const feedColumns = sql`id, workspace_id, actor_type, actor_id, type, entity_type, entity_id,
+    entity_title, changes, created_at, tx`;
+
+/** What a feed query returns of rows `e` (feedColumns) joined to their actor `u`: a `FeedRow`. */
+export const feedRowColumns = sql`e.tx::text as tx, e.id, e.workspace_id, e.actor_type, e.actor_id,
+    u.name as actor_name, e.type, e.entity_type, e.entity_id, e.entity_title, e.changes, e.created_at`;
+
 /**
  * The next settled events the audience may see after `position`, in feed
  * order: per workspace from its feed index (a lateral join, so each
@@ -226,30 +234,14 @@ export async function feedPage(
   const ids = audience.workspaces.map((workspace) => workspace.id);
   const admin = audience.workspaces.map((workspace) => workspace.admin);
   const since = audience.workspaces.map((workspace) => workspace.since);
-  const columns = sql`id, workspace_id, actor_type, actor_id, type, entity_type, entity_id,
-    entity_title, changes, created_at, tx`;
   const unseen = seen ? sql`and not pg_visible_in_snapshot(tx, ${seen}::pg_snapshot)` : sql``;
-  const result = await db.execute<{
-    tx: string;
-    id: string;
-    workspace_id: string | null;
-    actor_type: Activity["actor"]["type"];
-    actor_id: string | null;
-    actor_name: string | null;
-    type: string;
-    entity_type: string;
-    entity_id: string;
-    entity_title: string | null;
-    changes: Record<string, unknown>;
-    created_at: Date | string;
-  }>(sql`
-    select e.tx::text as tx, e.id, e.workspace_id, e.actor_type, e.actor_id, u.name as actor_name,
-      e.type, e.entity_type, e.entity_id, e.entity_title, e.changes, e.created_at
+  const result = await db.execute<FeedRow>(sql`
+    select ${feedRowColumns}
     from (
       select x.* from unnest(${sql.param(ids)}::uuid[], ${sql.param(admin)}::boolean[],
         ${sql.param(since)}::xid8[]) as w(id, admin, since)
       cross join lateral (
-        select ${columns} from activity_events
+        select ${feedColumns} from activity_events
         where workspace_id = w.id and ${after(position)} and ${settled} and tx >= w.since ${unseen}
           and (w.admin or (split_part(type, '.', 1) in (${listOf(memberSubjects)})
             and type not in (${listOf(adminOnlyTypes)})))
@@ -257,13 +249,13 @@ export async function feedPage(
         limit ${limit}
       ) x
       union all
-      (select ${columns} from activity_events
+      (select ${feedColumns} from activity_events
         where ${audience.personal} and actor_id = ${audience.userId} and workspace_id is null
           and ${after(position)} and ${settled} ${unseen}
         order by tx, id
         limit ${limit})
       union all
-      (select ${columns} from activity_events
+      (select ${feedColumns} from activity_events
         where ${audience.personal} and entity_type = 'user' and entity_id = ${audience.userId}
           and type in (${listOf(endedMembership)})
           and ${after(position)} and ${settled} ${unseen}
@@ -273,7 +265,27 @@ export async function feedPage(
     left join "user" u on u.id = e.actor_id
     order by e.tx, e.id
     limit ${limit}`);
-  return result.rows.map((row) => ({
+  return result.rows.map(toFeedEvent);
+}
+
+/** One row of a feed query: `feedColumns` with `tx` as text, plus `actor_name`. */
+export type FeedRow = {
+  tx: string;
+  id: string;
+  workspace_id: string | null;
+  actor_type: Activity["actor"]["type"];
+  actor_id: string | null;
+  actor_name: string | null;
+  type: string;
+  entity_type: string;
+  entity_id: string;
+  entity_title: string | null;
+  changes: Record<string, unknown>;
+  created_at: Date | string;
+};
+
+export function toFeedEvent(row: FeedRow): FeedEvent {
+  return {
     position: { tx: row.tx, id: row.id },
     activity: toActivity({
       event: {
@@ -291,5 +303,5 @@ export async function feedPage(
       },
       actorName: row.actor_name,
     }),
-  }));
+  };
 }
