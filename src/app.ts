@@ -24,6 +24,11 @@ import { createTaskSearch, searchHealth } from "./modules/search/engine.ts";
 import { searchRoutes } from "./modules/search/routes.ts";
 import type { SearchSettings } from "./modules/search/settings.ts";
 import { taskRoutes } from "./modules/tasks/routes.ts";
+import { defaultDeliverySettings } from "./modules/webhooks/delivery.ts";
+import { WebhookDispatcher } from "./modules/webhooks/dispatcher.ts";
+import { webhookRoutes } from "./modules/webhooks/routes.ts";
+import { secretBox } from "./modules/webhooks/secret.ts";
+import { purgeOldDeliveries } from "./modules/webhooks/service.ts";
 import { workspaceRoutes } from "./modules/workspaces/routes.ts";
 import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
 import { type Actor, resolveActor } from "./platform/auth/actor.ts";
@@ -73,6 +78,7 @@ import {
   unsupportedCharset,
   validatorCompiler,
 } from "./platform/http/validation.ts";
+import { Jobs } from "./platform/jobs/jobs.ts";
 import { createSmtpMailer } from "./platform/mail/mailer.ts";
 import { AccessLog, loggerOptions } from "./platform/observability/logger.ts";
 import { createMetrics, registerMetrics } from "./platform/observability/metrics.ts";
@@ -143,6 +149,16 @@ export type AppDeps = {
     stallMs?: number;
     maxPerUser?: number;
     maxStreams?: number;
+  };
+  /** Webhook delivery (tests shorten the timings); see webhooks/delivery.ts. */
+  webhooks?: {
+    /** http:// and private, loopback and link-local targets (WEBHOOK_ALLOW_PRIVATE). */
+    allowPrivate?: boolean;
+    pollMs?: number;
+    timeoutMs?: number;
+    retry?: { limit: number; delaySeconds: number; backoff: boolean; maxDelaySeconds: number };
+    disableAfter?: number;
+    concurrency?: number;
   };
   /**
    * Validate every answer against its zod schema and compare the compiled
@@ -393,6 +409,29 @@ export async function buildApp(deps: AppDeps) {
   // Open streams never finish by themselves: end them before the server
   // waits for in-flight requests.
   app.addHook("preClose", async () => events.close());
+  // Webhooks: the dispatcher stops before the queue (onClose runs last
+  // registered first), and the queue waits for attempts in hand.
+  const jobs = new Jobs({ pool: deps.database.pool, kind: deps.database.kind, log: app.log });
+  app.addHook("onClose", async () => jobs.close());
+  const webhookSettings = {
+    allowPrivate: deps.webhooks?.allowPrivate ?? false,
+    box: secretBox(deps.authSecret),
+  };
+  const dispatcher = new WebhookDispatcher({
+    pool: deps.database.pool,
+    jobs,
+    log: app.log,
+    metrics,
+    settings: {
+      ...defaultDeliverySettings,
+      ...deps.webhooks,
+      ...webhookSettings,
+      pollMs: deps.webhooks?.pollMs ?? 1_000,
+      now,
+    },
+  });
+  app.addHook("onReady", async () => dispatcher.start());
+  app.addHook("onClose", async () => dispatcher.close());
   await app.register(async (v1) => {
     requireActor(v1, {
       auth,
@@ -426,6 +465,7 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(searchRoutes);
     await v1.register(mcpRoutes);
     await v1.register(chatRoutes, { agent: assistant });
+    await v1.register(webhookRoutes, { settings: webhookSettings });
     await v1.register(eventRoutes, {
       hub: events,
       resolve: (headers) => app.resolveCredential(headers),
@@ -441,6 +481,7 @@ export async function buildApp(deps: AppDeps) {
   scheduleChores(app, [
     idempotencyChore({ db, now }),
     { name: "AI answer cache", everyMs: 60 * 60_000, run: () => purgeExpiredAnswers(db, now()) },
+    { name: "webhook deliveries", everyMs: 60 * 60_000, run: () => purgeOldDeliveries(db, now()) },
   ]);
   app.decorate("services", services);
   app.decorate("ai", ai);

@@ -101,6 +101,7 @@ describe("loadConfig", () => {
       MAIL_FROM: "Tasks <tasks@example.com>",
       LOG_LEVEL: "warn",
       METRICS_TOKEN: "scrape-me-0123456789",
+      WEBHOOK_ALLOW_PRIVATE: "true",
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -113,6 +114,7 @@ describe("loadConfig", () => {
       mailFrom: "Tasks <tasks@example.com>",
       logLevel: "warn",
       metricsToken: "scrape-me-0123456789",
+      webhookAllowPrivate: true,
     });
   });
 
@@ -124,6 +126,7 @@ describe("loadConfig", () => {
   it("starts with the API platform defaults: limits on, no proxies, no CORS", () => {
     const config = loadConfig({ DATA_DIR: scratchDir() });
     expect(config).toMatchObject({
+      webhookAllowPrivate: false,
       trustProxy: [],
       corsOrigins: [],
       rateLimit: defaultRateLimits,

@@ -163,6 +163,7 @@ const envSchema = z.object({
     .min(16, "must be at least 16 characters")
     .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
     .optional(),
+  WEBHOOK_ALLOW_PRIVATE: booleanFlag.default(false),
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL" }).optional(),
   MAIL_FROM: z.string().min(3).max(200).optional(),
   LOG_LEVEL: z.enum(logLevels, { error: `must be one of ${logLevels.join(", ")}` }).default("info"),
@@ -261,6 +262,8 @@ export type Config = {
   trustProxy: string[];
   corsOrigins: string[];
   metricsToken: string | undefined;
+  /** Webhooks may target http:// and private addresses (development and tests only). */
+  webhookAllowPrivate: boolean;
   rateLimit: RateLimitSettings | false;
   overload: OverloadSettings;
   publicUrl: string;
@@ -309,6 +312,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: values.TRUST_PROXY ?? [],
     corsOrigins: values.CORS_ORIGINS ?? [],
     metricsToken: values.METRICS_TOKEN,
+    webhookAllowPrivate: values.WEBHOOK_ALLOW_PRIVATE,
     rateLimit: values.RATE_LIMIT_ENABLED && {
       windowMs: values.RATE_LIMIT_WINDOW_SECONDS * 1000,
       anonymous: values.RATE_LIMIT_ANONYMOUS,

@@ -35,6 +35,7 @@ export async function startFromConfig(config: Config, overrides: Partial<AppDeps
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,
     metricsToken: config.metricsToken,
+    webhooks: { allowPrivate: config.webhookAllowPrivate },
     authCacheMaxEntries: config.authCacheMaxEntries,
     ...overrides,
   });

@@ -101,6 +101,7 @@ export type TestAppOptions = {
   corsOrigins?: string[];
   metricsToken?: string;
   events?: AppDeps["events"];
+  webhooks?: AppDeps["webhooks"];
   redis?: AppDeps["redis"];
   /** The user cache's TTL (default: the app's). */
   userCacheTtlMs?: number;
@@ -136,6 +137,7 @@ export function useTestApp(options: TestAppOptions = {}) {
       corsOrigins: options.corsOrigins,
       metricsToken: options.metricsToken,
       events: options.events,
+      webhooks: options.webhooks,
       redis: options.redis,
       userCacheTtlMs: options.userCacheTtlMs,
       search: { worker: false, ...options.search },

@@ -55,6 +55,24 @@ const onCategory =
     payload: payload?.(world),
   });
 
+/** A webhook the owner made in a fresh workspace (25 per workspace at most, so never the shared one). */
+const onWebhook =
+  (suffix = "", payload?: unknown) =>
+  async (world: World): Promise<SuiteRequest> => {
+    const response = await world.app.inject({
+      method: "POST",
+      url: "/v1/webhooks",
+      headers: world.users.owner.headers,
+      payload: {
+        url: "https://hooks.example.com/suite",
+        events: ["task.*"],
+        workspaceId: await world.freshWorkspace(),
+      },
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    return { url: `/v1/webhooks/${response.json<{ id: string }>().id}${suffix}`, payload };
+  };
+
 const inFresh =
   (suffix: (world: World) => string, payload?: (world: World) => unknown) =>
   async (world: World): Promise<SuiteRequest> => ({
@@ -263,6 +281,36 @@ export const routeMatrix: Record<string, RouteRule> = {
       const key = await createApiKey(world.app, world.users.outsider, { scopes: ["tasks:read"] });
       return { url: `/v1/api-keys/${key.id}` };
     },
+  },
+
+  "GET /v1/webhooks": {
+    minRole: "admin",
+    scope: "webhooks:manage",
+    build: async (world) => ({ url: inWorkspace(world, "/v1/webhooks") }),
+  },
+  "POST /v1/webhooks": {
+    minRole: "admin",
+    scope: "webhooks:manage",
+    build: async (world) => ({
+      url: "/v1/webhooks",
+      payload: {
+        url: "https://hooks.example.com/suite",
+        events: ["task.*"],
+        workspaceId: await world.freshWorkspace(),
+      },
+    }),
+  },
+  "GET /v1/webhooks/{id}": { minRole: "admin", scope: "webhooks:manage", build: onWebhook() },
+  "PATCH /v1/webhooks/{id}": {
+    minRole: "admin",
+    scope: "webhooks:manage",
+    build: onWebhook("", { description: "Changed" }),
+  },
+  "DELETE /v1/webhooks/{id}": { minRole: "admin", scope: "webhooks:manage", build: onWebhook() },
+  "GET /v1/webhooks/{id}/deliveries": {
+    minRole: "admin",
+    scope: "webhooks:manage",
+    build: onWebhook("/deliveries"),
   },
 
   "POST /v1/tasks/{id}/summary": {

@@ -47,6 +47,12 @@ const probes: Record<Action, (team: Team, actor: WorkspaceRole) => Promise<Respo
     call(t.app, users[actor], "POST", "/v1/categories", { name: "Errands", workspaceId }),
   "workspace.rename": ({ workspaceId, users }, actor) =>
     call(t.app, users[actor], "PATCH", `/v1/workspaces/${workspaceId}`, { name: "Renamed" }),
+  "webhook.manage": ({ workspaceId, users }, actor) =>
+    call(t.app, users[actor], "POST", "/v1/webhooks", {
+      url: "https://hooks.example.com/taskpilot",
+      events: ["task.*"],
+      workspaceId,
+    }),
   "invitation.manage": ({ workspaceId, users }, actor) =>
     call(t.app, users[actor], "POST", `/v1/workspaces/${workspaceId}/invitations`, {
       email: "newcomer@example.com",

@@ -35,6 +35,10 @@ export const permissionMatrix = {
   },
   "category.manage": { minimum: "admin", covers: "create, rename, recolour, delete categories" },
   "workspace.rename": { minimum: "admin", covers: "rename the workspace" },
+  "webhook.manage": {
+    minimum: "admin",
+    covers: "create, list, change and delete webhooks and read their deliveries",
+  },
   "invitation.manage": {
     minimum: "admin",
     covers: "invite by email, list and revoke pending invitations",

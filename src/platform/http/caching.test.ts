@@ -75,7 +75,15 @@ describe("HTTP caching on /v1", () => {
       payload: { message: "list my tasks" },
     });
     expect(chat.statusCode, chat.body).toBe(200);
+    const webhook = await t.app.inject({
+      method: "POST",
+      url: "/v1/webhooks",
+      headers: user.headers,
+      payload: { url: "https://hooks.example.com/cached", events: ["*"] },
+    });
+    expect(webhook.statusCode, webhook.body).toBe(201);
     const ids: Record<string, string> = {
+      "/v1/webhooks/": webhook.json<{ id: string }>().id,
       "/v1/tasks/": task.id,
       "/api/{user_id}/tasks/": task.id,
       "/v1/categories/": category.id,

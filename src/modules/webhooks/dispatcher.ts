@@ -1,0 +1,233 @@
+import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/node-postgres";
+import type { FastifyBaseLogger } from "fastify";
+import type pg from "pg";
+import type { PgBoss } from "pg-boss";
+import { Counter, type Registry } from "prom-client";
+import { v7 as uuidv7 } from "uuid";
+import { type Jobs, jobConnection } from "../../platform/jobs/jobs.ts";
+import { type FeedRow, feedColumns, feedRowColumns, settled, toFeedEvent } from "../events/feed.ts";
+import { subscribes } from "./contracts.ts";
+import { type DeliverySettings, deliveryQueue, startDeliveryWorker } from "./delivery.ts";
+
+export type DispatcherSettings = DeliverySettings & {
+  /** How often each instance looks for new events (default 1 s). */
+  pollMs: number;
+};
+
+type Claimed = {
+  id: string;
+  workspace_id: string;
+  events: string[];
+  position_tx: string;
+  position_id: string;
+};
+
+/** Webhooks claimed per transaction, and events read per webhook per round. */
+const webhooksPerRound = 50;
+const eventsPerWebhook = 100;
+
+/**
+ * Turns the event feed into deliveries. Each webhook keeps its own place in
+ * the feed (docs/adr/0005); every `pollMs`, each instance claims the active
+ * webhooks no other instance holds (FOR NO KEY UPDATE SKIP LOCKED), reads
+ * each one's settled events after its place, and in the same transaction
+ * writes a delivery row and a pg-boss job for every event it subscribed
+ * to and moves its place past every event it read. A crash before commit
+ * leaves the place where it was, and the unique (webhook, event) index
+ * keeps a second run from delivering twice.
+ *
+ * The job queue and the delivery worker start once the database holds any
+ * webhook, on every instance, so an app without webhooks never installs
+ * pg-boss's schema.
+ */
+export class WebhookDispatcher {
+  readonly #pool: pg.Pool;
+  readonly #jobs: Jobs;
+  readonly #settings: DispatcherSettings;
+  readonly #log: FastifyBaseLogger;
+  readonly #attempts: Counter<"outcome">;
+  #boss: PgBoss | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: {
+    pool: pg.Pool;
+    jobs: Jobs;
+    settings: DispatcherSettings;
+    log: FastifyBaseLogger;
+    metrics: Registry;
+  }) {
+    this.#pool = options.pool;
+    this.#jobs = options.jobs;
+    this.#settings = options.settings;
+    this.#log = options.log;
+    this.#attempts = new Counter({
+      name: "taskpilot_webhook_attempts_total",
+      help: "Webhook delivery attempts by this instance: succeeded, retrying (failed, to be tried again) or failed (no attempt left)",
+      labelNames: ["outcome"] as const,
+      registers: [options.metrics],
+    });
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      this.#running ??= this.round()
+        .then(() => undefined)
+        .catch((error) => this.#log.warn({ err: error }, "webhook dispatch failed; will retry"))
+        .finally(() => {
+          this.#running = undefined;
+        });
+    }, this.#settings.pollMs);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#running;
+  }
+
+  /** One pass over every active webhook; returns how many deliveries it queued. */
+  async round(): Promise<number> {
+    const boss = await this.#ready();
+    if (!boss) return 0;
+    let queued = 0;
+    let afterId = "00000000-0000-0000-0000-000000000000";
+    for (;;) {
+      if (this.#closed) return queued;
+      const page = await this.#dispatchPage(boss, afterId);
+      queued += page.queued;
+      // A webhook with more waiting than one read takes goes again at once.
+      if (page.full) continue;
+      if (page.lastId === null) return queued;
+      afterId = page.lastId;
+    }
+  }
+
+  async #ready(): Promise<PgBoss | undefined> {
+    if (this.#boss) return this.#boss;
+    const { rows } = await this.#pool.query<{ any: boolean }>(
+      "select exists (select 1 from webhooks) as any",
+    );
+    if (!rows[0]?.any || this.#closed) return undefined;
+    const boss = await this.#jobs.start();
+    await startDeliveryWorker(boss, {
+      pool: this.#pool,
+      settings: this.#settings,
+      log: this.#log,
+      attempts: this.#attempts,
+    });
+    this.#boss = boss;
+    return boss;
+  }
+
+  async #dispatchPage(
+    boss: PgBoss,
+    afterId: string,
+  ): Promise<{ queued: number; lastId: string | null; full: boolean }> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query("begin");
+      const db = drizzle({ client });
+      const claimed = await db.execute<Claimed>(sql`
+        select id, workspace_id, events, position_tx::text as position_tx, position_id
+        from webhooks
+        where active and id > ${afterId}::uuid
+        order by id
+        limit ${webhooksPerRound}
+        for no key update skip locked`);
+      const hooks = claimed.rows;
+      if (hooks.length === 0) {
+        await client.query("commit");
+        return { queued: 0, lastId: null, full: false };
+      }
+      const events = await db.execute<FeedRow & { webhook_id: string }>(sql`
+        select w.id as webhook_id, ${feedRowColumns}
+        from unnest(${sql.param(hooks.map((hook) => hook.id))}::uuid[],
+          ${sql.param(hooks.map((hook) => hook.workspace_id))}::uuid[],
+          ${sql.param(hooks.map((hook) => hook.position_tx))}::xid8[],
+          ${sql.param(hooks.map((hook) => hook.position_id))}::uuid[]) as w(id, workspace_id, tx, event_id)
+        cross join lateral (
+          select ${feedColumns} from activity_events
+          where workspace_id = w.workspace_id
+            and (tx, id) > (w.tx, w.event_id) and ${settled}
+          order by tx, id
+          limit ${eventsPerWebhook}
+        ) e
+        left join "user" u on u.id = e.actor_id
+        order by w.id, e.tx, e.id`);
+      const byHook = new Map(hooks.map((hook) => [hook.id, hook]));
+      const due: Array<{
+        id: string;
+        webhookId: string;
+        eventId: string;
+        type: string;
+        body: string;
+      }> = [];
+      const moved = new Map<string, { tx: string; id: string }>();
+      const read = new Map<string, number>();
+      for (const row of events.rows) {
+        const hook = byHook.get(row.webhook_id);
+        if (!hook) continue;
+        moved.set(hook.id, { tx: row.tx, id: row.id });
+        read.set(hook.id, (read.get(hook.id) ?? 0) + 1);
+        if (!subscribes(hook.events, row.type)) continue;
+        const { activity } = toFeedEvent(row);
+        const body = JSON.stringify({
+          id: activity.id,
+          type: activity.type,
+          createdAt: activity.createdAt,
+          workspaceId: activity.workspaceId,
+          data: activity,
+        });
+        due.push({ id: uuidv7(), webhookId: hook.id, eventId: row.id, type: row.type, body });
+      }
+      let queued = 0;
+      if (due.length > 0) {
+        // One statement for the page's deliveries; a delivery that exists
+        // already (a rerun after a lost commit answer) is skipped, not queued.
+        const inserted = await client.query<{ id: string }>(
+          `insert into webhook_deliveries (id, webhook_id, event_id, event_type, body, created_at)
+           select d.id, d.webhook_id, d.event_id, d.event_type, d.body, now()
+           from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
+             as d(id, webhook_id, event_id, event_type, body)
+           on conflict (webhook_id, event_id) do nothing
+           returning id`,
+          [
+            due.map((delivery) => delivery.id),
+            due.map((delivery) => delivery.webhookId),
+            due.map((delivery) => delivery.eventId),
+            due.map((delivery) => delivery.type),
+            due.map((delivery) => delivery.body),
+          ],
+        );
+        const jobs = inserted.rows.map((row) => ({ id: row.id, data: { deliveryId: row.id } }));
+        if (jobs.length > 0) await boss.insert(deliveryQueue, jobs, { db: jobConnection(client) });
+        queued = jobs.length;
+      }
+      if (moved.size > 0) {
+        await client.query(
+          `update webhooks set position_tx = m.tx, position_id = m.event_id
+           from unnest($1::uuid[], $2::xid8[], $3::uuid[]) as m(id, tx, event_id)
+           where webhooks.id = m.id`,
+          [
+            [...moved.keys()],
+            [...moved.values()].map((p) => p.tx),
+            [...moved.values()].map((p) => p.id),
+          ],
+        );
+      }
+      await client.query("commit");
+      const lastId = hooks.length < webhooksPerRound ? null : (hooks.at(-1)?.id ?? null);
+      const full = [...read.values()].some((count) => count >= eventsPerWebhook);
+      return { queued, lastId, full };
+    } catch (error) {
+      await client.query("rollback").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
