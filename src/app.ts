@@ -159,6 +159,7 @@ export type AppDeps = {
     retry?: { limit: number; delaySeconds: number; backoff: boolean; maxDelaySeconds: number };
     disableAfter?: number;
     concurrency?: number;
+    perWebhook?: number;
   };
   /**
    * Validate every answer against its zod schema and compare the compiled
@@ -411,7 +412,13 @@ export async function buildApp(deps: AppDeps) {
   app.addHook("preClose", async () => events.close());
   // Webhooks: the dispatcher stops before the queue (onClose runs last
   // registered first), and the queue waits for attempts in hand.
-  const jobs = new Jobs({ pool: deps.database.pool, kind: deps.database.kind, log: app.log });
+  const jobs = new Jobs({
+    pool: deps.database.pool,
+    kind: deps.database.kind,
+    log: app.log,
+    // An attempt in hand may finish (and be recorded) before the pool closes.
+    stopTimeoutMs: (deps.webhooks?.timeoutMs ?? defaultDeliverySettings.timeoutMs) + 5_000,
+  });
   app.addHook("onClose", async () => jobs.close());
   const webhookSettings = {
     allowPrivate: deps.webhooks?.allowPrivate ?? false,

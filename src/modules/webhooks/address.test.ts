@@ -5,7 +5,7 @@ import { signUp, useTestApp } from "../../../test/harness.ts";
 import { expectValidationError } from "../../../test/tasks-helpers.ts";
 import { call } from "../workspaces/test-helpers.ts";
 import { isPublicAddress, urlProblem } from "./address.ts";
-import { newWebhookSecret, secretBox } from "./secret.ts";
+import { newWebhookSecret, secretBox, signatureHeader, verifySignature } from "./secret.ts";
 import { sendDelivery } from "./send.ts";
 
 describe("which targets a webhook may have", () => {
@@ -27,6 +27,10 @@ describe("which targets a webhook may have", () => {
       "fd00::1",
       "::ffff:127.0.0.1",
       "::ffff:10.0.0.1",
+      "::127.0.0.1",
+      "::7f00:1",
+      "64:ff9b::7f00:1",
+      "2002:7f00:1::1",
       "224.0.0.1",
       "255.255.255.255",
       "not an address",
@@ -50,6 +54,8 @@ describe("which targets a webhook may have", () => {
       "https://[::ffff:7f00:1]/",
       "https://localhost/",
       "https://api.localhost./",
+      "https://localhost../",
+      "https://[::127.0.0.1]/",
       "https://db.internal/",
       "https://printer.local/",
     ]) {
@@ -97,13 +103,18 @@ describe("sending to a private address when it is not allowed", () => {
   });
 
   it("refuses a name that resolves to one, at the moment of connecting", async () => {
-    const result = await attempt(`http://localhost:${port}/named`);
-    expect(result.ok).toBe(false);
-    if (!result.ok)
-      expect(result.error).toMatch(
-        /^localhost resolves to (127\.0\.0\.1|::1), which is not a public address$/,
-      );
+    const result = await attempt(`https://localhost:${port}/named`);
+    // The address itself is not named: the deliveries list would map internal names.
+    expect(result).toMatchObject({
+      ok: false,
+      error: "localhost resolves to an address that is not public",
+    });
     expect(hits).toEqual([]);
+  });
+
+  it("refuses http once private targets are no longer allowed", async () => {
+    const result = await attempt(`http://hooks.example.com:${port}/plain`);
+    expect(result).toMatchObject({ ok: false, error: "only https is allowed" });
   });
 
   it("does reach it when allowed (the check above is what stopped it)", async () => {
@@ -119,6 +130,18 @@ describe("sending to a private address when it is not allowed", () => {
     });
     expect(result).toMatchObject({ ok: true, status: 200 });
     expect(hits).toEqual(["/allowed"]);
+  });
+});
+
+describe("verifying a signature as a receiver", () => {
+  it("says false, never throws, for a forged or stale header", () => {
+    const secret = newWebhookSecret();
+    const header = signatureHeader(secret, "{}", 1_000);
+    expect(verifySignature(secret, "{}", header, 1_000)).toBe(true);
+    expect(verifySignature(secret, "{}", header, 1_000 + 301)).toBe(false);
+    expect(verifySignature(secret, "{}", `t=1000,v1=${"é".repeat(32)}`, 1_000)).toBe(false);
+    expect(verifySignature(secret, "{}", `t=1000,v1=${"a".repeat(63)}€`, 1_000)).toBe(false);
+    expect(verifySignature(secret, "{}", "garbage", 1_000)).toBe(false);
   });
 });
 

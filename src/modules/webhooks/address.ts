@@ -13,7 +13,15 @@ import ipaddr from "ipaddr.js";
  */
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
-  return ipaddr.process(address).range() === "unicast";
+  const parsed = ipaddr.process(address);
+  // IPv4-compatible IPv6 (::a.b.c.d, deprecated) is "unicast" to ipaddr.js.
+  if (
+    parsed.kind() === "ipv6" &&
+    (parsed as ipaddr.IPv6).parts.slice(0, 6).every((part) => part === 0)
+  ) {
+    return false;
+  }
+  return parsed.range() === "unicast";
 }
 
 export class BlockedAddressError extends Error {
@@ -61,7 +69,7 @@ function problemOf(url: URL, allowPrivate: boolean): string | null {
   if (allowPrivate) return null;
   if (url.protocol !== "https:") return "must be an https URL";
   const host = hostOf(url);
-  if (isIP(host) ? !isPublicAddress(host) : privateNames.test(host.replace(/\.$/, ""))) {
+  if (isIP(host) ? !isPublicAddress(host) : privateNames.test(host.replace(/\.+$/, ""))) {
     return "must not point to a private, loopback or link-local address";
   }
   return null;
@@ -86,10 +94,9 @@ export function publicOnlyLookup(): LookupFunction {
       }
       const refused = addresses.find((entry) => !isPublicAddress(entry.address));
       if (refused || addresses.length === 0) {
+        // Which address is not said: the deliveries list would map internal names.
         callback(
-          new BlockedAddressError(
-            `${hostname} resolves to ${refused?.address ?? "nothing"}, which is not a public address`,
-          ),
+          new BlockedAddressError(`${hostname} resolves to an address that is not public`),
           "",
           0,
         );

@@ -24,12 +24,13 @@ export type DeliverySettings = {
   retry: { limit: number; delaySeconds: number; backoff: boolean; maxDelaySeconds: number };
   /** Deliveries that fail for good in a row before the server turns the webhook off. */
   disableAfter: number;
-  /**
-   * Deliveries each of this instance's two workers takes per fetch and
-   * attempts at once; while fetches come back full they follow each other
-   * without waiting for the next poll.
-   */
+  /** Attempts this instance makes at once, each on its own (no batch waits for its slowest). */
   concurrency: number;
+  /**
+   * Of those, most for one webhook at a time, so a receiver that never
+   * answers holds a few slots, not all of them, and other webhooks flow.
+   */
+  perWebhook: number;
   now: () => Date;
 };
 
@@ -38,6 +39,7 @@ export const defaultDeliverySettings = {
   retry: { limit: 10, delaySeconds: 30, backoff: true, maxDelaySeconds: 6 * 60 * 60 },
   disableAfter: 10,
   concurrency: 10,
+  perWebhook: 3,
 } satisfies Partial<DeliverySettings>;
 
 type WorkerOptions = {
@@ -74,24 +76,40 @@ export async function startDeliveryWorker(boss: PgBoss, options: WorkerOptions):
   // createQueue keeps an existing queue as it was; the policy may have changed since.
   await boss.updateQueue(deliveryQueue, policy);
   const workOptions = {
-    localConcurrency: 2,
-    batchSize: options.settings.concurrency,
-    burstWhenBatchFull: true,
-    pollingIntervalSeconds: 1,
+    localConcurrency: options.settings.concurrency,
+    localGroupConcurrency: options.settings.perWebhook,
+    pollingIntervalSeconds: 0.5,
+    // While the queue has a backlog (pg-boss's cached count), a worker that
+    // got a job fetches the next at once instead of waiting for its poll.
+    burstWhenReadyExceeds: 1,
     includeMetadata: true,
-    perJobResults: true,
   } as const;
   await boss.work<{ deliveryId: string }, void, typeof workOptions>(
     deliveryQueue,
     workOptions,
-    (jobs) =>
-      Promise.all(
-        jobs.map(async (job) => ({
-          id: job.id,
-          status: (await attempt(job, options)) ? ("completed" as const) : ("failed" as const),
-        })),
-      ),
+    async ([job]) => {
+      if (!job) return;
+      // False: the attempt failed and was recorded; throwing makes pg-boss retry it.
+      if (!(await attempt(job, options))) throw new Error("delivery attempt failed; retrying");
+    },
   );
+}
+
+/**
+ * Deliveries whose last attempt never finished: the process stopped or the
+ * job expired mid-attempt, so pg-boss holds no job that could still settle
+ * them. Marked failed, so they count, show, and age out like any other.
+ */
+export async function settleAbandoned(pool: pg.Pool): Promise<number> {
+  const result = await pool.query(
+    `update webhook_deliveries d set status = 'failed', completed_at = now(),
+       error = 'the last attempt did not finish (the process stopped or the attempt expired)'
+     where d.status = 'pending' and d.created_at < now() - interval '2 minutes'
+       and not exists (select 1 from pgboss.job j
+         where j.name = $1 and j.id = d.id and j.state in ('created', 'retry', 'active'))`,
+    [deliveryQueue],
+  );
+  return result.rowCount ?? 0;
 }
 
 /**

@@ -8,7 +8,12 @@ import { v7 as uuidv7 } from "uuid";
 import { type Jobs, jobConnection } from "../../platform/jobs/jobs.ts";
 import { type FeedRow, feedColumns, feedRowColumns, settled, toFeedEvent } from "../events/feed.ts";
 import { subscribes } from "./contracts.ts";
-import { type DeliverySettings, deliveryQueue, startDeliveryWorker } from "./delivery.ts";
+import {
+  type DeliverySettings,
+  deliveryQueue,
+  settleAbandoned,
+  startDeliveryWorker,
+} from "./delivery.ts";
 
 export type DispatcherSettings = DeliverySettings & {
   /** How often each instance looks for new events (default 1 s). */
@@ -48,6 +53,7 @@ export class WebhookDispatcher {
   readonly #log: FastifyBaseLogger;
   readonly #attempts: Counter<"outcome">;
   #boss: PgBoss | undefined;
+  #lastSweep = 0;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #closed = false;
@@ -93,6 +99,12 @@ export class WebhookDispatcher {
   async round(): Promise<number> {
     const boss = await this.#ready();
     if (!boss) return 0;
+    if (Date.now() - this.#lastSweep > 60_000) {
+      this.#lastSweep = Date.now();
+      const abandoned = await settleAbandoned(this.#pool);
+      if (abandoned > 0)
+        this.#log.warn({ abandoned }, "webhook deliveries abandoned mid-attempt marked failed");
+    }
     let queued = 0;
     let afterId = "00000000-0000-0000-0000-000000000000";
     for (;;) {
@@ -203,7 +215,13 @@ export class WebhookDispatcher {
             due.map((delivery) => delivery.body),
           ],
         );
-        const jobs = inserted.rows.map((row) => ({ id: row.id, data: { deliveryId: row.id } }));
+        const webhookOf = new Map(due.map((delivery) => [delivery.id, delivery.webhookId]));
+        // Grouped by webhook: a worker runs at most `perWebhook` of one webhook at once.
+        const jobs = inserted.rows.map((row) => ({
+          id: row.id,
+          data: { deliveryId: row.id },
+          group: { id: webhookOf.get(row.id) ?? row.id },
+        }));
         if (jobs.length > 0) await boss.insert(deliveryQueue, jobs, { db: jobConnection(client) });
         queued = jobs.length;
       }

@@ -1,5 +1,5 @@
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
 import { BlockedAddressError, hostOf, isPublicAddress, publicOnlyLookup } from "./address.ts";
 import { signatureHeader } from "./secret.ts";
@@ -23,6 +23,16 @@ export type SendOptions = {
 const maxResponseBytes = 64 * 1024;
 
 /**
+ * Our own agents, never the global ones: Node routes the global agents
+ * through HTTP(S)_PROXY when NODE_USE_ENV_PROXY is set, and a proxy would
+ * resolve the target itself, past the public-address lookup.
+ */
+const agents = {
+  http: new HttpAgent({ keepAlive: true }),
+  https: new HttpsAgent({ keepAlive: true }),
+};
+
+/**
  * One delivery attempt: a signed POST, done when a 2xx arrives. Redirects
  * are not followed (a 3xx is a failure: the target must be the URL given),
  * and the whole attempt, answer included, must end within `timeoutMs`.
@@ -32,21 +42,22 @@ export function sendDelivery(options: SendOptions): Promise<Attempt> {
   const elapsed = () => Math.round(performance.now() - started);
   const url = new URL(options.url);
   const host = hostOf(url);
+  const refused = (error: string): Promise<Attempt> =>
+    Promise.resolve({ ok: false, status: null, error, durationMs: 0 });
   if (!options.allowPrivate && isIP(host) && !isPublicAddress(host)) {
-    return Promise.resolve({
-      ok: false,
-      status: null,
-      error: `${host} is not a public address`,
-      durationMs: 0,
-    });
+    return refused(`${host} is not a public address`);
   }
-  const request = url.protocol === "https:" ? httpsRequest : httpRequest;
+  // Saved while the deployment allowed it, sent after it stopped allowing it.
+  if (!options.allowPrivate && url.protocol !== "https:") return refused("only https is allowed");
+  const secure = url.protocol === "https:";
+  const request = secure ? httpsRequest : httpRequest;
   const timestamp = Math.floor(options.now().getTime() / 1000);
   return new Promise((resolve) => {
     const outgoing = request(
       url,
       {
         method: "POST",
+        agent: secure ? agents.https : agents.http,
         signal: AbortSignal.timeout(options.timeoutMs),
         ...(options.allowPrivate ? {} : { lookup: publicOnlyLookup() }),
         headers: {
@@ -68,7 +79,15 @@ export function sendDelivery(options: SendOptions): Promise<Attempt> {
         const settle = () => {
           const durationMs = elapsed();
           if (status >= 200 && status < 300) resolve({ ok: true, status, durationMs });
-          else {
+          else if (status < 100 || status > 599) {
+            // Node takes any three digits; HTTP defines 100-599.
+            resolve({
+              ok: false,
+              status: null,
+              error: `answered ${status}, which is not an HTTP status`,
+              durationMs,
+            });
+          } else {
             const error =
               status >= 300 && status < 400
                 ? `answered ${status}; redirects are not followed`

@@ -14,16 +14,24 @@ export type Received = { path: string; headers: IncomingHttpHeaders; body: strin
  */
 export class Receiver {
   readonly received: Received[] = [];
+  /** Most requests to each path that were open at the same moment. */
+  readonly maxOpen = new Map<string, number>();
+  readonly #open = new Map<string, number>();
   readonly #script = new Map<string, Array<number | "hang">>();
   readonly #server: Server;
   #waiters: Array<() => void> = [];
 
   constructor() {
     this.#server = createServer((request, response) => {
+      const path = request.url ?? "/";
+      const open = (this.#open.get(path) ?? 0) + 1;
+      this.#open.set(path, open);
+      this.maxOpen.set(path, Math.max(open, this.maxOpen.get(path) ?? 0));
+      // "close": answered, or the client hung up on a request never answered.
+      response.once("close", () => this.#open.set(path, (this.#open.get(path) ?? 1) - 1));
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
-        const path = request.url ?? "/";
         this.received.push({
           path,
           headers: request.headers,

@@ -4,6 +4,7 @@ import { signUp, type TestUser, useSecondInstance, useTestApp } from "../../../t
 import { createTask, expectProblem, expectValidationError } from "../../../test/tasks-helpers.ts";
 import { createApiKey, keyHeaders } from "../api-keys/test-helpers.ts";
 import { call, createWorkspace, join } from "../workspaces/test-helpers.ts";
+import { settleAbandoned } from "./delivery.ts";
 import { secretBox, verifySignature } from "./secret.ts";
 import { createWebhook, deliveries, deliveriesWhen, getWebhook, Receiver } from "./test-helpers.ts";
 
@@ -396,6 +397,63 @@ describe("delivering events", () => {
     expect(receiver.at("/rotated")).toHaveLength(0);
   });
 
+  it("fails an attempt answered with a status HTTP does not have, and settles the delivery", async () => {
+    const user = await signUp(t.app, "Odd status");
+    receiver.script("/odd", 600, 600, 600);
+    const hook = await createWebhook(t.app, user, { url: `${base}/odd`, events: ["task.created"] });
+    await createTask(t.app, user, { title: "Status 600" });
+    const [delivery] = await deliveriesWhen(t.app, user, hook.id, (list) =>
+      list.some((entry) => entry.status === "failed"),
+    );
+    expect(delivery).toMatchObject({
+      attempts: 3,
+      responseStatus: null,
+      error: "answered 600, which is not an HTTP status",
+    });
+  });
+
+  it("lets a receiver that never answers hold a few attempts, not every one", async () => {
+    const user = await signUp(t.app, "Stuck");
+    const other = await signUp(t.app, "Unaffected");
+    receiver.script("/stuck", ...Array.from({ length: 60 }, () => "hang" as const));
+    const stuck = await createWebhook(t.app, user, {
+      url: `${base}/stuck`,
+      events: ["task.created"],
+    });
+    await createWebhook(t.app, other, { url: `${base}/unaffected`, events: ["task.created"] });
+    await t.database.db.execute(sql`
+      insert into activity_events (id, workspace_id, actor_type, type, entity_type, entity_id,
+        entity_title, changes, created_at)
+      select gen_random_uuid(), ${stuck.workspaceId}::uuid, 'system', 'task.created', 'task',
+        gen_random_uuid(), 'Stuck ' || n, '{}'::jsonb, now()
+      from generate_series(1, 20) as n`);
+    await receiver.waitFor("/stuck", 3);
+    await createTask(t.app, other, { title: "Goes through" });
+    await receiver.waitFor("/unaffected", 1);
+    // Three at a time per webhook and instance (perWebhook); the rest wait their turn.
+    expect(receiver.maxOpen.get("/stuck")).toBe(3);
+  });
+
+  it("marks failed a delivery whose last attempt never finished", async () => {
+    const user = await signUp(t.app, "Abandoned");
+    const hook = await createWebhook(t.app, user, {
+      url: `${base}/abandoned`,
+      events: ["task.created"],
+    });
+    await createTask(t.app, user, { title: "Delivered" });
+    await receiver.waitFor("/abandoned", 1);
+    // A row whose job is gone (the process died mid-attempt, the job expired).
+    await t.database.db.execute(sql`
+      insert into webhook_deliveries (id, webhook_id, event_id, event_type, body, created_at)
+      values (gen_random_uuid(), ${hook.id}, gen_random_uuid(), 'task.created', '{}',
+        now() - interval '3 minutes')`);
+    expect(await settleAbandoned(t.database.pool)).toBe(1);
+    const list = await deliveries(t.app, user, hook.id, "?status=failed");
+    expect(list).toHaveLength(1);
+    expect(list[0]?.error).toMatch(/last attempt did not finish/);
+    expect(await settleAbandoned(t.database.pool)).toBe(0);
+  });
+
   it("does not send the deliveries of a deleted webhook", async () => {
     const user = await signUp(t.app, "Deleter");
     receiver.script("/deleted", 500);
@@ -412,7 +470,9 @@ describe("delivering events", () => {
 });
 
 describe("a backlog", () => {
-  it("delivers more events than one read takes, across pages inside one transaction", async () => {
+  it("delivers more events than one read takes, across pages inside one transaction", {
+    timeout: 90_000,
+  }, async () => {
     const user = await signUp(t.app, "Backlog");
     const hook = await createWebhook(t.app, user, {
       url: `${base}/backlog`,

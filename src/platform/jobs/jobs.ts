@@ -6,6 +6,8 @@ export type JobsOptions = {
   pool: pg.Pool;
   kind: "postgres" | "pglite";
   log: FastifyBaseLogger;
+  /** How long close() lets jobs in hand finish: longer than any job may run. */
+  stopTimeoutMs: number;
 };
 
 /** Runs a statement for pg-boss on one connection, e.g. inside our own transaction. */
@@ -52,16 +54,18 @@ export class Jobs {
       db: jobConnection(this.#options.pool),
       backend: this.#options.kind,
       schedule: false,
+      // The backlog count workers burst on is refreshed this often (default 60 s).
+      queueCacheIntervalSeconds: 10,
     });
     boss.on("error", (error) => this.#options.log.error({ err: error }, "job queue error"));
     await boss.start();
     return boss;
   }
 
-  /** Stops taking jobs and waits (up to 10 s) for those in hand; the pool stays open. */
+  /** Stops taking jobs and waits (up to `stopTimeoutMs`) for those in hand; the pool stays open. */
   async close(): Promise<void> {
     this.#closed = true;
     const boss = await this.#starting?.catch(() => undefined);
-    await boss?.stop({ graceful: true, timeout: 10_000, close: false });
+    await boss?.stop({ graceful: true, timeout: this.#options.stopTimeoutMs, close: false });
   }
 }
