@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type pg from "pg";
 import type { JobWithMetadata, PgBoss } from "pg-boss";
 import type { Counter } from "prom-client";
+import { v7 as uuidv7 } from "uuid";
 import type { Sealer } from "../../platform/crypto/sealed.ts";
 import { type Attempt, sendDelivery } from "./send.ts";
 
@@ -175,21 +176,33 @@ async function attempt(
   }
   await settle(pool, delivery.id, last ? "failed" : "pending", result);
   if (!last) return false;
-  const { rows: disabled } = await pool.query(
-    `update webhooks set failure_streak = failure_streak + 1,
-       active = active and failure_streak + 1 < $2,
-       disabled_reason = case when active and failure_streak + 1 >= $2
-         then $3 else disabled_reason end,
-       version = version + case when active and failure_streak + 1 >= $2 then 1 else 0 end
-     where id = $1
-     returning active`,
-    [
-      delivery.webhook_id,
-      settings.disableAfter,
-      `turned off after ${settings.disableAfter} deliveries in a row failed every attempt`,
-    ],
+  // One statement: count the failure, turn the webhook off at the limit,
+  // and record that in the activity trail (the system's doing), so owners
+  // and admins following the feed, or a webhook of theirs, learn of it.
+  const reason = `turned off after ${settings.disableAfter} deliveries in a row failed every attempt`;
+  const { rows: turnedOff } = await pool.query(
+    `with old as (select active from webhooks where id = $1),
+     counted as (
+       update webhooks set failure_streak = failure_streak + 1,
+         active = active and failure_streak + 1 < $2,
+         disabled_reason = case when active and failure_streak + 1 >= $2
+           then $3 else disabled_reason end,
+         version = version + case when active and failure_streak + 1 >= $2 then 1 else 0 end
+       where id = $1
+       returning id, workspace_id, active
+     )
+     insert into activity_events (id, workspace_id, actor_type, type, entity_type, entity_id,
+       entity_title, changes, created_at)
+     select $4, counted.workspace_id, 'system', 'webhook.updated', 'webhook', counted.id, $5,
+       jsonb_build_object('active', jsonb_build_object('from', true, 'to', false),
+         'disabledReason', jsonb_build_object('from', null, 'to', $3::text)),
+       now()
+     from counted, old
+     where old.active and not counted.active
+     returning id`,
+    [delivery.webhook_id, settings.disableAfter, reason, uuidv7(), new URL(delivery.url).host],
   );
-  if (disabled[0]?.active === false) {
+  if (turnedOff.length > 0) {
     options.log.warn(
       { webhookId: delivery.webhook_id },
       "webhook turned off after repeated failures",

@@ -332,6 +332,19 @@ describe("delivering events", () => {
     const off = await getWebhook(t.app, user, hook.id);
     expect(off.active).toBe(false);
     expect(off.disabledReason).toMatch(/2 deliveries in a row failed/);
+    const trail = await t.database.db.execute<{ actor_type: string; changes: unknown }>(
+      sql`select actor_type, changes from activity_events
+          where entity_id = ${hook.id} and type = 'webhook.updated'`,
+    );
+    expect(trail.rows).toEqual([
+      {
+        actor_type: "system",
+        changes: {
+          active: { from: true, to: false },
+          disabledReason: { from: null, to: off.disabledReason },
+        },
+      },
+    ]);
 
     // While it is off nothing is sent; resuming sends what happens from then on.
     await createTask(t.app, user, { title: "While off" });
