@@ -72,7 +72,7 @@ describe("a client that does not keep up", () => {
     const follower = await followerFor(user, { valid: () => valid });
     const connection = new ScriptedConnection(10);
     const running = follower.run(connection, fromTheStart);
-    await expect.poll(() => connection.waiting).toBe(true);
+    await expect.poll(() => connection.waiting, { timeout: 15_000 }).toBe(true);
 
     valid = false; // revoked while the client is behind
     await createTask(t.app, user, { title: "after the revocation" });
@@ -101,7 +101,7 @@ describe("a client that does not keep up", () => {
     const follower = await followerFor(user, {});
     const connection = new ScriptedConnection(2);
     const running = follower.run(connection, fromTheStart);
-    await expect.poll(() => connection.waiting).toBe(true);
+    await expect.poll(() => connection.waiting, { timeout: 15_000 }).toBe(true);
     follower.close();
     await running;
     expect(connection.destroyed).toBe(true);
