@@ -3,7 +3,7 @@ import { signUp, type TestUser, useTestApp } from "../../../test/harness.ts";
 import { createTask } from "../../../test/tasks-helpers.ts";
 import type { Actor } from "../../platform/auth/actor.ts";
 import type { EventStream } from "../../platform/http/event-stream.ts";
-import { audienceOf } from "./feed.ts";
+import { audienceOf, feedPage } from "./feed.ts";
 import { Follower } from "./follower.ts";
 
 /**
@@ -63,11 +63,28 @@ async function followerFor(user: TestUser, options: { stallMs?: number; valid?: 
 
 const fromTheStart = { tx: "1", id: "00000000-0000-0000-0000-000000000000" };
 
+/**
+ * Waits until the user's `count` events have settled. These followers have
+ * no hub to wake them, so one whose first read came while another test's
+ * transaction (on a shared server) still held the events back would sleep
+ * until its heartbeat.
+ */
+async function settledEvents(user: TestUser, count: number): Promise<void> {
+  const actor = (await t.app.resolveCredential(user.headers)) as Actor;
+  const audience = await audienceOf(t.database.db, actor);
+  await expect
+    .poll(async () => (await feedPage(t.database.db, audience, fromTheStart, count + 1)).length, {
+      timeout: 15_000,
+    })
+    .toBe(count);
+}
+
 describe("a client that does not keep up", () => {
   it("stops getting events within a page once its credential is revoked", async () => {
     const user = await signUp(t.app);
     for (let index = 0; index < 150; index++)
       await createTask(t.app, user, { title: `old ${index}` });
+    await settledEvents(user, 150);
     let valid = true;
     const follower = await followerFor(user, { valid: () => valid });
     const connection = new ScriptedConnection(10);
@@ -88,6 +105,7 @@ describe("a client that does not keep up", () => {
   it("is cut off when it leaves what was sent unread for stallMs", async () => {
     const user = await signUp(t.app);
     for (let index = 0; index < 5; index++) await createTask(t.app, user, { title: `t${index}` });
+    await settledEvents(user, 5);
     const follower = await followerFor(user, { stallMs: 200 });
     const connection = new ScriptedConnection(2);
     await follower.run(connection, fromTheStart);
@@ -98,6 +116,7 @@ describe("a client that does not keep up", () => {
   it("is cut off at once at shutdown instead of holding the server's close", async () => {
     const user = await signUp(t.app);
     for (let index = 0; index < 5; index++) await createTask(t.app, user, { title: `t${index}` });
+    await settledEvents(user, 5);
     const follower = await followerFor(user, {});
     const connection = new ScriptedConnection(2);
     const running = follower.run(connection, fromTheStart);
