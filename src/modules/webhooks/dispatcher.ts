@@ -34,13 +34,17 @@ const eventsPerWebhook = 100;
 
 /**
  * Turns the event feed into deliveries. Each webhook keeps its own place in
- * the feed (docs/adr/0005); every `pollMs`, each instance claims the active
- * webhooks no other instance holds (FOR NO KEY UPDATE SKIP LOCKED), reads
- * each one's settled events after its place, and in the same transaction
- * writes a delivery row and a pg-boss job for every event it subscribed
- * to and moves its place past every event it read. A crash before commit
- * leaves the place where it was, and the unique (webhook, event) index
- * keeps a second run from delivering twice.
+ * the feed (docs/adr/0005); every `pollMs`, each instance first looks,
+ * without locking or writing anything, for active webhooks with settled
+ * events after their place. Only when there are some does it open a
+ * transaction: it claims those no other instance holds (FOR NO KEY UPDATE
+ * SKIP LOCKED), reads each one's events after its place, writes a delivery
+ * row and a pg-boss job for every event it subscribed to and moves its
+ * place past every event it read. A crash before commit leaves the place
+ * where it was, and the unique (webhook, event) index keeps a second run
+ * from delivering twice. A quiet round takes no transaction id: one would
+ * hold back the server-wide horizon every event stream waits on (feed.ts),
+ * and the row locks would write each webhook's page every round.
  *
  * The job queue and the delivery worker start once the database holds any
  * webhook, on every instance, so an app without webhooks never installs
@@ -141,19 +145,31 @@ export class WebhookDispatcher {
   ): Promise<{ queued: number; lastId: string | null; full: boolean }> {
     const client = await this.#pool.connect();
     try {
-      await client.query("begin");
       const db = drizzle({ client });
+      // Outside a transaction: a read-only statement takes no transaction id.
+      const waiting = await db.execute<{ id: string }>(sql`
+        select w.id from webhooks w
+        where w.active and w.id > ${afterId}::uuid
+          and exists (select 1 from activity_events
+            where workspace_id = w.workspace_id
+              and (tx, id) > (w.position_tx, w.position_id) and ${settled})
+        order by w.id
+        limit ${webhooksPerRound}`);
+      const ids = waiting.rows.map((row) => row.id);
+      if (ids.length === 0) return { queued: 0, lastId: null, full: false };
+      const lastId = ids.length < webhooksPerRound ? null : (ids.at(-1) ?? null);
+      await client.query("begin");
+      // Positions are read again under the lock: another instance may have moved them.
       const claimed = await db.execute<Claimed>(sql`
         select id, workspace_id, events, position_tx::text as position_tx, position_id
         from webhooks
-        where active and id > ${afterId}::uuid
+        where active and id = any(${sql.param(ids)}::uuid[])
         order by id
-        limit ${webhooksPerRound}
         for no key update skip locked`);
       const hooks = claimed.rows;
       if (hooks.length === 0) {
         await client.query("commit");
-        return { queued: 0, lastId: null, full: false };
+        return { queued: 0, lastId, full: false };
       }
       const events = await db.execute<FeedRow & { webhook_id: string }>(sql`
         select w.id as webhook_id, ${feedRowColumns}
@@ -238,7 +254,6 @@ export class WebhookDispatcher {
         );
       }
       await client.query("commit");
-      const lastId = hooks.length < webhooksPerRound ? null : (hooks.at(-1)?.id ?? null);
       const full = [...read.values()].some((count) => count >= eventsPerWebhook);
       return { queued, lastId, full };
     } catch (error) {

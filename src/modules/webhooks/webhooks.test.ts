@@ -482,6 +482,32 @@ describe("delivering events", () => {
   });
 });
 
+describe("between events", () => {
+  it("locks and writes nothing while no event is waiting", async () => {
+    const user = await signUp(t.app, "Quiet");
+    const hook = await createWebhook(t.app, user, {
+      url: `${base}/quiet`,
+      events: ["task.created"],
+    });
+    await createTask(t.app, user, { title: "First" });
+    await receiver.waitFor("/quiet", 1);
+    // A row lock or an update would change the row's xmin or xmax.
+    const version = async () =>
+      (
+        await t.database.db.execute<{ xmin: string; xmax: string }>(
+          sql`select xmin::text, xmax::text from webhooks where id = ${hook.id}`,
+        )
+      ).rows[0];
+    const before = await version();
+    // Ten of the dispatcher's rounds (pollMs 50).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await version()).toEqual(before);
+    // Still dispatching.
+    await createTask(t.app, user, { title: "Second" });
+    await receiver.waitFor("/quiet", 2);
+  });
+});
+
 describe("a backlog", () => {
   it("delivers more events than one read takes, across pages inside one transaction", {
     timeout: 90_000,
