@@ -426,6 +426,7 @@ export async function buildApp(deps: AppDeps) {
   };
   const dispatcher = new WebhookDispatcher({
     pool: deps.database.pool,
+    db,
     jobs,
     log: app.log,
     metrics,

@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signUp, useTestApp } from "../../../test/harness.ts";
 import { expectValidationError } from "../../../test/tasks-helpers.ts";
 import { call } from "../workspaces/test-helpers.ts";
-import { isPublicAddress, urlProblem } from "./address.ts";
+import { checkUrl, isPublicAddress } from "./address.ts";
+
+const urlProblem = (text: string, allowPrivate: boolean) => checkUrl(text, allowPrivate).problem;
+
 import { newWebhookSecret, secretBox, signatureHeader, verifySignature } from "./secret.ts";
 import { sendDelivery } from "./send.ts";
 

@@ -58,11 +58,6 @@ export function checkUrl(
   return { url: url.href, problem: null };
 }
 
-/** Why a webhook URL may not be used, or null when it may (see checkUrl). */
-export function urlProblem(text: string, allowPrivate: boolean): string | null {
-  return checkUrl(text, allowPrivate).problem;
-}
-
 function problemOf(url: URL, allowPrivate: boolean): string | null {
   if (url.protocol !== "https:" && url.protocol !== "http:") return "must be an http(s) URL";
   if (url.username || url.password) return "must not contain a user name or password";

@@ -1,10 +1,16 @@
 import type { FastifyBaseLogger } from "fastify";
-import type pg from "pg";
 import type { JobWithMetadata, PgBoss } from "pg-boss";
 import type { Counter } from "prom-client";
-import { v7 as uuidv7 } from "uuid";
+import type { Context } from "../../platform/context.ts";
 import type { Sealer } from "../../platform/crypto/sealed.ts";
+import type { Database } from "../../platform/db/pool.ts";
 import { type Attempt, sendDelivery } from "./send.ts";
+import {
+  countFailedDelivery,
+  deliveryForAttempt,
+  recordAttempt,
+  resetFailureStreak,
+} from "./service.ts";
 
 const unreadableSecret =
   "the webhook's secret cannot be read (AUTH_SECRET changed since it was made); recreate the webhook";
@@ -44,21 +50,10 @@ export const defaultDeliverySettings = {
 } satisfies Partial<DeliverySettings>;
 
 type WorkerOptions = {
-  pool: pg.Pool;
+  db: Database;
   settings: DeliverySettings;
   log: FastifyBaseLogger;
   attempts: Counter<"outcome">;
-};
-
-type Loaded = {
-  id: string;
-  body: string;
-  event_type: string;
-  status: string;
-  webhook_id: string;
-  url: string;
-  secret: string;
-  active: boolean;
 };
 
 /** Creates the delivery queue with the current retry policy and starts this instance's worker. */
@@ -97,23 +92,6 @@ export async function startDeliveryWorker(boss: PgBoss, options: WorkerOptions):
 }
 
 /**
- * Deliveries whose last attempt never finished: the process stopped or the
- * job expired mid-attempt, so pg-boss holds no job that could still settle
- * them. Marked failed, so they count, show, and age out like any other.
- */
-export async function settleAbandoned(pool: pg.Pool): Promise<number> {
-  const result = await pool.query(
-    `update webhook_deliveries d set status = 'failed', completed_at = now(),
-       error = 'the last attempt did not finish (the process stopped or the attempt expired)'
-     where d.status = 'pending' and d.created_at < now() - interval '2 minutes'
-       and not exists (select 1 from pgboss.job j
-         where j.name = $1 and j.id = d.id and j.state in ('created', 'retry', 'active'))`,
-    [deliveryQueue],
-  );
-  return result.rowCount ?? 0;
-}
-
-/**
  * One attempt at one delivery; false when pg-boss should try again. Success,
  * or a failure with no retry left, settles the delivery row; a failure with
  * retries left records itself and answers false, so pg-boss schedules the
@@ -123,17 +101,15 @@ async function attempt(
   job: JobWithMetadata<{ deliveryId: string }>,
   options: WorkerOptions,
 ): Promise<boolean> {
-  const { pool, settings } = options;
-  const { rows } = await pool.query<Loaded>(
-    `select d.id, d.body, d.event_type, d.status, w.id as webhook_id, w.url, w.secret, w.active
-     from webhook_deliveries d join webhooks w on w.id = d.webhook_id
-     where d.id = $1`,
-    [job.data.deliveryId],
-  );
-  const delivery = rows[0];
+  const { db, settings } = options;
+  const delivery = await deliveryForAttempt(db, job.data.deliveryId);
   if (delivery?.status !== "pending") return true;
   if (!delivery.active) {
-    await settle(pool, delivery.id, "failed", { error: "the webhook was paused; not sent" }, 0);
+    await recordAttempt(db, delivery.id, {
+      status: "failed",
+      error: "the webhook was paused; not sent",
+      counted: 0,
+    });
     return true;
   }
   let secret: string;
@@ -141,14 +117,14 @@ async function attempt(
     secret = settings.box.open(delivery.secret);
   } catch {
     // Sealed under another AUTH_SECRET: no retry can help.
-    await settle(pool, delivery.id, "failed", { error: unreadableSecret }, 0);
+    await recordAttempt(db, delivery.id, { status: "failed", error: unreadableSecret, counted: 0 });
     return true;
   }
   const result = await sendDelivery({
     url: delivery.url,
     body: delivery.body,
     secret,
-    eventType: delivery.event_type,
+    eventType: delivery.eventType,
     deliveryId: delivery.id,
     timeoutMs: settings.timeoutMs,
     allowPrivate: settings.allowPrivate,
@@ -166,65 +142,30 @@ async function attempt(
   );
   const last = job.retryCount >= job.retryLimit;
   options.attempts.inc({ outcome: result.ok ? "succeeded" : last ? "failed" : "retrying" });
+  const recorded = {
+    responseStatus: result.status,
+    error: result.ok ? null : result.error,
+    durationMs: result.durationMs,
+  };
   if (result.ok) {
-    await settle(pool, delivery.id, "succeeded", result);
-    await pool.query(
-      "update webhooks set failure_streak = 0 where id = $1 and failure_streak > 0",
-      [delivery.webhook_id],
-    );
+    await recordAttempt(db, delivery.id, { status: "succeeded", ...recorded });
+    await resetFailureStreak(db, delivery.webhookId);
     return true;
   }
-  await settle(pool, delivery.id, last ? "failed" : "pending", result);
+  await recordAttempt(db, delivery.id, { status: last ? "failed" : "pending", ...recorded });
   if (!last) return false;
-  // One statement: count the failure, turn the webhook off at the limit,
-  // and record that in the activity trail (the system's doing), so owners
-  // and admins following the feed, or a webhook of theirs, learn of it.
-  const reason = `turned off after ${settings.disableAfter} deliveries in a row failed every attempt`;
-  const { rows: turnedOff } = await pool.query(
-    `with old as (select active from webhooks where id = $1),
-     counted as (
-       update webhooks set failure_streak = failure_streak + 1,
-         active = active and failure_streak + 1 < $2,
-         disabled_reason = case when active and failure_streak + 1 >= $2
-           then $3 else disabled_reason end,
-         version = version + case when active and failure_streak + 1 >= $2 then 1 else 0 end
-       where id = $1
-       returning id, workspace_id, active
-     )
-     insert into activity_events (id, workspace_id, actor_type, type, entity_type, entity_id,
-       entity_title, changes, created_at)
-     select $4, counted.workspace_id, 'system', 'webhook.updated', 'webhook', counted.id, $5,
-       jsonb_build_object('active', jsonb_build_object('from', true, 'to', false),
-         'disabledReason', jsonb_build_object('from', null, 'to', $3::text)),
-       now()
-     from counted, old
-     where old.active and not counted.active
-     returning id`,
-    [delivery.webhook_id, settings.disableAfter, reason, uuidv7(), new URL(delivery.url).host],
-  );
-  if (turnedOff.length > 0) {
+  const ctx = {
+    actor: { type: "system", name: "webhook delivery" },
+    db,
+    requestId: job.id,
+    now: settings.now,
+    log: options.log,
+  } satisfies Context;
+  if (await countFailedDelivery(ctx, delivery.webhookId, settings.disableAfter)) {
     options.log.warn(
-      { webhookId: delivery.webhook_id },
+      { webhookId: delivery.webhookId },
       "webhook turned off after repeated failures",
     );
   }
   return true;
-}
-
-async function settle(
-  pool: pg.Pool,
-  id: string,
-  status: "pending" | "succeeded" | "failed",
-  result: { status?: number | null; error?: string; durationMs?: number },
-  counted = 1,
-): Promise<void> {
-  await pool.query(
-    `update webhook_deliveries set
-       attempts = attempts + $6,
-       status = $2, response_status = $3, error = $4, duration_ms = $5,
-       last_attempt_at = now(),
-       completed_at = case when $2 = 'pending' then null else now() end
-     where id = $1 and status = 'pending'`,
-    [id, status, result.status ?? null, result.error ?? null, result.durationMs ?? null, counted],
-  );
 }

@@ -5,15 +5,12 @@ import type pg from "pg";
 import type { PgBoss } from "pg-boss";
 import { Counter, type Registry } from "prom-client";
 import { v7 as uuidv7 } from "uuid";
+import type { Database } from "../../platform/db/pool.ts";
 import { type Jobs, jobConnection } from "../../platform/jobs/jobs.ts";
 import { type FeedRow, feedColumns, feedRowColumns, settled, toFeedEvent } from "../events/feed.ts";
 import { subscribes } from "./contracts.ts";
-import {
-  type DeliverySettings,
-  deliveryQueue,
-  settleAbandoned,
-  startDeliveryWorker,
-} from "./delivery.ts";
+import { type DeliverySettings, deliveryQueue, startDeliveryWorker } from "./delivery.ts";
+import { type DueDelivery, movePlaces, settleAbandoned, writeDeliveries } from "./service.ts";
 
 export type DispatcherSettings = DeliverySettings & {
   /** How often each instance looks for new events (default 1 s). */
@@ -52,6 +49,7 @@ const eventsPerWebhook = 100;
  */
 export class WebhookDispatcher {
   readonly #pool: pg.Pool;
+  readonly #db: Database;
   readonly #jobs: Jobs;
   readonly #settings: DispatcherSettings;
   readonly #log: FastifyBaseLogger;
@@ -64,12 +62,14 @@ export class WebhookDispatcher {
 
   constructor(options: {
     pool: pg.Pool;
+    db: Database;
     jobs: Jobs;
     settings: DispatcherSettings;
     log: FastifyBaseLogger;
     metrics: Registry;
   }) {
     this.#pool = options.pool;
+    this.#db = options.db;
     this.#jobs = options.jobs;
     this.#settings = options.settings;
     this.#log = options.log;
@@ -105,7 +105,7 @@ export class WebhookDispatcher {
     if (!boss) return 0;
     if (Date.now() - this.#lastSweep > 60_000) {
       this.#lastSweep = Date.now();
-      const abandoned = await settleAbandoned(this.#pool);
+      const abandoned = await settleAbandoned(this.#db, deliveryQueue);
       if (abandoned > 0)
         this.#log.warn({ abandoned }, "webhook deliveries abandoned mid-attempt marked failed");
     }
@@ -130,7 +130,7 @@ export class WebhookDispatcher {
     if (!rows[0]?.any || this.#closed) return undefined;
     const boss = await this.#jobs.start();
     await startDeliveryWorker(boss, {
-      pool: this.#pool,
+      db: this.#db,
       settings: this.#settings,
       log: this.#log,
       attempts: this.#attempts,
@@ -187,13 +187,7 @@ export class WebhookDispatcher {
         left join "user" u on u.id = e.actor_id
         order by w.id, e.tx, e.id`);
       const byHook = new Map(hooks.map((hook) => [hook.id, hook]));
-      const due: Array<{
-        id: string;
-        webhookId: string;
-        eventId: string;
-        type: string;
-        body: string;
-      }> = [];
+      const due: DueDelivery[] = [];
       const moved = new Map<string, { tx: string; id: string }>();
       const read = new Map<string, number>();
       for (const row of events.rows) {
@@ -210,52 +204,20 @@ export class WebhookDispatcher {
           workspaceId: activity.workspaceId,
           data: activity,
         });
-        due.push({ id: uuidv7(), webhookId: hook.id, eventId: row.id, type: row.type, body });
+        due.push({ id: uuidv7(), webhookId: hook.id, eventId: row.id, eventType: row.type, body });
       }
-      let queued = 0;
-      if (due.length > 0) {
-        // One statement for the page's deliveries; a delivery that exists
-        // already (a rerun after a lost commit answer) is skipped, not queued.
-        const inserted = await client.query<{ id: string }>(
-          `insert into webhook_deliveries (id, webhook_id, event_id, event_type, body, created_at)
-           select d.id, d.webhook_id, d.event_id, d.event_type, d.body, now()
-           from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
-             as d(id, webhook_id, event_id, event_type, body)
-           on conflict (webhook_id, event_id) do nothing
-           returning id`,
-          [
-            due.map((delivery) => delivery.id),
-            due.map((delivery) => delivery.webhookId),
-            due.map((delivery) => delivery.eventId),
-            due.map((delivery) => delivery.type),
-            due.map((delivery) => delivery.body),
-          ],
-        );
-        const webhookOf = new Map(due.map((delivery) => [delivery.id, delivery.webhookId]));
-        // Grouped by webhook: a worker runs at most `perWebhook` of one webhook at once.
-        const jobs = inserted.rows.map((row) => ({
-          id: row.id,
-          data: { deliveryId: row.id },
-          group: { id: webhookOf.get(row.id) ?? row.id },
-        }));
-        if (jobs.length > 0) await boss.insert(deliveryQueue, jobs, { db: jobConnection(client) });
-        queued = jobs.length;
-      }
-      if (moved.size > 0) {
-        await client.query(
-          `update webhooks set position_tx = m.tx, position_id = m.event_id
-           from unnest($1::uuid[], $2::xid8[], $3::uuid[]) as m(id, tx, event_id)
-           where webhooks.id = m.id`,
-          [
-            [...moved.keys()],
-            [...moved.values()].map((p) => p.tx),
-            [...moved.values()].map((p) => p.id),
-          ],
-        );
-      }
+      const written = await writeDeliveries(db, due);
+      // Grouped by webhook: a worker runs at most `perWebhook` of one webhook at once.
+      const jobs = written.map((delivery) => ({
+        id: delivery.id,
+        data: { deliveryId: delivery.id },
+        group: { id: delivery.webhookId },
+      }));
+      if (jobs.length > 0) await boss.insert(deliveryQueue, jobs, { db: jobConnection(client) });
+      await movePlaces(db, moved);
       await client.query("commit");
       const full = [...read.values()].some((count) => count >= eventsPerWebhook);
-      return { queued, lastId, full };
+      return { queued: jobs.length, lastId, full };
     } catch (error) {
       await client.query("rollback").catch(() => undefined);
       throw error;

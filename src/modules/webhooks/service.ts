@@ -303,3 +303,171 @@ export async function purgeOldDeliveries(db: Executor, now: Date): Promise<numbe
     .returning({ id: webhookDeliveries.id });
   return removed.length;
 }
+
+/*
+ * The dispatcher's and the delivery worker's writes. They act for no one (no
+ * route reaches them), so they take an executor, or a system context where
+ * a change lands in the activity trail; every write to the webhook tables
+ * stays in this file.
+ */
+
+export type DueDelivery = {
+  id: string;
+  webhookId: string;
+  eventId: string;
+  eventType: string;
+  body: string;
+};
+
+/**
+ * Writes the deliveries of one dispatch; one that exists already (a rerun
+ * after a lost commit answer) is skipped. Returns those written, to queue.
+ */
+export async function writeDeliveries(
+  db: Executor,
+  due: DueDelivery[],
+): Promise<Array<{ id: string; webhookId: string }>> {
+  if (due.length === 0) return [];
+  return db
+    .insert(webhookDeliveries)
+    .values(due.map((delivery) => ({ ...delivery, createdAt: sql`now()` })))
+    .onConflictDoNothing({ target: [webhookDeliveries.webhookId, webhookDeliveries.eventId] })
+    .returning({ id: webhookDeliveries.id, webhookId: webhookDeliveries.webhookId });
+}
+
+/** Moves each webhook's place in the feed past the last event it read. */
+export async function movePlaces(
+  db: Executor,
+  places: Map<string, { tx: string; id: string }>,
+): Promise<void> {
+  if (places.size === 0) return;
+  const moves = [...places];
+  await db.execute(sql`
+    update webhooks set position_tx = m.tx, position_id = m.event_id
+    from unnest(${sql.param(moves.map(([webhookId]) => webhookId))}::uuid[],
+      ${sql.param(moves.map(([, place]) => place.tx))}::xid8[],
+      ${sql.param(moves.map(([, place]) => place.id))}::uuid[]) as m(id, tx, event_id)
+    where webhooks.id = m.id`);
+}
+
+/** A delivery as an attempt needs it, with its webhook. */
+export async function deliveryForAttempt(db: Executor, id: string) {
+  const [found] = await db
+    .select({
+      id: webhookDeliveries.id,
+      body: webhookDeliveries.body,
+      eventType: webhookDeliveries.eventType,
+      status: webhookDeliveries.status,
+      webhookId: webhooks.id,
+      url: webhooks.url,
+      secret: webhooks.secret,
+      active: webhooks.active,
+    })
+    .from(webhookDeliveries)
+    .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
+    .where(eq(webhookDeliveries.id, id));
+  return found;
+}
+
+export type AttemptRecord = {
+  /** "pending" while retries are left. */
+  status: "pending" | "succeeded" | "failed";
+  responseStatus?: number | null;
+  error?: string | null;
+  durationMs?: number;
+  /** Whether a request was made (0 for a delivery failed without sending). */
+  counted?: 0 | 1;
+};
+
+/** Records an attempt on a delivery that is still pending; a settled one is left alone. */
+export async function recordAttempt(
+  db: Executor,
+  id: string,
+  attempt: AttemptRecord,
+): Promise<void> {
+  await db
+    .update(webhookDeliveries)
+    .set({
+      attempts: sql`${webhookDeliveries.attempts} + ${attempt.counted ?? 1}`,
+      status: attempt.status,
+      responseStatus: attempt.responseStatus ?? null,
+      error: attempt.error ?? null,
+      durationMs: attempt.durationMs ?? null,
+      lastAttemptAt: sql`now()`,
+      completedAt: attempt.status === "pending" ? null : sql`now()`,
+    })
+    .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.status, "pending")));
+}
+
+/** A delivery got through: the webhook's run of failures is over. */
+export async function resetFailureStreak(db: Executor, webhookId: string): Promise<void> {
+  await db
+    .update(webhooks)
+    .set({ failureStreak: 0 })
+    .where(and(eq(webhooks.id, webhookId), sql`${webhooks.failureStreak} > 0`));
+}
+
+/**
+ * A delivery failed every attempt: counts it, and at `disableAfter` in a row
+ * turns the webhook off, recording that in the activity trail as the
+ * system's doing (owners and admins following the feed, or a webhook of
+ * theirs, learn of it). True when this call turned it off.
+ */
+export async function countFailedDelivery(
+  ctx: Context,
+  webhookId: string,
+  disableAfter: number,
+): Promise<boolean> {
+  return withTransaction(ctx.db, async (tx) => {
+    const [current] = await tx
+      .select()
+      .from(webhooks)
+      .where(eq(webhooks.id, webhookId))
+      .for("no key update");
+    if (!current) return false;
+    const streak = current.failureStreak + 1;
+    const turnOff = current.active && streak >= disableAfter;
+    const reason = `turned off after ${disableAfter} deliveries in a row failed every attempt`;
+    await tx
+      .update(webhooks)
+      .set({
+        failureStreak: streak,
+        ...(turnOff
+          ? {
+              active: false,
+              disabledReason: reason,
+              version: current.version + 1,
+              updatedAt: ctx.now(),
+            }
+          : {}),
+      })
+      .where(eq(webhooks.id, webhookId));
+    if (turnOff) {
+      await recordActivity(inTransaction(ctx, tx), {
+        type: "webhook.updated",
+        workspaceId: current.workspaceId,
+        entity: { type: "webhook", id: webhookId, title: titleOf(current.url) },
+        changes: {
+          active: { from: true, to: false },
+          disabledReason: { from: null, to: reason },
+        },
+      });
+    }
+    return turnOff;
+  });
+}
+
+/**
+ * Deliveries whose last attempt never finished: the process stopped or the
+ * job expired mid-attempt, so pg-boss holds no job that could still settle
+ * them. Marked failed, so they count, show, and age out like any other.
+ */
+export async function settleAbandoned(db: Executor, queue: string): Promise<number> {
+  const settled = await db.execute(sql`
+    update webhook_deliveries d set status = 'failed', completed_at = now(),
+      error = 'the last attempt did not finish (the process stopped or the attempt expired)'
+    where d.status = 'pending' and d.created_at < now() - interval '2 minutes'
+      and not exists (select 1 from pgboss.job j
+        where j.name = ${queue} and j.id = d.id and j.state in ('created', 'retry', 'active'))`);
+  return settled.rowCount ?? 0;
+}

@@ -4,8 +4,9 @@ import { signUp, type TestUser, useSecondInstance, useTestApp } from "../../../t
 import { createTask, expectProblem, expectValidationError } from "../../../test/tasks-helpers.ts";
 import { createApiKey, keyHeaders } from "../api-keys/test-helpers.ts";
 import { call, createWorkspace, join } from "../workspaces/test-helpers.ts";
-import { settleAbandoned } from "./delivery.ts";
+import { deliveryQueue } from "./delivery.ts";
 import { secretBox, verifySignature } from "./secret.ts";
+import { settleAbandoned } from "./service.ts";
 import { createWebhook, deliveries, deliveriesWhen, getWebhook, Receiver } from "./test-helpers.ts";
 
 // Retries 1 s apart, two of them; a webhook turns off after two deliveries fail for good.
@@ -460,11 +461,11 @@ describe("delivering events", () => {
       insert into webhook_deliveries (id, webhook_id, event_id, event_type, body, created_at)
       values (gen_random_uuid(), ${hook.id}, gen_random_uuid(), 'task.created', '{}',
         now() - interval '3 minutes')`);
-    expect(await settleAbandoned(t.database.pool)).toBe(1);
+    expect(await settleAbandoned(t.database.db, deliveryQueue)).toBe(1);
     const list = await deliveries(t.app, user, hook.id, "?status=failed");
     expect(list).toHaveLength(1);
     expect(list[0]?.error).toMatch(/last attempt did not finish/);
-    expect(await settleAbandoned(t.database.pool)).toBe(0);
+    expect(await settleAbandoned(t.database.db, deliveryQueue)).toBe(0);
   });
 
   it("does not send the deliveries of a deleted webhook", async () => {
