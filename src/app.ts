@@ -15,14 +15,17 @@ import { mcpRoutes } from "./modules/assistant/mcp-routes.ts";
 import { modelAgent } from "./modules/assistant/model-agent.ts";
 import { offlineAgent } from "./modules/assistant/offline-agent.ts";
 import { chatRoutes } from "./modules/assistant/routes.ts";
+import { categoryGraphql } from "./modules/categories/graphql.ts";
 import { categoryRoutes } from "./modules/categories/routes.ts";
 import { compatRoutes } from "./modules/compat/routes.ts";
 import { EventHub } from "./modules/events/hub.ts";
 import { eventRoutes } from "./modules/events/routes.ts";
+import { profileGraphql } from "./modules/profile/graphql.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
 import { createTaskSearch, searchHealth } from "./modules/search/engine.ts";
 import { searchRoutes } from "./modules/search/routes.ts";
 import type { SearchSettings } from "./modules/search/settings.ts";
+import { taskGraphql } from "./modules/tasks/graphql.ts";
 import { taskRoutes } from "./modules/tasks/routes.ts";
 import { defaultDeliverySettings } from "./modules/webhooks/delivery.ts";
 import { WebhookDispatcher } from "./modules/webhooks/dispatcher.ts";
@@ -56,6 +59,7 @@ import { scheduleChores } from "./platform/housekeeping.ts";
 import { registerCachingDefaults } from "./platform/http/caching.ts";
 import { registerDeprecations } from "./platform/http/deprecation.ts";
 import { refuseUnmatchableIfMatch } from "./platform/http/etag.ts";
+import { graphqlRoutes } from "./platform/http/graphql.ts";
 import { registerCors, registerSecurityHeaders } from "./platform/http/hardening.ts";
 import { registerHealthRoutes } from "./platform/http/health.ts";
 import { idempotencyChore, registerIdempotency } from "./platform/http/idempotency/plugin.ts";
@@ -440,6 +444,10 @@ export async function buildApp(deps: AppDeps) {
   });
   app.addHook("onReady", async () => dispatcher.start());
   app.addHook("onClose", async () => dispatcher.close());
+  // Quick add asks the model to split the text only when one is configured for it.
+  const quickAdd = hasExternalModel(ai.settings, "quickadd")
+    ? { quickAdd: quickAddSplitter(ai) }
+    : {};
   await app.register(async (v1) => {
     requireActor(v1, {
       auth,
@@ -455,9 +463,7 @@ export async function buildApp(deps: AppDeps) {
     });
     registerIdempotency(v1, { db, now, sealer: sealer(deps.authSecret, "idempotent answers v1") });
     registerCachingDefaults(v1);
-    await v1.register(taskRoutes, {
-      ...(hasExternalModel(ai.settings, "quickadd") ? { quickAdd: quickAddSplitter(ai) } : {}),
-    });
+    await v1.register(taskRoutes, quickAdd);
     await v1.register(categoryRoutes);
     await v1.register(profileRoutes, {
       onUserChanged: async (userId) => users.forget(userId),
@@ -472,6 +478,7 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(aiRoutes, { gateway: ai });
     await v1.register(searchRoutes);
     await v1.register(mcpRoutes);
+    await v1.register(graphqlRoutes([taskGraphql(quickAdd), categoryGraphql, profileGraphql]));
     await v1.register(chatRoutes, { agent: assistant });
     await v1.register(webhookRoutes, { settings: webhookSettings });
     await v1.register(eventRoutes, {

@@ -49,12 +49,15 @@ const document = contract as unknown as OpenApiDocument;
 const resolve = (schema: JsonSchema) => resolveRef(schema, document);
 
 /**
- * Everything but /mcp, whose errors are JSON-RPC messages by protocol (the
- * MCP SDK client tests cover it), and the OAuth callback, a browser redirect
- * that answers with a page, not JSON.
+ * Everything but /mcp and /graphql, whose errors are JSON-RPC messages and
+ * GraphQL `errors` by protocol (the MCP SDK client tests and
+ * test/graphql.test.ts, which fuzzes documents and variables, cover them),
+ * and the OAuth callback, a browser redirect that answers with a page, not JSON.
  */
 const endpoints: Endpoint[] = Object.entries(document.paths)
-  .filter(([path]) => path !== "/mcp" && !path.startsWith("/api/auth/callback/"))
+  .filter(
+    ([path]) => path !== "/mcp" && path !== "/graphql" && !path.startsWith("/api/auth/callback/"),
+  )
   .flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, operation]) => ({
       method: method.toUpperCase(),

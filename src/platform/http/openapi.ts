@@ -19,12 +19,12 @@ const idempotencyKeyHeader = {
 /**
  * A route behind our authentication: app.ts registers the idempotency
  * plugin and the caching defaults beside `requireActor`, around /v1, the
- * compat surface under /api/{user_id} and /mcp (not better-auth's own
+ * compat surface under /api/{user_id}, /mcp and /graphql (not better-auth's own
  * routes under /api/auth, nor the operational ones).
  */
 function behindActor(url: string): boolean {
   if (url.startsWith("/api/auth/")) return false;
-  return url.startsWith("/v1/") || url.startsWith("/api/") || url === "/mcp";
+  return url.startsWith("/v1/") || url.startsWith("/api/") || url === "/mcp" || url === "/graphql";
 }
 
 /**

@@ -1,0 +1,232 @@
+import {
+  type GraphqlContext,
+  type GraphqlPart,
+  parseArgs,
+  requireScope,
+} from "../../platform/http/graphql.ts";
+import type { ExpectedVersion } from "../../platform/http/lost-update.ts";
+import type { Category } from "../categories/contracts.ts";
+import { getCategoriesByIds } from "../categories/service.ts";
+import {
+  createTaskSchema,
+  listTasksQuerySchema,
+  quickAddSchema,
+  type Task,
+  taskParamsSchema,
+  updateTaskSchema,
+} from "./contracts.ts";
+import { taskPriorities, taskStatuses } from "./schema.ts";
+import * as service from "./service.ts";
+
+const typeDefs = `
+  enum TaskStatus { ${taskStatuses.join(" ")} }
+  enum TaskPriority { ${taskPriorities.join(" ")} }
+  enum TaskListStatus { open completed all }
+  enum TaskSort { position dueAt priority createdAt updatedAt title }
+  enum SortOrder { asc desc }
+
+  "A task, as GET /v1/tasks/{id} shows it; times are ISO 8601 strings."
+  type Task {
+    id: ID!
+    workspaceId: ID!
+    title: String!
+    description: String
+    status: TaskStatus!
+    priority: TaskPriority!
+    categoryId: ID
+    "The task's category (loaded for a whole page at once)."
+    category: Category
+    tags: [String!]!
+    dueAt: String
+    allDay: Boolean!
+    "RRULE, e.g. FREQ=WEEKLY;BYDAY=MO"
+    recurrence: String
+    parentId: ID
+    assigneeId: ID
+    position: Float!
+    completedAt: String
+    nextOccurrenceId: ID
+    createdBy: ID
+    createdAt: String!
+    updatedAt: String!
+    "Pass back as expectedVersion to refuse a change made since you read it."
+    version: Int!
+  }
+
+  type TaskPage {
+    data: [Task!]!
+    "Pass as cursor for the next page; null on the last."
+    nextCursor: String
+  }
+
+  "The filters of GET /v1/tasks."
+  input TaskFilter {
+    status: TaskListStatus
+    priority: [TaskPriority!]
+    categoryId: ID
+    tag: String
+    "Full-text search"
+    q: String
+    dueBefore: String
+    dueAfter: String
+    overdue: Boolean
+    "true lists the trash instead of live tasks"
+    deleted: Boolean
+    workspaceId: ID
+    "A user id, or me"
+    assigneeId: ID
+    parentId: ID
+  }
+
+  input CreateTaskInput {
+    title: String!
+    description: String
+    priority: TaskPriority
+    categoryId: ID
+    tags: [String!]
+    dueAt: String
+    allDay: Boolean
+    "Natural language, read in your time zone: tomorrow 5pm"
+    due: String
+    "An RRULE or words: every monday"
+    recurrence: String
+    parentId: ID
+    assigneeId: ID
+    position: Float
+    workspaceId: ID
+  }
+
+  "Only the fields given change; null clears a field that may be empty."
+  input UpdateTaskInput {
+    title: String
+    description: String
+    status: TaskStatus
+    priority: TaskPriority
+    categoryId: ID
+    tags: [String!]
+    dueAt: String
+    allDay: Boolean
+    due: String
+    recurrence: String
+    parentId: ID
+    assigneeId: ID
+    position: Float
+  }
+
+  extend type Query {
+    tasks(filter: TaskFilter, sort: TaskSort, order: SortOrder, limit: Int, cursor: String): TaskPage!
+    task(id: ID!): Task!
+  }
+
+  extend type Mutation {
+    createTask(input: CreateTaskInput!): Task!
+    "Quick add: Pay rent every 1st at 9am #Home @finance p1"
+    quickAddTask(text: String!, workspaceId: ID): Task!
+    updateTask(id: ID!, input: UpdateTaskInput!, expectedVersion: Int): Task!
+    completeTask(id: ID!, expectedVersion: Int): Task!
+    reopenTask(id: ID!, expectedVersion: Int): Task!
+    "Moves the task to the trash; true when done."
+    deleteTask(id: ID!, expectedVersion: Int): Boolean!
+    restoreTask(id: ID!, expectedVersion: Int): Task!
+  }
+`;
+
+type TaskFilter = Record<string, unknown> & {
+  priority?: string[] | null;
+  overdue?: boolean | null;
+  deleted?: boolean | null;
+};
+
+const pageArgs = new Set(["sort", "order", "limit", "cursor"]);
+
+/** GraphQL's typed filter, as the query parameters of GET /v1/tasks read it. */
+function asQuery(args: {
+  filter?: TaskFilter | null;
+  sort?: string | null;
+  order?: string | null;
+  limit?: number | null;
+  cursor?: string | null;
+}): Record<string, unknown> {
+  const query: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(args.filter ?? {})) {
+    if (value === null || value === undefined) continue;
+    query[key] = Array.isArray(value) || typeof value === "boolean" ? String(value) : value;
+  }
+  for (const key of pageArgs) {
+    const value = args[key as keyof typeof args];
+    if (value !== null && value !== undefined) query[key] = value;
+  }
+  return query;
+}
+
+const version = (expected: number | null | undefined): ExpectedVersion =>
+  expected === null || expected === undefined ? undefined : [expected];
+
+const id = (args: { id: unknown }) => parseArgs(taskParamsSchema, { id: args.id }, "").id;
+
+const write = (context: GraphqlContext) => requireScope(context, "tasks:write", "This mutation");
+
+export function taskGraphql(options: { quickAdd?: service.QuickAddSplitter } = {}): GraphqlPart {
+  return {
+    typeDefs,
+    resolvers: {
+      Query: {
+        tasks: (_root, args, context: GraphqlContext) =>
+          service.listTasks(
+            context.ctx,
+            parseArgs(listTasksQuerySchema, asQuery(args), (path) =>
+              pageArgs.has(path[0] ?? "") ? path.join(".") : ["filter", ...path].join("."),
+            ),
+          ),
+        task: (_root, args, context: GraphqlContext) => service.getTask(context.ctx, id(args)),
+      },
+      Mutation: {
+        createTask: (_root, args, context: GraphqlContext) =>
+          service.createTask(write(context), parseArgs(createTaskSchema, args.input, "input")),
+        quickAddTask: (_root, args, context: GraphqlContext) =>
+          service.quickAddTask(
+            write(context),
+            parseArgs(
+              quickAddSchema,
+              { text: args.text, ...(args.workspaceId ? { workspaceId: args.workspaceId } : {}) },
+              "",
+            ),
+            options.quickAdd,
+          ),
+        updateTask: (_root, args, context: GraphqlContext) =>
+          service.updateTask(
+            write(context),
+            id(args),
+            parseArgs(updateTaskSchema, args.input, "input"),
+            version(args.expectedVersion),
+          ),
+        completeTask: (_root, args, context: GraphqlContext) =>
+          service.completeTask(write(context), id(args), version(args.expectedVersion)),
+        reopenTask: (_root, args, context: GraphqlContext) =>
+          service.reopenTask(write(context), id(args), version(args.expectedVersion)),
+        deleteTask: async (_root, args, context: GraphqlContext) => {
+          await service.deleteTask(write(context), id(args), version(args.expectedVersion));
+          return true;
+        },
+        restoreTask: (_root, args, context: GraphqlContext) =>
+          service.restoreTask(write(context), id(args), version(args.expectedVersion)),
+      },
+    },
+    loaders: {
+      Task: {
+        // One read for every task of a page that has a category.
+        category: async (queries: Array<{ obj: Task }>, context: GraphqlContext) => {
+          const ids = [
+            ...new Set(queries.flatMap(({ obj }) => (obj.categoryId ? [obj.categoryId] : []))),
+          ];
+          const found = new Map<string, Category>(
+            (await getCategoriesByIds(context.ctx, ids)).map((category) => [category.id, category]),
+          );
+          return queries.map(({ obj }) =>
+            obj.categoryId ? (found.get(obj.categoryId) ?? null) : null,
+          );
+        },
+      },
+    },
+  };
+}
