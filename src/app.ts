@@ -20,6 +20,9 @@ import { categoryRoutes } from "./modules/categories/routes.ts";
 import { compatRoutes } from "./modules/compat/routes.ts";
 import { EventHub } from "./modules/events/hub.ts";
 import { eventRoutes } from "./modules/events/routes.ts";
+import { Notifier } from "./modules/notifications/notifier.ts";
+import { notificationRoutes } from "./modules/notifications/routes.ts";
+import { purgeOldNotifications } from "./modules/notifications/service.ts";
 import { profileGraphql } from "./modules/profile/graphql.ts";
 import { profileRoutes } from "./modules/profile/routes.ts";
 import { createTaskSearch, searchHealth } from "./modules/search/engine.ts";
@@ -165,6 +168,8 @@ export type AppDeps = {
     concurrency?: number;
     perWebhook?: number;
   };
+  /** How often the notifier looks for new events (tests shorten it); see notifications/notifier.ts. */
+  notifications?: { pollMs?: number };
   /**
    * Validate every answer against its zod schema and compare the compiled
    * serializer's text with zod's encoding (serializer.ts). On in tests and
@@ -444,6 +449,13 @@ export async function buildApp(deps: AppDeps) {
   });
   app.addHook("onReady", async () => dispatcher.start());
   app.addHook("onClose", async () => dispatcher.close());
+  const notifier = new Notifier({
+    pool: deps.database.pool,
+    log: app.log,
+    settings: { pollMs: deps.notifications?.pollMs ?? 1_000, now },
+  });
+  app.addHook("onReady", async () => notifier.start());
+  app.addHook("onClose", async () => notifier.close());
   // Quick add asks the model to split the text only when one is configured for it.
   const quickAdd = hasExternalModel(ai.settings, "quickadd")
     ? { quickAdd: quickAddSplitter(ai) }
@@ -481,6 +493,7 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(graphqlRoutes([taskGraphql(quickAdd), categoryGraphql, profileGraphql]));
     await v1.register(chatRoutes, { agent: assistant });
     await v1.register(webhookRoutes, { settings: webhookSettings });
+    await v1.register(notificationRoutes);
     await v1.register(eventRoutes, {
       hub: events,
       resolve: (headers) => app.resolveCredential(headers),
@@ -497,6 +510,11 @@ export async function buildApp(deps: AppDeps) {
     idempotencyChore({ db, now }),
     { name: "AI answer cache", everyMs: 60 * 60_000, run: () => purgeExpiredAnswers(db, now()) },
     { name: "webhook deliveries", everyMs: 60 * 60_000, run: () => purgeOldDeliveries(db, now()) },
+    {
+      name: "read notifications",
+      everyMs: 60 * 60_000,
+      run: () => purgeOldNotifications(db, now()),
+    },
   ]);
   app.decorate("services", services);
   app.decorate("ai", ai);

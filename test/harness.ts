@@ -102,6 +102,7 @@ export type TestAppOptions = {
   metricsToken?: string;
   events?: AppDeps["events"];
   webhooks?: AppDeps["webhooks"];
+  notifications?: AppDeps["notifications"];
   redis?: AppDeps["redis"];
   /** The user cache's TTL (default: the app's). */
   userCacheTtlMs?: number;
@@ -138,6 +139,7 @@ export function useTestApp(options: TestAppOptions = {}) {
       metricsToken: options.metricsToken,
       events: options.events,
       webhooks: options.webhooks,
+      notifications: { pollMs: 100, ...options.notifications },
       redis: options.redis,
       userCacheTtlMs: options.userCacheTtlMs,
       search: { worker: false, ...options.search },

@@ -169,6 +169,25 @@ export const routeMatrix: Record<string, RouteRule> = {
     scope: "tasks:read",
     build: async () => ({ url: "/v1/me/activity" }),
   },
+  "GET /v1/notifications": {
+    minRole: "self",
+    scope: "tasks:read",
+    build: async () => ({ url: "/v1/notifications" }),
+  },
+  "POST /v1/notifications/{id}/read": {
+    // The outsider's own notification: the suite's "any signed-in user" is the outsider.
+    minRole: "self",
+    ownedByCaller: true,
+    scope: "tasks:write",
+    build: async (world) => ({
+      url: `/v1/notifications/${await world.notification(world.users.outsider)}/read`,
+    }),
+  },
+  "POST /v1/notifications/read-all": {
+    minRole: "self",
+    scope: "tasks:write",
+    build: async () => ({ url: "/v1/notifications/read-all", payload: {} }),
+  },
   "GET /v1/events": {
     minRole: "viewer",
     scope: "tasks:read",
@@ -436,6 +455,8 @@ export const richer: Record<
   // Resume after an event id the feed could have issued (transaction 1: before any event).
   "GET /v1/events": { query: { lastEventId: "1-00000000-0000-7000-8000-000000000000" } },
   "PATCH /v1/me": { payload: { image: "https://example.com/me.png" } },
+  "GET /v1/notifications": { query: { unread: "true", limit: "10" } },
+  "POST /v1/notifications/read-all": { payload: { upTo: "01a25000-0000-7000-8000-000000000000" } },
 };
 
 /** A user for whom the route's request succeeds. */

@@ -1,6 +1,8 @@
 import { v7 as uuidv7 } from "uuid";
 import { expect } from "vitest";
 import type { App } from "../../src/app.ts";
+import { activityEvents } from "../../src/modules/activity/schema.ts";
+import { notifications } from "../../src/modules/notifications/schema.ts";
 import { member, type WorkspaceRole, workspace } from "../../src/modules/workspaces/schema.ts";
 import type { DatabaseHandle } from "../../src/platform/db/pool.ts";
 import { makeAdmin } from "../auth-helpers.ts";
@@ -27,6 +29,8 @@ export type World = {
   completedTask: () => Promise<Task>;
   deletedTask: () => Promise<Task>;
   category: () => Promise<Category>;
+  /** A notification of `user`'s own, written straight to the tables (not via the notifier). */
+  notification: (user: TestUser) => Promise<string>;
 };
 
 /**
@@ -99,5 +103,26 @@ export async function buildWorld(app: App, database: DatabaseHandle): Promise<Wo
       return created;
     },
     category: () => createCategory(app, owner, `Category ${uuidv7()}`, workspaceId),
+    notification: async (user) => {
+      const eventId = uuidv7();
+      await database.db.insert(activityEvents).values({
+        id: eventId,
+        actorType: "system",
+        type: "member.removed",
+        entityType: "user",
+        entityId: user.id,
+        entityTitle: "Suite",
+        createdAt: new Date(),
+      });
+      const id = uuidv7();
+      await database.db.insert(notifications).values({
+        id,
+        userId: user.id,
+        eventId,
+        reason: "membership",
+        createdAt: new Date(),
+      });
+      return id;
+    },
   };
 }

@@ -2,7 +2,7 @@ import { and, count, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
-import { withTransaction } from "../../platform/db/transaction.ts";
+import { type Executor, withTransaction } from "../../platform/db/transaction.ts";
 import { notFound } from "../../platform/http/errors.ts";
 import {
   checkVersion,
@@ -362,4 +362,20 @@ export async function unassignTasks(
     .where(and(eq(tasks.workspaceId, workspaceId), eq(tasks.assigneeId, userId)))
     .returning({ id: tasks.id });
   return rows.length;
+}
+
+/**
+ * Who a task concerns (its assignee and its maker), for tasks by id: what
+ * the notifier reads to tell them of changes others make. Acts for no one.
+ */
+export async function peopleOfTasks(
+  db: Executor,
+  ids: string[],
+): Promise<Map<string, { assigneeId: string | null; createdBy: string | null }>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select({ id: tasks.id, assigneeId: tasks.assigneeId, createdBy: tasks.createdBy })
+    .from(tasks)
+    .where(inArray(tasks.id, ids));
+  return new Map(rows.map((row) => [row.id, row]));
 }

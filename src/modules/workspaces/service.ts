@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
@@ -276,4 +276,22 @@ export async function deleteWorkspace(
       changes: { name: row.name },
     });
   });
+}
+
+/** The owners and admins of each workspace (the notifier's audience for workspace alarms). */
+export async function administratorsOf(
+  db: Executor,
+  workspaceIds: string[],
+): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>();
+  if (workspaceIds.length === 0) return found;
+  const rows = await db
+    .select({ workspaceId: member.organizationId, userId: member.userId })
+    .from(member)
+    .where(
+      and(inArray(member.organizationId, workspaceIds), inArray(member.role, ["owner", "admin"])),
+    );
+  for (const row of rows)
+    found.set(row.workspaceId, [...(found.get(row.workspaceId) ?? []), row.userId]);
+  return found;
 }

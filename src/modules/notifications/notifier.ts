@@ -1,0 +1,151 @@
+import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/node-postgres";
+import type { FastifyBaseLogger } from "fastify";
+import type pg from "pg";
+import { v7 as uuidv7 } from "uuid";
+import { type FeedRow, feedColumns, feedRowColumns, settled } from "../events/feed.ts";
+import { peopleOfTasks } from "../tasks/service.ts";
+import { administratorsOf } from "../workspaces/service.ts";
+import { needs, recipientsOf } from "./recipients.ts";
+import { claimPlace, movePlace, writeNotifications } from "./service.ts";
+
+export type NotifierSettings = {
+  /** How often each instance looks for new events (default 1 s). */
+  pollMs: number;
+  now: () => Date;
+};
+
+/** Events read per transaction. */
+const pageSize = 500;
+
+/**
+ * Turns the event feed into notifications. One place in the feed for the
+ * whole database (`notifier_position`, docs/adr/0005): every `pollMs` each
+ * instance asks, read-only and outside a transaction, whether settled
+ * events lie after it; only then does it take the place's row lock (SKIP
+ * LOCKED: one instance works at a time, the others go on), read the next
+ * events, write a notification for each person they concern
+ * (recipients.ts) and move the place, in one transaction. A crash before
+ * commit leaves the place where it was; the unique (user, event) index
+ * keeps a rerun from writing twice.
+ */
+export class Notifier {
+  readonly #pool: pg.Pool;
+  readonly #settings: NotifierSettings;
+  readonly #log: FastifyBaseLogger;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: { pool: pg.Pool; settings: NotifierSettings; log: FastifyBaseLogger }) {
+    this.#pool = options.pool;
+    this.#settings = options.settings;
+    this.#log = options.log;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      this.#running ??= this.round()
+        .then(() => undefined)
+        .catch((error) => this.#log.warn({ err: error }, "notifying failed; will retry"))
+        .finally(() => {
+          this.#running = undefined;
+        });
+    }, this.#settings.pollMs);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#running;
+  }
+
+  /** Works through every settled event after the place; returns the notifications written. */
+  async round(): Promise<number> {
+    let written = 0;
+    for (;;) {
+      if (this.#closed) return written;
+      const page = await this.#page();
+      written += page.written;
+      if (!page.full) return written;
+    }
+  }
+
+  async #page(): Promise<{ written: number; full: boolean }> {
+    const client = await this.#pool.connect();
+    try {
+      const db = drizzle({ client });
+      // Outside a transaction: a quiet round takes no transaction id and no lock.
+      const waiting = await db.execute<{ any: boolean }>(sql`
+        select exists (
+          select 1 from activity_events e, notifier_position p
+          where (e.tx, e.id) > (p.position_tx, p.position_id) and ${settled}
+        ) as any`);
+      if (!waiting.rows[0]?.any) return { written: 0, full: false };
+      await client.query("begin");
+      const from = await claimPlace(db);
+      if (!from) {
+        // Another instance is at it.
+        await client.query("commit");
+        return { written: 0, full: false };
+      }
+      const events = await db.execute<FeedRow>(sql`
+        select ${feedRowColumns}
+        from (select ${feedColumns} from activity_events
+          where (tx, id) > (${from.tx}::xid8, ${from.id}::uuid) and ${settled}
+          order by tx, id
+          limit ${pageSize}) e
+        left join "user" u on u.id = e.actor_id
+        order by e.tx, e.id`);
+      const rows = events.rows;
+      const last = rows.at(-1);
+      if (!last) {
+        await client.query("commit");
+        return { written: 0, full: false };
+      }
+      const taskIds = rows.filter((row) => needs(row.type, row.actor_type) === "task");
+      const adminOf = rows.filter((row) => needs(row.type, row.actor_type) === "administrators");
+      const [people, administrators] = await Promise.all([
+        peopleOfTasks(
+          db,
+          taskIds.map((row) => row.entity_id),
+        ),
+        administratorsOf(
+          db,
+          adminOf.flatMap((row) => (row.workspace_id ? [row.workspace_id] : [])),
+        ),
+      ]);
+      const due = rows.flatMap((row) =>
+        recipientsOf(
+          {
+            type: row.type,
+            actorType: row.actor_type,
+            actorId: row.actor_id,
+            entityId: row.entity_id,
+            changes: row.changes,
+          },
+          {
+            task: people.get(row.entity_id),
+            administrators: row.workspace_id ? administrators.get(row.workspace_id) : undefined,
+          },
+        ).map((recipient) => ({
+          id: uuidv7(),
+          userId: recipient.userId,
+          eventId: row.id,
+          workspaceId: row.workspace_id,
+          reason: recipient.reason,
+        })),
+      );
+      const written = await writeNotifications(db, due, this.#settings.now());
+      await movePlace(db, { tx: last.tx, id: last.id });
+      await client.query("commit");
+      return { written, full: rows.length === pageSize };
+    } catch (error) {
+      await client.query("rollback").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}

@@ -1,0 +1,157 @@
+import { and, eq, lte, sql } from "drizzle-orm";
+import { actingUser, workspaceRestriction } from "../../platform/auth/actor.ts";
+import type { Context } from "../../platform/context.ts";
+import type { Executor } from "../../platform/db/transaction.ts";
+import { notFound } from "../../platform/http/errors.ts";
+import { decodeCursor, toPage } from "../../platform/http/pagination.ts";
+import { type FeedRow, feedRowColumns, toFeedEvent } from "../events/feed.ts";
+import { visibleWorkspaceIds } from "../workspaces/membership.ts";
+import type { ListNotificationsQuery, MarkAllReadInput, Notification } from "./contracts.ts";
+import { type NotificationReason, notifications, notifierPosition } from "./schema.ts";
+
+type NotificationRow = FeedRow & {
+  notification_id: string;
+  reason: NotificationReason;
+  read_at: Date | string | null;
+  notified_at: Date | string;
+};
+
+function toNotification(row: NotificationRow): Notification {
+  const readAt = row.read_at === null ? null : new Date(row.read_at).toISOString();
+  return {
+    id: row.notification_id,
+    reason: row.reason,
+    read: readAt !== null,
+    readAt,
+    createdAt: new Date(row.notified_at).toISOString(),
+    activity: toFeedEvent(row).activity,
+  };
+}
+
+/**
+ * The caller's notifications they may still see: those of workspaces they
+ * are in (one for a workspace-bound key), and those about their own
+ * membership, which stay after it ends so they learn why a workspace went.
+ */
+function mine(ctx: Context) {
+  const userId = actingUser(ctx.actor).userId;
+  const only = workspaceRestriction(ctx.actor);
+  const where = only
+    ? sql`n.workspace_id = ${only}`
+    : sql`(n.reason = 'membership' or n.workspace_id is null
+        or n.workspace_id in ${visibleWorkspaceIds(ctx.actor)})`;
+  return sql`n.user_id = ${userId} and ${where}`;
+}
+
+async function unreadCount(ctx: Context): Promise<number> {
+  const result = await ctx.db.execute<{ count: number }>(sql`
+    select count(*)::int as count from notifications n where ${mine(ctx)} and n.read_at is null`);
+  return result.rows[0]?.count ?? 0;
+}
+
+/** Newest first, with the number still unread. */
+export async function listNotifications(ctx: Context, query: ListNotificationsQuery) {
+  const cursor = decodeCursor(query.cursor, "notification");
+  const result = await ctx.db.execute<NotificationRow>(sql`
+    select n.id as notification_id, n.reason, n.read_at, n.created_at as notified_at, ${feedRowColumns}
+    from notifications n
+    join activity_events e on e.id = n.event_id
+    left join "user" u on u.id = e.actor_id
+    where ${mine(ctx)}
+      ${query.unread ? sql`and n.read_at is null` : sql``}
+      ${cursor ? sql`and n.id < ${cursor.id}` : sql``}
+    order by n.id desc
+    limit ${query.limit + 1}`);
+  const page = toPage(result.rows, query.limit, toNotification, (row) => ({
+    sort: "notification",
+    key: null,
+    id: row.notification_id,
+  }));
+  return { ...page, unreadCount: await unreadCount(ctx) };
+}
+
+async function getNotification(ctx: Context, id: string): Promise<Notification> {
+  const result = await ctx.db.execute<NotificationRow>(sql`
+    select n.id as notification_id, n.reason, n.read_at, n.created_at as notified_at, ${feedRowColumns}
+    from notifications n
+    join activity_events e on e.id = n.event_id
+    left join "user" u on u.id = e.actor_id
+    where n.id = ${id} and ${mine(ctx)}`);
+  const row = result.rows[0];
+  if (!row) throw notFound("Notification");
+  return toNotification(row);
+}
+
+/** Marks one read (again is fine: it keeps its first read time). */
+export async function markRead(ctx: Context, id: string): Promise<Notification> {
+  await ctx.db.execute(sql`
+    update notifications n set read_at = ${ctx.now()}
+    where n.id = ${id} and n.read_at is null and ${mine(ctx)}`);
+  return getNotification(ctx, id);
+}
+
+/** Marks every unread one read, or those up to `upTo` (the newest the client has shown). */
+export async function markAllRead(ctx: Context, input: MarkAllReadInput) {
+  const result = await ctx.db.execute(sql`
+    update notifications n set read_at = ${ctx.now()}
+    where n.read_at is null and ${mine(ctx)}
+      ${input.upTo ? sql`and n.id <= ${input.upTo}` : sql``}`);
+  return { marked: result.rowCount ?? 0 };
+}
+
+/**
+ * The notifier's place in the feed, locked for this transaction; null while
+ * another instance holds it.
+ */
+export async function claimPlace(db: Executor): Promise<{ tx: string; id: string } | null> {
+  const [place] = await db
+    .select({
+      tx: sql<string>`${notifierPosition.positionTx}::text`,
+      id: notifierPosition.positionId,
+    })
+    .from(notifierPosition)
+    .where(eq(notifierPosition.id, 1))
+    .for("update", { skipLocked: true });
+  return place ?? null;
+}
+
+/** Moves the notifier's place past the last event it read. */
+export async function movePlace(db: Executor, place: { tx: string; id: string }): Promise<void> {
+  await db
+    .update(notifierPosition)
+    .set({ positionTx: place.tx, positionId: place.id })
+    .where(eq(notifierPosition.id, 1));
+}
+
+/** The notifier's writes: one row per (user, event); a rerun writes nothing twice. */
+export async function writeNotifications(
+  db: Executor,
+  rows: Array<{
+    id: string;
+    userId: string;
+    eventId: string;
+    workspaceId: string | null;
+    reason: NotificationReason;
+  }>,
+  now: Date,
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const written = await db
+    .insert(notifications)
+    .values(rows.map((row) => ({ ...row, createdAt: now })))
+    .onConflictDoNothing({ target: [notifications.userId, notifications.eventId] })
+    .returning({ id: notifications.id });
+  return written.length;
+}
+
+const retentionMs = 90 * 24 * 60 * 60 * 1000;
+
+/** Housekeeping: read notifications older than 90 days. */
+export async function purgeOldNotifications(db: Executor, now: Date): Promise<number> {
+  const cutoff = new Date(now.getTime() - retentionMs);
+  const removed = await db
+    .delete(notifications)
+    .where(and(lte(notifications.createdAt, cutoff), sql`${notifications.readAt} is not null`))
+    .returning({ id: notifications.id });
+  return removed.length;
+}
