@@ -20,6 +20,7 @@ import { categoryRoutes } from "./modules/categories/routes.ts";
 import { compatRoutes } from "./modules/compat/routes.ts";
 import { EventHub } from "./modules/events/hub.ts";
 import { eventRoutes } from "./modules/events/routes.ts";
+import { notificationGraphql } from "./modules/notifications/graphql.ts";
 import { Notifier } from "./modules/notifications/notifier.ts";
 import { notificationRoutes } from "./modules/notifications/routes.ts";
 import { purgeOldNotifications } from "./modules/notifications/service.ts";
@@ -490,7 +491,9 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(aiRoutes, { gateway: ai });
     await v1.register(searchRoutes);
     await v1.register(mcpRoutes);
-    await v1.register(graphqlRoutes([taskGraphql(quickAdd), categoryGraphql, profileGraphql]));
+    await v1.register(
+      graphqlRoutes([taskGraphql(quickAdd), categoryGraphql, profileGraphql, notificationGraphql]),
+    );
     await v1.register(chatRoutes, { agent: assistant });
     await v1.register(webhookRoutes, { settings: webhookSettings });
     await v1.register(notificationRoutes);

@@ -272,6 +272,46 @@ describe("reading", () => {
   });
 });
 
+describe("over GraphQL", () => {
+  it("lists and marks them through the same verbs", async () => {
+    const { owner, member, workspace } = await team();
+    await createTask(t.app, owner, {
+      title: "Graph",
+      workspaceId: workspace.id,
+      assigneeId: member.id,
+    });
+    const [entry] = await notified(member, 1);
+    const gql = async (query: string) => {
+      const response = await call(t.app, member, "POST", "/graphql", { query });
+      expect(response.statusCode, response.body).toBe(200);
+      // biome-ignore lint/suspicious/noExplicitAny: the answer is checked field by field
+      return response.json<{ data: Record<string, any> | null; errors?: unknown[] }>();
+    };
+    const listed = await gql(
+      "{ notifications(unread: true) { unreadCount data { id reason read activity { type entity { title } } } } }",
+    );
+    expect(listed.data?.notifications).toEqual({
+      unreadCount: 1,
+      data: [
+        {
+          id: entry?.id,
+          reason: "assigned",
+          read: false,
+          activity: { type: "task.created", entity: { title: "Graph" } },
+        },
+      ],
+    });
+    const marked = await gql(`mutation { markNotificationRead(id: "${entry?.id}") { read } }`);
+    expect(marked.data?.markNotificationRead).toEqual({ read: true });
+    const all = await gql("mutation { markAllNotificationsRead }");
+    expect(all.data?.markAllNotificationsRead).toBe(0);
+    const bad = await gql(`mutation { markAllNotificationsRead(upTo: "nope") }`);
+    expect(bad.errors).toMatchObject([
+      { extensions: { code: "validation_failed", errors: [{ path: "upTo" }] } },
+    ]);
+  });
+});
+
 describe("the notifier", () => {
   it("writes each notification once with two instances at work", async () => {
     expect(second.app).toBeDefined();

@@ -1,0 +1,76 @@
+import { z } from "zod";
+import {
+  type GraphqlContext,
+  type GraphqlPart,
+  parseArgs,
+  requireScope,
+} from "../../platform/http/graphql.ts";
+import { listNotificationsQuerySchema, markAllReadSchema } from "./contracts.ts";
+import { notificationReasons } from "./schema.ts";
+import * as service from "./service.ts";
+
+const typeDefs = `
+  enum NotificationReason { ${notificationReasons.join(" ")} }
+
+  "An activity event someone else caused, and why you are told (GET /v1/notifications)."
+  type Notification {
+    id: ID!
+    reason: NotificationReason!
+    read: Boolean!
+    readAt: String
+    createdAt: String!
+    activity: Activity!
+  }
+
+  type NotificationPage {
+    data: [Notification!]!
+    nextCursor: String
+    "All your unread notifications"
+    unreadCount: Int!
+  }
+
+  extend type Query {
+    notifications(unread: Boolean, limit: Int, cursor: String): NotificationPage!
+  }
+
+  extend type Mutation {
+    markNotificationRead(id: ID!): Notification!
+    "Marks every unread one read, or only upTo and older; answers how many."
+    markAllNotificationsRead(upTo: ID): Int!
+  }
+`;
+
+const idSchema = z.strictObject({ id: z.uuid({ error: "must be a UUID" }) });
+
+export const notificationGraphql: GraphqlPart = {
+  typeDefs,
+  resolvers: {
+    Query: {
+      notifications: (_root, args, context: GraphqlContext) => {
+        const query: Record<string, unknown> = {};
+        if (typeof args.unread === "boolean") query.unread = String(args.unread);
+        if (args.limit !== null && args.limit !== undefined) query.limit = args.limit;
+        if (args.cursor !== null && args.cursor !== undefined) query.cursor = args.cursor;
+        return service.listNotifications(
+          context.ctx,
+          parseArgs(listNotificationsQuerySchema, query, ""),
+        );
+      },
+    },
+    Mutation: {
+      markNotificationRead: (_root, args, context: GraphqlContext) =>
+        service.markRead(
+          requireScope(context, "tasks:write", "This mutation"),
+          parseArgs(idSchema, { id: args.id }, "").id,
+        ),
+      markAllNotificationsRead: async (_root, args, context: GraphqlContext) => {
+        const input = parseArgs(markAllReadSchema, args.upTo ? { upTo: args.upTo } : {}, "");
+        const { marked } = await service.markAllRead(
+          requireScope(context, "tasks:write", "This mutation"),
+          input,
+        );
+        return marked;
+      },
+    },
+  },
+};
