@@ -1,5 +1,6 @@
 import "./platform/runtime.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+import { stopTracing } from "./platform/observability/trace-shutdown.ts";
 import { startFromConfig } from "./server.ts";
 
 async function main() {
@@ -19,6 +20,7 @@ async function main() {
     await app.close();
     await database.close();
     await redis?.quit();
+    await stopTracing();
     app.log.info("stopped");
     process.exit(0);
   };

@@ -50,12 +50,15 @@ export type ServerProcess = {
   kill: () => Promise<void>;
 };
 
+/** What `npm start` runs: the tracing preload (inert without OTEL_* settings), then main. */
+const serverArgs = ["--import", "./src/platform/observability/tracing.ts", "src/main.ts"];
+
 /**
- * Runs `src/main.ts` the way production does, with exactly the environment
- * given (plus PATH), so the developer's shell cannot leak into the test.
+ * Runs `src/main.ts` the way production does (`npm start`), with exactly the
+ * environment given (plus PATH), so the developer's shell cannot leak into the test.
  */
 export function startServer(env: Record<string, string>): ServerProcess {
-  const child = spawn(nodeBinary, ["src/main.ts"], {
+  const child = spawn(nodeBinary, serverArgs, {
     cwd: projectRoot,
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],

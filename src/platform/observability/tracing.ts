@@ -1,0 +1,75 @@
+/**
+ * Traces (OpenTelemetry). Loaded before the app with `node --import` (npm
+ * start does), because the instrumentations must hook pg, ioredis, pino and
+ * node:http as they load. Off, at the cost of this module alone, unless the
+ * environment names an exporter: `OTEL_EXPORTER_OTLP_ENDPOINT` or
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (OTLP over HTTP, `OTEL_TRACES_EXPORTER`
+ * defaults to otlp), or `OTEL_TRACES_EXPORTER` itself (`console` for a look
+ * without a collector). Every other setting is the SDK's standard
+ * environment (`OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER`,
+ * `OTEL_EXPORTER_OTLP_HEADERS`, ...): no setting of ours.
+ *
+ * What it records: a server span per request (node:http) with Fastify's
+ * route, hook and handler spans under it (@fastify/otel); a span per
+ * Postgres statement (pg: the statement text, never its values) and Redis
+ * command (ioredis: the command, never its arguments); outgoing HTTP
+ * over node:http (webhook deliveries; the model vendors' SDKs use fetch,
+which is not traced). Log lines written inside a span
+ * carry its `trace_id` and `span_id` (pino), so a log line leads to its
+ * trace. Health checks and metrics scrapes are not traced.
+ */
+import { register } from "node:module";
+import { isMainThread } from "node:worker_threads";
+import { onTracingStop } from "./trace-shutdown.ts";
+
+/** Whether the environment asks for traces (see above). */
+export function tracingWanted(env: NodeJS.ProcessEnv): boolean {
+  const exporter = env.OTEL_TRACES_EXPORTER?.trim();
+  if (exporter) return exporter !== "none";
+  if (env.OTEL_SDK_DISABLED === "true") return false;
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+/** Paths no trace is made for: probes and scrapes, many per minute, each alike. */
+const untraced = new Set(["/healthz", "/readyz", "/metrics"]);
+
+async function start(): Promise<void> {
+  // Hooks only the modules an instrumentation asked for, each acknowledged
+  // before the app's imports run.
+  const { createAddHookMessageChannel } = await import("import-in-the-middle");
+  const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
+  register("import-in-the-middle/hook.mjs", import.meta.url, registerOptions);
+
+  const [{ NodeSDK }, { HttpInstrumentation }, { PgInstrumentation }, ioredis, pino, fastify] =
+    await Promise.all([
+      import("@opentelemetry/sdk-node"),
+      import("@opentelemetry/instrumentation-http"),
+      import("@opentelemetry/instrumentation-pg"),
+      import("@opentelemetry/instrumentation-ioredis"),
+      import("@opentelemetry/instrumentation-pino"),
+      import("@fastify/otel"),
+    ]);
+  const pathOf = (url: string | undefined) => (url ?? "").split("?")[0] ?? "";
+  const sdk = new NodeSDK({
+    serviceName: process.env.OTEL_SERVICE_NAME || "taskpilot",
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) => untraced.has(pathOf(request.url)),
+      }),
+      new fastify.FastifyOtelInstrumentation({
+        registerOnInitialization: true,
+        ignorePaths: (route: { url: string }) => untraced.has(route.url),
+      }),
+      new PgInstrumentation({ enhancedDatabaseReporting: false }),
+      new ioredis.IORedisInstrumentation({ dbStatementSerializer: (command) => command }),
+      new pino.PinoInstrumentation({ disableLogSending: true }),
+    ],
+  });
+  sdk.start();
+  // main.ts sends the spans still buffered once the server and pool are closed.
+  onTracingStop(() => sdk.shutdown());
+  await waitForAllMessagesAcknowledged();
+}
+
+// Piscina's worker threads inherit --import; tracing belongs to the main thread.
+if (isMainThread && tracingWanted(process.env)) await start();
