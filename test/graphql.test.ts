@@ -261,7 +261,7 @@ describe("errors", () => {
   it("refuses a document that does not parse, validate or fit its limits with 400", async () => {
     const user = await signUp(t.app);
     // Introspection is the schema's only deep path: types > fields > type > ofType...
-    const tooDeep = `{ __schema { types { fields { type { ${"ofType { ".repeat(8)}name${" }".repeat(8)} } } } } }`;
+    const tooDeep = `{ __schema { types { fields { type { ${"ofType { ".repeat(12)}name${" }".repeat(12)} } } } } }`;
     const aliases = Array.from(
       { length: graphqlLimits.maxRootFields + 1 },
       (_, index) => `a${index}: me { id }`,
@@ -274,7 +274,7 @@ describe("errors", () => {
         { n: "many" },
         /Int cannot represent/,
       ],
-      [tooDeep, undefined, /query depth \(13\) exceeds the query depth limit of 10/],
+      [tooDeep, undefined, /query depth \(17\) exceeds the query depth limit of 15/],
       [`{ ${aliases} }`, undefined, /at most 20 root fields/],
     ] as const) {
       // Twice: the second run of a document that validated goes through graphql-jit.

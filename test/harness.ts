@@ -106,7 +106,8 @@ export type TestAppOptions = {
   redis?: AppDeps["redis"];
   /** The user cache's TTL (default: the app's). */
   userCacheTtlMs?: number;
-  database?: TestPoolOptions & { embedded?: boolean };
+  /** `server: true`: the machine's Postgres in both modes (see openTestDatabase). */
+  database?: TestPoolOptions & { embedded?: boolean; server?: boolean };
   /**
    * The embedding worker is off by default: it would write ledger rows in the
    * background of unrelated tests. Search tests drain it by hand or turn it on.
@@ -121,8 +122,8 @@ export function useTestApp(options: TestAppOptions = {}) {
   const context = {} as TestContext;
   let drop: () => Promise<void> = async () => {};
   beforeAll(async () => {
-    const { embedded, ...pool } = options.database ?? {};
-    const database = await openTestDatabase({ pool, embedded });
+    const { embedded, server, ...pool } = options.database ?? {};
+    const database = await openTestDatabase({ pool, embedded, server });
     drop = database.drop;
     const clock = new TestClock(options.now);
     const app = await buildApp({

@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   type GraphqlContext,
   type GraphqlPart,
+  given,
   parseArgs,
   requireScope,
 } from "../../platform/http/graphql.ts";
@@ -60,9 +61,6 @@ const typeDefs = `
 const idSchema = z.strictObject({ id: z.uuid({ error: "must be a UUID" }) });
 const id = (args: { id: unknown }) => parseArgs(idSchema, { id: args.id }, "").id;
 const write = (context: GraphqlContext) => requireScope(context, "tasks:write", "This mutation");
-/** Arguments GraphQL passes as null when a client writes null: absent, for the contract. */
-const given = (args: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries(args).filter(([, value]) => value !== null));
 
 export const categoryGraphql: GraphqlPart = {
   typeDefs,

@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   type GraphqlContext,
   type GraphqlPart,
+  given,
   parseArgs,
   requireScope,
 } from "../../platform/http/graphql.ts";
@@ -46,16 +47,18 @@ export const notificationGraphql: GraphqlPart = {
   typeDefs,
   resolvers: {
     Query: {
-      notifications: (_root, args, context: GraphqlContext) => {
-        const query: Record<string, unknown> = {};
-        if (typeof args.unread === "boolean") query.unread = String(args.unread);
-        if (args.limit !== null && args.limit !== undefined) query.limit = args.limit;
-        if (args.cursor !== null && args.cursor !== undefined) query.cursor = args.cursor;
-        return service.listNotifications(
+      notifications: (_root, args, context: GraphqlContext) =>
+        service.listNotifications(
           context.ctx,
-          parseArgs(listNotificationsQuerySchema, query, ""),
-        );
-      },
+          parseArgs(
+            listNotificationsQuerySchema,
+            given({
+              ...args,
+              unread: typeof args.unread === "boolean" ? String(args.unread) : null,
+            }),
+            "",
+          ),
+        ),
     },
     Mutation: {
       markNotificationRead: (_root, args, context: GraphqlContext) =>
@@ -64,7 +67,7 @@ export const notificationGraphql: GraphqlPart = {
           parseArgs(idSchema, { id: args.id }, "").id,
         ),
       markAllNotificationsRead: async (_root, args, context: GraphqlContext) => {
-        const input = parseArgs(markAllReadSchema, args.upTo ? { upTo: args.upTo } : {}, "");
+        const input = parseArgs(markAllReadSchema, given({ upTo: args.upTo }), "");
         const { marked } = await service.markAllRead(
           requireScope(context, "tasks:write", "This mutation"),
           input,

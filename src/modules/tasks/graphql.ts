@@ -1,6 +1,7 @@
 import {
   type GraphqlContext,
   type GraphqlPart,
+  given,
   parseArgs,
   requireScope,
 } from "../../platform/http/graphql.ts";
@@ -131,30 +132,14 @@ const typeDefs = `
   }
 `;
 
-type TaskFilter = Record<string, unknown> & {
-  priority?: string[] | null;
-  overdue?: boolean | null;
-  deleted?: boolean | null;
-};
-
 const pageArgs = new Set(["sort", "order", "limit", "cursor"]);
 
-/** GraphQL's typed filter, as the query parameters of GET /v1/tasks read it. */
-function asQuery(args: {
-  filter?: TaskFilter | null;
-  sort?: string | null;
-  order?: string | null;
-  limit?: number | null;
-  cursor?: string | null;
-}): Record<string, unknown> {
-  const query: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(args.filter ?? {})) {
-    if (value === null || value === undefined) continue;
+/** GraphQL's typed filter, as the query parameters of GET /v1/tasks read them. */
+function asQuery(args: Record<string, unknown> & { filter?: Record<string, unknown> | null }) {
+  const { filter, ...page } = args;
+  const query: Record<string, unknown> = given(page);
+  for (const [key, value] of Object.entries(given(filter ?? {}))) {
     query[key] = Array.isArray(value) || typeof value === "boolean" ? String(value) : value;
-  }
-  for (const key of pageArgs) {
-    const value = args[key as keyof typeof args];
-    if (value !== null && value !== undefined) query[key] = value;
   }
   return query;
 }
@@ -188,7 +173,7 @@ export function taskGraphql(options: { quickAdd?: service.QuickAddSplitter } = {
             write(context),
             parseArgs(
               quickAddSchema,
-              { text: args.text, ...(args.workspaceId ? { workspaceId: args.workspaceId } : {}) },
+              given({ text: args.text, workspaceId: args.workspaceId }),
               "",
             ),
             options.quickAdd,

@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from "fastify";
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from "fastify-type-provider-zod";
 import {
   type ASTVisitor,
@@ -6,6 +6,7 @@ import {
   type GraphQLFormattedError,
   GraphQLScalarType,
   Kind,
+  type SelectionNode,
   type ValidationContext,
 } from "graphql";
 import mercurius, {
@@ -38,8 +39,11 @@ export type GraphqlPart = {
 export const graphqlLimits = {
   maxQueryLength: 20_000,
   maxTokens: 3_000,
-  maxDepth: 10,
+  // The standard introspection query (GraphiQL, codegen) is 15 deep; our
+  // own types nest 4 at most.
+  maxDepth: 15,
   maxRootFields: 20,
+  maxFields: 500,
 } as const;
 
 /** JSON the server sends (activity changes); clients never send it. */
@@ -102,46 +106,106 @@ const description =
   "validate, or whose variables do not fit, answers 400 with `errors` (extensions.code " +
   "`validation_failed`). Failures while resolving answer 200 with `errors`, each with " +
   "`extensions.code` from the REST error codes (`not_found`, `forbidden`, " +
-  "`validation_failed` with `extensions.errors` naming the fields, ...). Limits: " +
+  "`validation_failed` with `extensions.errors` naming the fields, ...), except that a " +
+  "failure worth retrying (`unavailable` and other 5xx codes) answers that status with " +
+  "Retry-After, so a retry with the same Idempotency-Key runs again. Limits: " +
   `${graphqlLimits.maxQueryLength} characters, ${graphqlLimits.maxTokens} tokens, ` +
-  `depth ${graphqlLimits.maxDepth}, ${graphqlLimits.maxRootFields} root fields per operation. ` +
+  `depth ${graphqlLimits.maxDepth}, ${graphqlLimits.maxRootFields} root fields and ` +
+  `${graphqlLimits.maxFields} fields in all (fragments expanded) per operation. ` +
   "An API key needs tasks:read to call it and tasks:write for mutations.";
 
 /**
- * The root fields of an operation, aliases included, may not exceed
- * `maxRootFields`. (Fragments spread at the root count as their fields.)
+ * Fields an operation selects with every fragment spread where it is used
+ * (aliases included): `root` at its top level, `total` at any depth. Each
+ * fragment is counted once and reused, so a document that spreads a large
+ * fragment many times costs its count, not its size; a fragment that spreads
+ * itself (which validation refuses anyway) counts nothing where it recurs.
  */
-function rootFieldLimit(max: number) {
+function fieldCounts(
+  selections: readonly SelectionNode[],
+  context: ValidationContext,
+  fragments: Map<string, { root: number; total: number } | "counting">,
+): { root: number; total: number } {
+  let root = 0;
+  let total = 0;
+  for (const selection of selections) {
+    if (selection.kind === Kind.FIELD) {
+      root += 1;
+      total +=
+        1 +
+        (selection.selectionSet
+          ? fieldCounts(selection.selectionSet.selections, context, fragments).total
+          : 0);
+      continue;
+    }
+    let counted: { root: number; total: number };
+    if (selection.kind === Kind.INLINE_FRAGMENT) {
+      counted = fieldCounts(selection.selectionSet.selections, context, fragments);
+    } else {
+      const name = selection.name.value;
+      const known = fragments.get(name);
+      if (known === "counting") continue;
+      if (known) counted = known;
+      else {
+        const fragment = context.getFragment(name);
+        fragments.set(name, "counting");
+        counted = fragment
+          ? fieldCounts(fragment.selectionSet.selections, context, fragments)
+          : { root: 0, total: 0 };
+        fragments.set(name, counted);
+      }
+    }
+    root += counted.root;
+    total += counted.total;
+  }
+  return { root, total };
+}
+
+/**
+ * An operation may select at most `maxRootFields` root fields (each runs
+ * at least one verb) and `maxFields` fields in all, fragments expanded
+ * (each list field repeats its selection for up to 100 items).
+ */
+function selectionLimits(maxRoot: number, maxFields: number) {
   return (context: ValidationContext): ASTVisitor => ({
     OperationDefinition(node) {
-      let count = 0;
-      const pending = [...node.selectionSet.selections];
-      while (pending.length > 0 && count <= max) {
-        const selection = pending.pop();
-        if (!selection) break;
-        if (selection.kind === Kind.FIELD) count++;
-        else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          pending.push(...selection.selectionSet.selections);
-        } else {
-          const fragment = context.getFragment(selection.name.value);
-          if (fragment) pending.push(...fragment.selectionSet.selections);
-        }
-      }
-      if (count > max) {
+      const counts = fieldCounts(node.selectionSet.selections, context, new Map());
+      if (counts.root > maxRoot) {
         context.reportError(
-          new GraphQLError(`An operation may select at most ${max} root fields`, { nodes: node }),
+          new GraphQLError(`An operation may select at most ${maxRoot} root fields`, {
+            nodes: node,
+          }),
+        );
+      }
+      if (counts.total > maxFields) {
+        context.reportError(
+          new GraphQLError(
+            `An operation may select at most ${maxFields} fields, fragments expanded (this one: ${counts.total})`,
+            { nodes: node },
+          ),
         );
       }
     },
   });
 }
 
-/** One resolver error in the API's taxonomy; anything unexpected is logged and hidden. */
-function formatError(error: GraphQLError, log: FastifyBaseLogger): GraphQLFormattedError {
-  const cause = error.originalError ?? error;
-  const domain = toDomainError(cause);
-  if (domain.status >= 500) log.error({ err: cause, path: error.path }, "graphql resolver failed");
-  return {
+/**
+ * One error of an execution in the API's taxonomy; anything unexpected is
+ * logged and hidden. An error with neither a cause nor a path is about the
+ * document (an operation the schema cannot run, such as a subscription).
+ */
+function describeError(
+  error: GraphQLError,
+  log: FastifyBaseLogger,
+): { formatted: GraphQLFormattedError; domain: DomainError } {
+  const domain =
+    error.originalError === undefined && error.path === undefined
+      ? new DomainError("validation_failed", error.message)
+      : toDomainError(error.originalError ?? error);
+  if (domain.status >= 500) {
+    log.error({ err: error.originalError ?? error, path: error.path }, "graphql resolver failed");
+  }
+  const formatted = {
     message: domain.message,
     ...(error.locations ? { locations: error.locations } : {}),
     ...(error.path ? { path: error.path } : {}),
@@ -151,6 +215,32 @@ function formatError(error: GraphQLError, log: FastifyBaseLogger): GraphQLFormat
       ...(domain.errors ? { errors: domain.errors } : {}),
     },
   };
+  return { formatted, domain };
+}
+
+/**
+ * The HTTP status of an executed document: 200, as GraphQL answers partial
+ * failures, except that a failure the client should retry (5xx: the
+ * database busy or unreachable) makes it that status, with its headers
+ * (Retry-After), so a retry with the same Idempotency-Key runs again
+ * instead of replaying the failure; and a document that could not run at
+ * all answers 400.
+ */
+function executionStatus(
+  data: unknown,
+  failures: Array<{ formatted: GraphQLFormattedError; domain: DomainError }>,
+  reply: FastifyReply,
+): number {
+  const retryable = failures.filter((failure) => failure.domain.status >= 500);
+  if (retryable.length > 0) {
+    for (const failure of retryable)
+      if (failure.domain.headers) reply.headers(failure.domain.headers);
+    return Math.max(...retryable.map((failure) => failure.domain.status));
+  }
+  if (data === null && failures.every((failure) => failure.formatted.path === undefined)) {
+    return 400;
+  }
+  return 200;
 }
 
 /** Errors of the document itself (syntax, validation, variables): a 400 naming no field. */
@@ -189,6 +279,18 @@ export function parseArgs<T extends z.ZodType>(
   );
 }
 
+/**
+ * Arguments as the REST contracts read them: GraphQL passes an argument a
+ * client wrote as `null` as null, where the contract's optional fields
+ * expect it absent. Only null and undefined go: an empty string stays, and
+ * fails the contract like it does over REST.
+ */
+export function given(args: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(args).filter(([, value]) => value !== null && value !== undefined),
+  );
+}
+
 /** A mutation's scope check: API keys need `scope`, as on the REST route. */
 export function requireScope(context: GraphqlContext, scope: Scope, what: string): Context {
   assertGranted(context.ctx.actor, scope, what);
@@ -211,9 +313,20 @@ function byType<T extends Record<string, unknown>>(maps: T[]): T {
   return merged as T;
 }
 
+/** An answer that is GraphQL's JSON or, before the document runs, problem+json. */
+const graphqlOrProblem = (description: string) => ({
+  description,
+  content: {
+    "application/json": { schema: responseSchema },
+    "application/problem+json": { schema: problemSchema },
+  },
+});
+
 /**
- * `POST /graphql`: Mercurius executes (parse cache, JIT after one run, batch
- * loaders per request) but the route is ours, inside the authenticated
+ * `POST /graphql`: Mercurius executes (parse and validation cache, batch
+ * loaders per request; no JIT: Mercurius keys compiled documents by their
+ * text alone, so a document with two operations ran the first caller's
+ * operation for the next) but the route is ours, inside the authenticated
  * scope, so credentials, the Origin check, rate limits and the request's
  * verb context are those of /v1. Only POST: a GET would let a cookie ride
  * on cross-site links.
@@ -227,23 +340,21 @@ export function graphqlRoutes(parts: GraphqlPart[]): FastifyPluginAsyncZod {
       loaders: byType(parts.map((part) => part.loaders ?? {})) as MercuriusLoaders,
       routes: false,
       graphiql: false,
-      jit: 1,
       cache: 1024,
       queryDepth: graphqlLimits.maxDepth,
       graphql: { parseOptions: { maxTokens: graphqlLimits.maxTokens } },
-      validationRules: [rootFieldLimit(graphqlLimits.maxRootFields)],
-      errorFormatter: (execution, context) =>
-        // No data at all: the request failed before execution (variables
-        // that do not fit, found by graphql-jit's compiled coercion).
-        execution.data === undefined
-          ? { statusCode: 400, response: { errors: requestErrors(execution.errors) } }
-          : {
-              statusCode: 200,
-              response: {
-                data: execution.data,
-                errors: execution.errors.map((error) => formatError(error, context.reply.log)),
-              },
-            },
+      validationRules: [selectionLimits(graphqlLimits.maxRootFields, graphqlLimits.maxFields)],
+      errorFormatter: (execution, context) => {
+        // No data at all: the request failed before execution.
+        if (execution.data === undefined) {
+          return { statusCode: 400, response: { errors: requestErrors(execution.errors) } };
+        }
+        const failures = execution.errors.map((error) => describeError(error, context.reply.log));
+        return {
+          statusCode: executionStatus(execution.data, failures, context.reply),
+          response: { data: execution.data, errors: failures.map((failure) => failure.formatted) },
+        };
+      },
     });
     app.withTypeProvider<ZodTypeProvider>().post("/graphql", {
       config: { scope: "tasks:read" },
@@ -261,14 +372,17 @@ export function graphqlRoutes(parts: GraphqlPart[]): FastifyPluginAsyncZod {
             "idempotency_key_in_use",
             "idempotency_key_reused",
           ),
-          400: {
-            description:
-              "A document that does not parse or validate (GraphQL errors), or a body that is not a GraphQL request (problem+json)",
-            content: {
-              "application/json": { schema: responseSchema },
-              "application/problem+json": { schema: problemSchema },
-            },
-          },
+          400: graphqlOrProblem(
+            "A document that does not parse, validate or run (GraphQL errors), or a body that is not a GraphQL request (problem+json)",
+          ),
+          ...Object.fromEntries(
+            [500, 502, 503, 504].map((status) => [
+              status,
+              graphqlOrProblem(
+                "A failure worth retrying (GraphQL errors with their code, and Retry-After where known), or problem+json before the document ran",
+              ),
+            ]),
+          ),
         },
       },
       handler: async (request, reply) => {
