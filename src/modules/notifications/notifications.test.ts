@@ -6,7 +6,8 @@ import type { App } from "../../app.ts";
 import { createApiKey, keyHeaders } from "../api-keys/test-helpers.ts";
 import { call, createWorkspace, join } from "../workspaces/test-helpers.ts";
 import type { Notification } from "./contracts.ts";
-import { recipientsOf } from "./recipients.ts";
+import { peopleAtEachEvent, recipientsOf } from "./recipients.ts";
+import { writeNotifications } from "./service.ts";
 
 const t = useTestApp({ notifications: { pollMs: 50 } });
 // A second instance notifying from the same feed: every event still once.
@@ -168,6 +169,101 @@ describe("who is told", () => {
     expect(
       recipientsOf({ ...event, actorType: "user", actorId: "a" }, { administrators: ["a", "b"] }),
     ).toEqual([]);
+  });
+});
+
+describe("after someone leaves", () => {
+  it("tells a removed member nothing more of the workspace, on any credential", async () => {
+    const { owner, member, workspace } = await team();
+    const made = await createTask(t.app, member, { title: "Theirs", workspaceId: workspace.id });
+    const bound = await createApiKey(t.app, member, {
+      name: "bound",
+      scopes: ["tasks:read"],
+      workspaceId: workspace.id,
+    });
+    await call(t.app, owner, "PATCH", `/v1/tasks/${made.id}`, { title: "Renamed once" });
+    await notified(member, 1);
+    const removed = await call(
+      t.app,
+      owner,
+      "DELETE",
+      `/v1/workspaces/${workspace.id}/members/${member.id}`,
+    );
+    expect(removed.statusCode, removed.body).toBe(204);
+    await call(t.app, owner, "PATCH", `/v1/tasks/${made.id}`, { title: "Renamed after" });
+    // Let the notifier pass the rename.
+    const admin = await signUp(t.app, "Admin");
+    await join(t.app, owner, workspace.id, admin, "admin");
+    await settle(admin, owner, workspace.id);
+    const stored = await t.database.db.execute<{ count: number }>(
+      sql`select count(*)::int as count from notifications n join activity_events e on e.id = n.event_id
+          where n.user_id = ${member.id} and e.type = 'task.updated'`,
+    );
+    expect(stored.rows[0]?.count).toBe(1);
+    expect((await list(t.app, member)).data.map((entry) => entry.activity.type)).toEqual([
+      "member.removed",
+    ]);
+    const keyed = await t.app.inject({ url: "/v1/notifications", headers: keyHeaders(bound) });
+    expect(keyed.statusCode).toBe(200);
+    expect(keyed.json<Page>().data).toEqual([]);
+  });
+
+  it("skips a recipient whose account is gone instead of failing every round after", async () => {
+    const { owner, member, workspace } = await team();
+    const task = await createTask(t.app, owner, {
+      title: "Orphan",
+      workspaceId: workspace.id,
+      assigneeId: member.id,
+    });
+    const [event] = (
+      await t.database.db.execute<{ id: string }>(
+        sql`select id from activity_events where entity_id = ${task.id} limit 1`,
+      )
+    ).rows;
+    if (!event) throw new Error("no event");
+    const written = await writeNotifications(
+      t.database.db,
+      [
+        {
+          id: "01a25000-0000-7000-8000-00000000dead",
+          userId: "01a25000-0000-7000-8000-00000000beef",
+          eventId: event.id,
+          workspaceId: workspace.id,
+          reason: "assigned",
+        },
+      ],
+      new Date(),
+    );
+    expect(written).toBe(0);
+  });
+
+  it("tells of each change the one who had the task when it happened", () => {
+    const now = new Map([["task", { assigneeId: "other", createdBy: "owner" }]]);
+    const events = [
+      {
+        id: "edit",
+        type: "task.updated",
+        entity_id: "task",
+        changes: { description: { from: null, to: "x" } },
+      },
+      {
+        id: "move",
+        type: "task.updated",
+        entity_id: "task",
+        changes: { assigneeId: { from: "member", to: "other" } },
+      },
+    ];
+    const at = peopleAtEachEvent(events, now);
+    expect(at.get("edit")).toEqual({ assigneeId: "member", createdBy: "owner" });
+    expect(at.get("move")).toEqual({ assigneeId: "other", createdBy: "owner" });
+    const edit = events[0];
+    if (!edit) throw new Error("no edit");
+    expect(
+      recipientsOf(
+        { ...edit, actorType: "user", actorId: "owner", entityId: "task" },
+        { task: at.get("edit") },
+      ),
+    ).toEqual([{ userId: "member", reason: "task_activity" }]);
   });
 });
 

@@ -5,8 +5,8 @@ import type pg from "pg";
 import { v7 as uuidv7 } from "uuid";
 import { type FeedRow, feedColumns, feedRowColumns, settled } from "../events/feed.ts";
 import { peopleOfTasks } from "../tasks/service.ts";
-import { administratorsOf } from "../workspaces/service.ts";
-import { needs, recipientsOf } from "./recipients.ts";
+import { membersOf } from "../workspaces/service.ts";
+import { concernsTask, peopleAtEachEvent, recipientsOf } from "./recipients.ts";
 import { claimPlace, movePlace, writeNotifications } from "./service.ts";
 
 export type NotifierSettings = {
@@ -104,20 +104,20 @@ export class Notifier {
         await client.query("commit");
         return { written: 0, full: false };
       }
-      const taskIds = rows.filter((row) => needs(row.type, row.actor_type) === "task");
-      const adminOf = rows.filter((row) => needs(row.type, row.actor_type) === "administrators");
-      const [people, administrators] = await Promise.all([
+      const [people, members] = await Promise.all([
         peopleOfTasks(
           db,
-          taskIds.map((row) => row.entity_id),
+          rows.filter((row) => concernsTask(row.type)).map((row) => row.entity_id),
         ),
-        administratorsOf(
+        membersOf(
           db,
-          adminOf.flatMap((row) => (row.workspace_id ? [row.workspace_id] : [])),
+          rows.flatMap((row) => (row.workspace_id ? [row.workspace_id] : [])),
         ),
       ]);
-      const due = rows.flatMap((row) =>
-        recipientsOf(
+      const peopleAt = peopleAtEachEvent(rows, people);
+      const due = rows.flatMap((row) => {
+        const workspace = row.workspace_id ? (members.get(row.workspace_id) ?? []) : undefined;
+        const recipients = recipientsOf(
           {
             type: row.type,
             actorType: row.actor_type,
@@ -126,17 +126,30 @@ export class Notifier {
             changes: row.changes,
           },
           {
-            task: people.get(row.entity_id),
-            administrators: row.workspace_id ? administrators.get(row.workspace_id) : undefined,
+            task: peopleAt.get(row.id),
+            administrators: workspace
+              ?.filter((person) => person.role === "owner" || person.role === "admin")
+              .map((person) => person.userId),
           },
-        ).map((recipient) => ({
-          id: uuidv7(),
-          userId: recipient.userId,
-          eventId: row.id,
-          workspaceId: row.workspace_id,
-          reason: recipient.reason,
-        })),
-      );
+        );
+        // Only members hear of a workspace's events (a task's maker may have
+        // left it), except of the end of their own membership.
+        const inWorkspace = new Set(workspace?.map((person) => person.userId));
+        return recipients
+          .filter(
+            (recipient) =>
+              workspace === undefined ||
+              recipient.reason === "membership" ||
+              inWorkspace.has(recipient.userId),
+          )
+          .map((recipient) => ({
+            id: uuidv7(),
+            userId: recipient.userId,
+            eventId: row.id,
+            workspaceId: row.workspace_id,
+            reason: recipient.reason,
+          }));
+      });
       const written = await writeNotifications(db, due, this.#settings.now());
       await movePlace(db, { tx: last.tx, id: last.id });
       await client.query("commit");

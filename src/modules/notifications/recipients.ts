@@ -72,9 +72,40 @@ export function recipientsOf(
   return [...told].map(([userId, reason]) => ({ userId, reason }));
 }
 
-/** Whether an event needs the task's people, or the workspace's administrators. */
-export function needs(type: string, actorType: string): "task" | "administrators" | null {
-  if (taskChanges.includes(type)) return "task";
-  if (type === "webhook.updated" && actorType === "system") return "administrators";
-  return null;
+/** Whether an event is about a task whose people (assignee, maker) it concerns. */
+export function concernsTask(type: string): boolean {
+  return type === "task.created" || taskChanges.includes(type);
+}
+
+type TaskPeople = { assigneeId: string | null; createdBy: string | null };
+
+/**
+ * Each task event's people as they were when it happened, not when the
+ * notifier reads them: walking a task's events in the page from the last
+ * back, the assignee before a reassignment is its `from`. (A description
+ * edited and the task then given to someone else in the same second tells
+ * the one who had it then.)
+ */
+export function peopleAtEachEvent(
+  events: Array<{ id: string; type: string; entity_id: string; changes: Record<string, unknown> }>,
+  now: Map<string, TaskPeople>,
+): Map<string, TaskPeople> {
+  const at = new Map<string, TaskPeople>();
+  const current = new Map(now);
+  for (let index = events.length - 1; index >= 0; index--) {
+    const event = events[index];
+    if (!event || !concernsTask(event.type)) continue;
+    const people = current.get(event.entity_id);
+    if (!people) continue;
+    at.set(event.id, people);
+    const assignee = event.changes.assigneeId;
+    if (assignee !== null && typeof assignee === "object" && "from" in assignee) {
+      const from = (assignee as { from?: unknown }).from;
+      current.set(event.entity_id, {
+        ...people,
+        assigneeId: typeof from === "string" ? from : null,
+      });
+    }
+  }
+  return at;
 }

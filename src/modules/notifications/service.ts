@@ -36,8 +36,9 @@ function toNotification(row: NotificationRow): Notification {
 function mine(ctx: Context) {
   const userId = actingUser(ctx.actor).userId;
   const only = workspaceRestriction(ctx.actor);
+  // A bound key sees its workspace while its user is still in it; nothing else.
   const where = only
-    ? sql`n.workspace_id = ${only}`
+    ? sql`n.workspace_id in ${visibleWorkspaceIds(ctx.actor)}`
     : sql`(n.reason = 'membership' or n.workspace_id is null
         or n.workspace_id in ${visibleWorkspaceIds(ctx.actor)})`;
   return sql`n.user_id = ${userId} and ${where}`;
@@ -123,7 +124,12 @@ export async function movePlace(db: Executor, place: { tx: string; id: string })
     .where(eq(notifierPosition.id, 1));
 }
 
-/** The notifier's writes: one row per (user, event); a rerun writes nothing twice. */
+/**
+ * The notifier's writes: one row per (user, event); a rerun writes nothing
+ * twice. One statement whatever the count (arrays, not a parameter per
+ * value), and a recipient whose account is gone by now is skipped rather
+ * than failing the batch (and every round after it) on the foreign key.
+ */
 export async function writeNotifications(
   db: Executor,
   rows: Array<{
@@ -136,12 +142,18 @@ export async function writeNotifications(
   now: Date,
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  const written = await db
-    .insert(notifications)
-    .values(rows.map((row) => ({ ...row, createdAt: now })))
-    .onConflictDoNothing({ target: [notifications.userId, notifications.eventId] })
-    .returning({ id: notifications.id });
-  return written.length;
+  const written = await db.execute(sql`
+    insert into notifications (id, user_id, event_id, workspace_id, reason, created_at)
+    select d.id, d.user_id, d.event_id, d.workspace_id, d.reason, ${now}
+    from unnest(${sql.param(rows.map((row) => row.id))}::uuid[],
+      ${sql.param(rows.map((row) => row.userId))}::uuid[],
+      ${sql.param(rows.map((row) => row.eventId))}::uuid[],
+      ${sql.param(rows.map((row) => row.workspaceId))}::uuid[],
+      ${sql.param(rows.map((row) => row.reason))}::text[])
+      as d(id, user_id, event_id, workspace_id, reason)
+    where exists (select 1 from "user" u where u.id = d.user_id)
+    on conflict (user_id, event_id) do nothing`);
+  return written.rowCount ?? 0;
 }
 
 const retentionMs = 90 * 24 * 60 * 60 * 1000;

@@ -278,20 +278,24 @@ export async function deleteWorkspace(
   });
 }
 
-/** The owners and admins of each workspace (the notifier's audience for workspace alarms). */
-export async function administratorsOf(
+/**
+ * The members of each workspace with their roles, now: whom the notifier
+ * may tell of a workspace's events, and its owners and admins.
+ */
+export async function membersOf(
   db: Executor,
   workspaceIds: string[],
-): Promise<Map<string, string[]>> {
-  const found = new Map<string, string[]>();
+): Promise<Map<string, Array<{ userId: string; role: WorkspaceRole }>>> {
+  const found = new Map<string, Array<{ userId: string; role: WorkspaceRole }>>();
   if (workspaceIds.length === 0) return found;
   const rows = await db
-    .select({ workspaceId: member.organizationId, userId: member.userId })
+    .select({ workspaceId: member.organizationId, userId: member.userId, role: member.role })
     .from(member)
-    .where(
-      and(inArray(member.organizationId, workspaceIds), inArray(member.role, ["owner", "admin"])),
-    );
-  for (const row of rows)
-    found.set(row.workspaceId, [...(found.get(row.workspaceId) ?? []), row.userId]);
+    .where(inArray(member.organizationId, [...new Set(workspaceIds)]));
+  for (const row of rows) {
+    const members = found.get(row.workspaceId) ?? [];
+    members.push({ userId: row.userId, role: row.role });
+    found.set(row.workspaceId, members);
+  }
   return found;
 }
