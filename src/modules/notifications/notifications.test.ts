@@ -153,6 +153,19 @@ describe("who is told", () => {
     expect((await list(t.app, member)).unreadCount).toBe(2);
   });
 
+  it("tells the new owner of a transfer", async () => {
+    const { owner, member, workspace } = await team();
+    const moved = await call(t.app, owner, "POST", `/v1/workspaces/${workspace.id}/transfer`, {
+      userId: member.id,
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    const [told] = await notified(member, 1);
+    expect(told).toMatchObject({
+      reason: "membership",
+      activity: { type: "workspace.ownership_transferred", actor: { id: owner.id } },
+    });
+  });
+
   it("tells owners and admins when the server turns a webhook off", () => {
     const event = {
       type: "webhook.updated",

@@ -39,7 +39,8 @@ function change(changes: Record<string, unknown>, field: string) {
  * - assigned: a task was created for them or given to them;
  * - task_activity: a task assigned to them, made by them, or just taken
  *   from them changed, completed, reopened, deleted or restored;
- * - membership: their role changed, or they were removed;
+ * - membership: their role changed (an ownership transfer included), or
+ *   they were removed;
  * - webhook_disabled: the server turned off a webhook of a workspace they
  *   administer.
  */
@@ -62,6 +63,11 @@ export function recipientsOf(
     tell(assignee.from, "task_activity");
   } else if (event.type === "member.role_changed" || event.type === "member.removed") {
     tell(event.entityId, "membership");
+  } else if (event.type === "workspace.ownership_transferred") {
+    // The new owner; the old one made the transfer (and is never told of it).
+    const owner = change(event.changes, "owner");
+    tell(owner.to, "membership");
+    tell(owner.from, "membership");
   } else if (
     event.type === "webhook.updated" &&
     event.actorType === "system" &&

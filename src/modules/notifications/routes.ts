@@ -16,7 +16,8 @@ const params = z.strictObject({ id: z.uuid({ error: "must be a UUID" }) });
 const about =
   "You are told, within about a second, when someone else assigns you a task; changes, " +
   "completes, reopens, deletes or restores a task assigned to you or made by you; changes " +
-  "your role in a workspace or removes you; and when the server turns off a webhook of a " +
+  "your role in a workspace (or gives you its ownership) or removes you; and when the " +
+  "server turns off a webhook of a " +
   "workspace you administer. Never of what you did yourself. Notifications of a workspace " +
   "you have left are not shown, except the one saying you were removed. Read ones go " +
   "after 90 days.";
