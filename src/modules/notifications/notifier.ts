@@ -3,6 +3,7 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import type { FastifyBaseLogger } from "fastify";
 import type pg from "pg";
 import { v7 as uuidv7 } from "uuid";
+import { Poller } from "../../platform/poller.ts";
 import { type FeedRow, feedColumns, feedRowColumns, settled } from "../events/feed.ts";
 import { peopleOfTasks } from "../tasks/service.ts";
 import { membersOf } from "../workspaces/service.ts";
@@ -33,39 +34,32 @@ export class Notifier {
   readonly #pool: pg.Pool;
   readonly #settings: NotifierSettings;
   readonly #log: FastifyBaseLogger;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #closed = false;
+  readonly #poller: Poller;
 
   constructor(options: { pool: pg.Pool; settings: NotifierSettings; log: FastifyBaseLogger }) {
     this.#pool = options.pool;
     this.#settings = options.settings;
     this.#log = options.log;
+    this.#poller = new Poller({
+      everyMs: options.settings.pollMs,
+      round: () => this.round(),
+      onError: (error) => this.#log.warn({ err: error }, "notifying failed; will retry"),
+    });
   }
 
   start(): void {
-    this.#timer = setInterval(() => {
-      this.#running ??= this.round()
-        .then(() => undefined)
-        .catch((error) => this.#log.warn({ err: error }, "notifying failed; will retry"))
-        .finally(() => {
-          this.#running = undefined;
-        });
-    }, this.#settings.pollMs);
-    this.#timer.unref();
+    this.#poller.start();
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    clearInterval(this.#timer);
-    await this.#running;
+  close(): Promise<void> {
+    return this.#poller.close();
   }
 
   /** Works through every settled event after the place; returns the notifications written. */
   async round(): Promise<number> {
     let written = 0;
     for (;;) {
-      if (this.#closed) return written;
+      if (this.#poller.closed) return written;
       const page = await this.#page();
       written += page.written;
       if (!page.full) return written;

@@ -7,6 +7,7 @@ import { Counter, type Registry } from "prom-client";
 import { v7 as uuidv7 } from "uuid";
 import type { Database } from "../../platform/db/pool.ts";
 import { type Jobs, jobConnection } from "../../platform/jobs/jobs.ts";
+import { Poller } from "../../platform/poller.ts";
 import { type FeedRow, feedColumns, feedRowColumns, settled, toFeedEvent } from "../events/feed.ts";
 import { subscribes } from "./contracts.ts";
 import { type DeliverySettings, deliveryQueue, startDeliveryWorker } from "./delivery.ts";
@@ -56,9 +57,7 @@ export class WebhookDispatcher {
   readonly #attempts: Counter<"outcome">;
   #boss: PgBoss | undefined;
   #lastSweep = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #closed = false;
+  readonly #poller: Poller;
 
   constructor(options: {
     pool: pg.Pool;
@@ -73,6 +72,11 @@ export class WebhookDispatcher {
     this.#jobs = options.jobs;
     this.#settings = options.settings;
     this.#log = options.log;
+    this.#poller = new Poller({
+      everyMs: options.settings.pollMs,
+      round: () => this.round(),
+      onError: (error) => this.#log.warn({ err: error }, "webhook dispatch failed; will retry"),
+    });
     this.#attempts = new Counter({
       name: "taskpilot_webhook_attempts_total",
       help: "Webhook delivery attempts by this instance: succeeded, retrying (failed, to be tried again) or failed (no attempt left)",
@@ -82,21 +86,11 @@ export class WebhookDispatcher {
   }
 
   start(): void {
-    this.#timer = setInterval(() => {
-      this.#running ??= this.round()
-        .then(() => undefined)
-        .catch((error) => this.#log.warn({ err: error }, "webhook dispatch failed; will retry"))
-        .finally(() => {
-          this.#running = undefined;
-        });
-    }, this.#settings.pollMs);
-    this.#timer.unref();
+    this.#poller.start();
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    clearInterval(this.#timer);
-    await this.#running;
+  close(): Promise<void> {
+    return this.#poller.close();
   }
 
   /** One pass over every active webhook; returns how many deliveries it queued. */
@@ -112,7 +106,7 @@ export class WebhookDispatcher {
     let queued = 0;
     let afterId = "00000000-0000-0000-0000-000000000000";
     for (;;) {
-      if (this.#closed) return queued;
+      if (this.#poller.closed) return queued;
       const page = await this.#dispatchPage(boss, afterId);
       queued += page.queued;
       // A webhook with more waiting than one read takes goes again at once.
@@ -127,7 +121,7 @@ export class WebhookDispatcher {
     const { rows } = await this.#pool.query<{ any: boolean }>(
       "select exists (select 1 from webhooks) as any",
     );
-    if (!rows[0]?.any || this.#closed) return undefined;
+    if (!rows[0]?.any || this.#poller.closed) return undefined;
     const boss = await this.#jobs.start();
     await startDeliveryWorker(boss, {
       db: this.#db,
