@@ -6,6 +6,7 @@ import type { App } from "../../app.ts";
 import { createApiKey, keyHeaders } from "../api-keys/test-helpers.ts";
 import { call, createWorkspace, join } from "../workspaces/test-helpers.ts";
 import type { Notification } from "./contracts.ts";
+import { eventsWaiting } from "./notifier.ts";
 import { peopleAtEachEvent, recipientsOf } from "./recipients.ts";
 import { writeNotifications } from "./service.ts";
 
@@ -456,5 +457,22 @@ describe("the notifier", () => {
     // Ten of each instance's rounds (pollMs 50).
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await version()).toEqual(before);
+  });
+});
+
+describe("the probe each round makes", () => {
+  it("finds the next event through the feed index, with the place in the index condition", async () => {
+    const plan = await t.database.db.transaction(async (tx) => {
+      await tx.execute(sql`set local enable_seqscan = off`);
+      const result = await tx.execute<{ "QUERY PLAN": unknown }>(
+        sql`explain (format json) ${eventsWaiting}`,
+      );
+      return JSON.stringify(result.rows[0]?.["QUERY PLAN"]);
+    });
+    // A join filter here read every event of the table each second.
+    expect(plan).toMatch(
+      /"Relation Name":"activity_events".*"Index Cond":"\(ROW\(tx, id\) > ROW\(p\.position_tx, p\.position_id\)\)"/,
+    );
+    expect(plan).not.toMatch(/Join Filter/);
   });
 });

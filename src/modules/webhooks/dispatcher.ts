@@ -26,6 +26,28 @@ type Claimed = {
   position_id: string;
 };
 
+/**
+ * Active webhooks after `afterId` whose workspace has a settled event after
+ * their place: each one's next event, read from the workspace's feed index
+ * (`order by ... limit 1` keeps the place in the index condition; a bare
+ * EXISTS let the planner scan every event after the place), settled or not.
+ */
+export function webhooksWaiting(afterId: string) {
+  return sql`
+    select w.id from webhooks w
+    where w.active and w.id > ${afterId}::uuid
+      and exists (
+        select 1 from (
+          select tx from activity_events
+          where workspace_id = w.workspace_id and (tx, id) > (w.position_tx, w.position_id)
+          order by tx, id
+          limit 1
+        ) next
+        where ${settled})
+    order by w.id
+    limit ${webhooksPerRound}`;
+}
+
 /** Webhooks claimed per transaction, and events read per webhook per round. */
 const webhooksPerRound = 50;
 const eventsPerWebhook = 100;
@@ -141,14 +163,7 @@ export class WebhookDispatcher {
     try {
       const db = drizzle({ client });
       // Outside a transaction: a read-only statement takes no transaction id.
-      const waiting = await db.execute<{ id: string }>(sql`
-        select w.id from webhooks w
-        where w.active and w.id > ${afterId}::uuid
-          and exists (select 1 from activity_events
-            where workspace_id = w.workspace_id
-              and (tx, id) > (w.position_tx, w.position_id) and ${settled})
-        order by w.id
-        limit ${webhooksPerRound}`);
+      const waiting = await db.execute<{ id: string }>(webhooksWaiting(afterId));
       const ids = waiting.rows.map((row) => row.id);
       if (ids.length === 0) return { queued: 0, lastId: null, full: false };
       const lastId = ids.length < webhooksPerRound ? null : (ids.at(-1) ?? null);

@@ -5,6 +5,7 @@ import { createTask, expectProblem, expectValidationError } from "../../../test/
 import { createApiKey, keyHeaders } from "../api-keys/test-helpers.ts";
 import { call, createWorkspace, join } from "../workspaces/test-helpers.ts";
 import { deliveryQueue } from "./delivery.ts";
+import { webhooksWaiting } from "./dispatcher.ts";
 import { secretBox, verifySignature } from "./secret.ts";
 import { settleAbandoned } from "./service.ts";
 import { createWebhook, deliveries, deliveriesWhen, getWebhook, Receiver } from "./test-helpers.ts";
@@ -568,5 +569,21 @@ describe("with two instances", () => {
       (entries) => entries.length === 20 && entries.every((entry) => entry.status === "succeeded"),
     );
     expect(new Set(list.map((entry) => entry.eventId)).size).toBe(20);
+  });
+});
+
+describe("the probe each round makes", () => {
+  it("reads each webhook's next event from its workspace's feed index", async () => {
+    const plan = await t.database.db.transaction(async (tx) => {
+      await tx.execute(sql`set local enable_seqscan = off`);
+      const result = await tx.execute<{ "QUERY PLAN": unknown }>(
+        sql`explain (format json) ${webhooksWaiting("00000000-0000-0000-0000-000000000000")}`,
+      );
+      return JSON.stringify(result.rows[0]?.["QUERY PLAN"]);
+    });
+    // Without the ordered limit, the planner scanned every event after the place.
+    expect(plan).toMatch(
+      /"Index Name":"activity_workspace_feed_idx".*"Index Cond":"\(\(workspace_id = w\.workspace_id\) AND \(ROW\(tx, id\) > ROW\(w\.position_tx, w\.position_id\)\)\)"/,
+    );
   });
 });
