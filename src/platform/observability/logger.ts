@@ -7,8 +7,9 @@ import {
 } from "fastify";
 import pino, { type DestinationStream, type Logger } from "pino";
 import { actorLogFields } from "../context.ts";
+import { censor, urlForLog } from "./redact-url.ts";
 
-const censor = "[redacted]";
+export { urlForLog };
 
 /**
  * Where the server's log lines go (`npm start`: stdout). pino's own
@@ -57,18 +58,6 @@ function requestForLog(request: FastifyRequest) {
     remoteAddress: request.ip,
     remotePort: request.socket?.remotePort,
   };
-}
-
-const secretParameter =
-  /([?&;])(code|state|ticket|sig|signature|[\w.-]*?(?:token|secret|password|api[_-]?key))=[^&;#]*/gi;
-const secretPathSegment = /(\/reset-password\/)[^/?#]+/i;
-
-/** The URL as it may be written to a log: secret query values and path tokens replaced. */
-export function urlForLog(url: string): string {
-  let safe = url;
-  if (safe.includes("/reset-password/")) safe = safe.replace(secretPathSegment, `$1${censor}`);
-  if (safe.includes("=")) safe = safe.replace(secretParameter, `$1$2=${censor}`);
-  return safe;
 }
 
 /**

@@ -14,12 +14,15 @@
  * Postgres statement (pg: the statement text, never its values) and Redis
  * command (ioredis: the command, never its arguments); outgoing HTTP
  * over node:http (webhook deliveries; the model vendors' SDKs use fetch,
-which is not traced). Log lines written inside a span
- * carry its `trace_id` and `span_id` (pino), so a log line leads to its
- * trace. Health checks and metrics scrapes are not traced.
+ * which is not traced). URLs are recorded as the logs show them: secret
+ * query values and reset tokens masked, and an outgoing request's path
+ * dropped (a webhook's path may be its secret). Log lines written inside a
+ * span carry its `trace_id` and `span_id` (pino), so a log line leads to
+ * its trace. Health checks and metrics scrapes are not traced.
  */
 import { register } from "node:module";
 import { isMainThread } from "node:worker_threads";
+import { censor, urlForLog } from "./redact-url.ts";
 import { onTracingStop } from "./trace-shutdown.ts";
 
 /** Whether the environment asks for traces (see above). */
@@ -28,6 +31,12 @@ export function tracingWanted(env: NodeJS.ProcessEnv): boolean {
   if (exporter) return exporter !== "none";
   if (env.OTEL_SDK_DISABLED === "true") return false;
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+/** A URL's path and, when it has one, its query. */
+function splitUrl(url: string): [string, string | undefined] {
+  const at = url.indexOf("?");
+  return at === -1 ? [url, undefined] : [url.slice(0, at), url.slice(at + 1)];
 }
 
 /** Paths no trace is made for: probes and scrapes, many per minute, each alike. */
@@ -55,10 +64,24 @@ async function start(): Promise<void> {
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => untraced.has(pathOf(request.url)),
+        // The instrumentation records URLs as they came; ours go out as the logs show them.
+        applyCustomAttributesOnSpan: (span, request) => {
+          if ("url" in request && typeof request.url === "string") {
+            const [path, query] = splitUrl(urlForLog(request.url));
+            span.setAttribute("url.path", path);
+            if (query !== undefined) span.setAttribute("url.query", query);
+          } else if ("host" in request) {
+            // Outgoing (webhook deliveries): a target's path may be its secret.
+            span.setAttribute("url.full", `${request.protocol}//${request.host}/${censor}`);
+          }
+        },
       }),
       new fastify.FastifyOtelInstrumentation({
         registerOnInitialization: true,
         ignorePaths: (route: { url: string }) => untraced.has(route.url),
+        requestHook: (span, request) => {
+          span.setAttribute("url.path", urlForLog(request.url));
+        },
       }),
       new PgInstrumentation({ enhancedDatabaseReporting: false }),
       new ioredis.IORedisInstrumentation({ dbStatementSerializer: (command) => command }),
