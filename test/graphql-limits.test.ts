@@ -1,5 +1,6 @@
 import { getIntrospectionQuery } from "graphql";
 import { describe, expect, it } from "vitest";
+import { gql } from "./graphql-helpers.ts";
 import { signUp, type TestUser, useTestApp } from "./harness.ts";
 import { createTask } from "./tasks-helpers.ts";
 
@@ -10,40 +11,20 @@ import { createTask } from "./tasks-helpers.ts";
  */
 const t = useTestApp();
 
-type Answer = {
-  status: number;
-  data: Record<string, unknown> | null;
-  errors: Array<{
-    message: string;
-    extensions?: { code?: string; errors?: Array<{ path: string }> };
-  }>;
-};
-
-async function gql(
-  user: TestUser,
-  query: string,
-  extra: { variables?: Record<string, unknown>; operationName?: string } = {},
-): Promise<Answer> {
-  const response = await t.app.inject({
-    method: "POST",
-    url: "/graphql",
-    headers: user.headers,
-    payload: { query, ...extra },
-  });
-  const body = response.json() as { data?: Answer["data"]; errors?: Answer["errors"] };
-  return { status: response.statusCode, data: body.data ?? null, errors: body.errors ?? [] };
-}
+/** POST /graphql as `user`. */
+const ask = (user: TestUser, query: string, operationName?: string) =>
+  gql(t.app, user.headers, query, undefined, operationName);
 
 describe("documents that ask for more than they look like", () => {
   it("refuses a fragment that spreads itself, without hanging", async () => {
     const user = await signUp(t.app);
-    const answer = await gql(user, "{ ...A } fragment A on Query { ...A }");
+    const answer = await ask(user, "{ ...A } fragment A on Query { ...A }");
     expect(answer.status).toBe(400);
     expect(answer.errors.map((error) => error.message).join(" ")).toMatch(
       /Cannot spread fragment "A" within itself/,
     );
     // And the server still answers.
-    expect((await gql(user, "{ me { id } }")).status).toBe(200);
+    expect((await ask(user, "{ me { id } }")).status).toBe(200);
   });
 
   it("counts fields with every fragment expanded", async () => {
@@ -54,13 +35,13 @@ describe("documents that ask for more than they look like", () => {
       fragment Wide on Task { ${wide} }
       fragment Page on TaskPage { data { ...Wide } d2: data { ...Wide } }
       { ${Array.from({ length: 10 }, (_, index) => `p${index}: tasks { ...Page }`).join(" ")} }`;
-    const answer = await gql(user, query);
+    const answer = await ask(user, query);
     expect(answer.status).toBe(400);
     expect(answer.errors[0]?.message).toMatch(
       /at most 500 fields, fragments expanded \(this one: 630\)/,
     );
     // The same fragment used within the limit is fine.
-    const small = await gql(
+    const small = await ask(
       user,
       `fragment Wide on Task { ${wide} } { tasks { data { ...Wide } } }`,
     );
@@ -72,11 +53,11 @@ describe("documents that ask for more than they look like", () => {
     const bob = await signUp(t.app, "Bob");
     const text = `query Read { me { name } } mutation Write { createCategory(input: { name: "Written" }) { id } }`;
     // Three times, so a cache keyed by the text alone would have compiled it for Write.
-    expect((await gql(alice, text, { operationName: "Write" })).errors).toEqual([]);
-    await gql(alice, text, { operationName: "Write" });
-    await gql(alice, text, { operationName: "Write" });
+    expect((await ask(alice, text, "Write")).errors).toEqual([]);
+    await ask(alice, text, "Write");
+    await ask(alice, text, "Write");
     for (let round = 0; round < 3; round++) {
-      const read = await gql(bob, text, { operationName: "Read" });
+      const read = await ask(bob, text, "Read");
       expect(read.data).toEqual({ me: { name: "Bob" } });
     }
     const categories = await t.app.inject({ url: "/v1/categories", headers: bob.headers });
@@ -85,23 +66,23 @@ describe("documents that ask for more than they look like", () => {
 
   it("answers the standard introspection query (GraphiQL, codegen)", async () => {
     const user = await signUp(t.app);
-    const answer = await gql(user, getIntrospectionQuery());
+    const answer = await ask(user, getIntrospectionQuery());
     expect(answer.errors).toEqual([]);
     expect(answer.status).toBe(200);
   });
 
   it("answers an operation the schema cannot run as a bad request, not an internal error", async () => {
     const user = await signUp(t.app);
-    const answer = await gql(user, "subscription { me { id } }");
+    const answer = await ask(user, "subscription { me { id } }");
     expect(answer.status).toBe(400);
     expect(answer.errors[0]?.extensions?.code).toBe("validation_failed");
   });
 
   it("refuses an empty string where REST does", async () => {
     const user = await signUp(t.app);
-    const upTo = await gql(user, `mutation { markAllNotificationsRead(upTo: "") }`);
+    const upTo = await ask(user, `mutation { markAllNotificationsRead(upTo: "") }`);
     expect(upTo.errors[0]?.extensions?.errors?.[0]?.path).toBe("upTo");
-    const quick = await gql(user, `mutation { quickAddTask(text: "x", workspaceId: "") { id } }`);
+    const quick = await ask(user, `mutation { quickAddTask(text: "x", workspaceId: "") { id } }`);
     expect(quick.errors[0]?.extensions?.errors?.[0]?.path).toBe("workspaceId");
     const tasks = await t.app.inject({ url: "/v1/tasks", headers: user.headers });
     expect(tasks.json<{ data: unknown[] }>().data).toEqual([]);

@@ -1,40 +1,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { App } from "../src/app.ts";
 import { createApiKey, keyHeaders } from "../src/modules/api-keys/test-helpers.ts";
 import { categorySchema } from "../src/modules/categories/contracts.ts";
 import { profileSchema } from "../src/modules/profile/contracts.ts";
 import { taskSchema } from "../src/modules/tasks/contracts.ts";
 import { graphqlLimits } from "../src/platform/http/graphql.ts";
+import { type GraphqlData, type GraphqlError, gql } from "./graphql-helpers.ts";
 import { signUp, type TestUser, useTestApp } from "./harness.ts";
 import { createTask } from "./tasks-helpers.ts";
 
 const t = useTestApp();
 
-// biome-ignore lint/suspicious/noExplicitAny: answers are read field by field and checked with expect
-type Data = Record<string, any>;
-type GraphqlError = {
-  message: string;
-  path?: Array<string | number>;
-  extensions?: { code: string; status?: number; errors?: Array<{ path: string; message: string }> };
-};
-type Answer = { status: number; data: Data | null; errors: GraphqlError[] };
-
-async function gql(
-  app: App,
-  headers: Record<string, string>,
-  query: string,
-  variables?: Record<string, unknown>,
-): Promise<Answer> {
-  const response = await app.inject({
-    method: "POST",
-    url: "/graphql",
-    headers,
-    payload: { query, ...(variables ? { variables } : {}) },
-  });
-  const body = response.json() as { data?: Data | null; errors?: GraphqlError[] };
-  return { status: response.statusCode, data: body.data ?? null, errors: body.errors ?? [] };
-}
+type Data = GraphqlData;
 
 /** The answer of a request that must succeed, with no errors. */
 async function ok(user: TestUser, query: string, variables?: Record<string, unknown>) {

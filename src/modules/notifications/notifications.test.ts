@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { gql } from "../../../test/graphql-helpers.ts";
 import { signUp, type TestUser, useSecondInstance, useTestApp } from "../../../test/harness.ts";
 import { createTask, expectValidationError } from "../../../test/tasks-helpers.ts";
 import type { App } from "../../app.ts";
@@ -391,13 +392,12 @@ describe("over GraphQL", () => {
       assigneeId: member.id,
     });
     const [entry] = await notified(member, 1);
-    const gql = async (query: string) => {
-      const response = await call(t.app, member, "POST", "/graphql", { query });
-      expect(response.statusCode, response.body).toBe(200);
-      // biome-ignore lint/suspicious/noExplicitAny: the answer is checked field by field
-      return response.json<{ data: Record<string, any> | null; errors?: unknown[] }>();
+    const ask = async (query: string) => {
+      const answer = await gql(t.app, member.headers, query);
+      expect(answer.status).toBe(200);
+      return answer;
     };
-    const listed = await gql(
+    const listed = await ask(
       "{ notifications(unread: true) { unreadCount data { id reason read activity { type entity { title } } } } }",
     );
     expect(listed.data?.notifications).toEqual({
@@ -411,11 +411,11 @@ describe("over GraphQL", () => {
         },
       ],
     });
-    const marked = await gql(`mutation { markNotificationRead(id: "${entry?.id}") { read } }`);
+    const marked = await ask(`mutation { markNotificationRead(id: "${entry?.id}") { read } }`);
     expect(marked.data?.markNotificationRead).toEqual({ read: true });
-    const all = await gql("mutation { markAllNotificationsRead }");
+    const all = await ask("mutation { markAllNotificationsRead }");
     expect(all.data?.markAllNotificationsRead).toBe(0);
-    const bad = await gql(`mutation { markAllNotificationsRead(upTo: "nope") }`);
+    const bad = await ask(`mutation { markAllNotificationsRead(upTo: "nope") }`);
     expect(bad.errors).toMatchObject([
       { extensions: { code: "validation_failed", errors: [{ path: "upTo" }] } },
     ]);
