@@ -83,6 +83,9 @@ describe("traces", { timeout: processTestTimeoutMs }, () => {
     expect(
       tracingWanted({ OTEL_SDK_DISABLED: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "http://c" }),
     ).toBe(false);
+    expect(tracingWanted({ OTEL_SDK_DISABLED: "TRUE", OTEL_TRACES_EXPORTER: "console" })).toBe(
+      false,
+    );
   });
 
   it("follow a request from its HTTP span through its route to its SQL, mark its log lines, and are sent at shutdown", async () => {

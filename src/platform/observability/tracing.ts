@@ -27,9 +27,9 @@ import { onTracingStop } from "./trace-shutdown.ts";
 
 /** Whether the environment asks for traces (see above). */
 export function tracingWanted(env: NodeJS.ProcessEnv): boolean {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return false;
   const exporter = env.OTEL_TRACES_EXPORTER?.trim();
   if (exporter) return exporter !== "none";
-  if (env.OTEL_SDK_DISABLED === "true") return false;
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
