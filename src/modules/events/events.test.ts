@@ -323,13 +323,16 @@ describe("who sees what", () => {
     const [listed] = keys.json<{ data: Array<{ id: string }> }>().data;
     const revoked = await call(t.app, owner, "DELETE", `/v1/api-keys/${listed?.id}`);
     expect(revoked.statusCode, revoked.body).toBe(204);
-    // The owner's own change outside any workspace, then the next keep-alive
-    // (every 250 ms here) checks the key again.
-    expect((await follower.nextActivity()).activity).toMatchObject({
-      type: "api_key.revoked",
-      workspaceId: null,
-    });
-    expect(await follower.next()).toMatchObject({
+    // The next keep-alive (every 250 ms here) checks the key again. The
+    // revocation's own event (the owner's change outside any workspace) comes
+    // first only if it settled before that check: on a busy shared server
+    // another transaction can hold it back past it, so either order is right.
+    let item = await follower.next();
+    if (item.kind === "activity") {
+      expect(item.activity).toMatchObject({ type: "api_key.revoked", workspaceId: null });
+      item = await follower.next();
+    }
+    expect(item).toMatchObject({
       kind: "problem",
       problem: { status: 401, code: "unauthenticated" },
     });
