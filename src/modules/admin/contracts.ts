@@ -2,10 +2,6 @@ import { z } from "zod";
 import { taskSchema } from "../tasks/contracts.ts";
 import { workspaceRoles } from "../workspaces/schema.ts";
 
-export const supportAccessParamsSchema = z.strictObject({
-  id: z.uuid({ error: "must be a UUID" }),
-});
-
 export const supportAccessSchema = z.strictObject({
   reason: z
     .string({ error: "is required" })

@@ -159,6 +159,12 @@ describe("monthly budgets", () => {
     // A stranger cannot see that the workspace exists.
     const stranger = await signUp(t.app);
     expectProblem(await getBudget(stranger, `?workspaceId=${workspaceId}`), 404, "not_found");
+    // Not an id at all: a field error in the words every other id gets.
+    const notAnId = expectValidationError(
+      await getBudget(stranger, "?workspaceId=team"),
+      "workspaceId",
+    );
+    expect(notAnId.errors?.[0]?.message).toBe("must be a UUID");
     expectProblem(
       await t.app.inject({
         url: `/v1/ai/usage?workspaceId=${workspaceId}`,

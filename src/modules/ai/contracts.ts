@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isoDateTime } from "../../platform/http/fields.ts";
+import { isoDateTime, uuid } from "../../platform/http/fields.ts";
 import { listTasksQuerySchema, taskSchema } from "../tasks/contracts.ts";
 
 const usageSchema = z
@@ -79,7 +79,7 @@ export const digestBodySchema = z
 
 export const breakdownBodySchema = z
   .strictObject({
-    taskId: z.uuid({ error: "must be a UUID" }),
+    taskId: uuid,
     apply: z
       .boolean()
       .optional()
@@ -133,7 +133,7 @@ export const budgetSchema = z
   .meta({ id: "AiBudget" });
 
 export const budgetQuerySchema = z.strictObject({
-  workspaceId: z.uuid().optional().meta({ description: "Default: your personal workspace" }),
+  workspaceId: uuid.optional().meta({ description: "Default: your personal workspace" }),
 });
 
 export const budgetBodySchema = z

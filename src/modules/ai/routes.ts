@@ -2,8 +2,8 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { wantsEventStream } from "../../platform/http/event-stream.ts";
+import { idParams } from "../../platform/http/fields.ts";
 import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
-import { taskParamsSchema } from "../tasks/contracts.ts";
 import { getBudget, getUsage, setBudget } from "./account.ts";
 import {
   breakdownBodySchema,
@@ -65,7 +65,7 @@ export const aiRoutes: FastifyPluginAsyncZod<{ gateway: AiGateway }> = async (ap
       security,
       summary: "Summarise a task",
       description: `From its title, description, sub-tasks and activity. An API key needs \`tasks:read\` too (403 without). ${streamDescription}`,
-      params: taskParamsSchema,
+      params: idParams,
       response: { 200: answerResponse(summarySchema), ...featureErrors },
     },
     handler: (request, reply) =>

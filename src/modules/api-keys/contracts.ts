@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { scopes } from "../../platform/auth/scopes.ts";
+import { uuid } from "../../platform/http/fields.ts";
 import { cursorSchema, limitSchema, pageSchema } from "../../platform/http/pagination.ts";
 
 const scopeSchema = z.enum(scopes, { error: `must be one of ${scopes.join(", ")}` });
@@ -50,8 +51,7 @@ export const createApiKeySchema = z
       .max(365, "must be between 1 and 365")
       .optional()
       .meta({ description: "Without it the key lives until it is revoked" }),
-    workspaceId: z
-      .uuid({ error: "must be a UUID" })
+    workspaceId: uuid
       .optional()
       .meta({ description: "Bind the key to one workspace you belong to" }),
   })
@@ -65,5 +65,3 @@ export const listApiKeysQuerySchema = z.strictObject({
 });
 
 export type ListApiKeysQuery = z.infer<typeof listApiKeysQuerySchema>;
-
-export const apiKeyParamsSchema = z.strictObject({ id: z.uuid({ error: "must be a UUID" }) });

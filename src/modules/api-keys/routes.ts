@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { idParams } from "../../platform/http/fields.ts";
 import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
 import {
   apiKeyPageSchema,
-  apiKeyParamsSchema,
   createApiKeySchema,
   createdApiKeySchema,
   listApiKeysQuerySchema,
@@ -55,7 +55,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
       security,
       summary: "Revoke an API key",
       description: "Takes effect at once, on every instance.",
-      params: apiKeyParamsSchema,
+      params: idParams,
       response: {
         204: z.null().describe("Revoked"),
         ...problemResponses("not_found", "forbidden"),

@@ -116,5 +116,3 @@ export const pageQuerySchema = z.strictObject({
   limit: limitSchema,
   cursor: cursorSchema.optional(),
 });
-
-export const idParamsSchema = z.strictObject({ id: z.uuid({ error: "must be a UUID" }) });

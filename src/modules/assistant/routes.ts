@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { wantsEventStream, withEventStream } from "../../platform/http/event-stream.ts";
+import { idParams } from "../../platform/http/fields.ts";
 import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
 import type { AssistantAgent } from "./agent.ts";
 import {
@@ -8,7 +9,6 @@ import {
   chatBodySchema,
   chatResultSchema,
   conversationPageSchema,
-  idParamsSchema,
   messagePageSchema,
   pageQuerySchema,
 } from "./contracts.ts";
@@ -101,7 +101,7 @@ export const chatRoutes: FastifyPluginAsyncZod<{ agent: AssistantAgent }> = asyn
       description:
         "approve: true runs the held tool calls now, as you; false discards them. An approval " +
         "is decided once and lapses after 10 minutes (409).",
-      params: idParamsSchema,
+      params: idParams,
       body: approvalDecisionSchema,
       response: {
         200: chatResultSchema,
@@ -129,7 +129,7 @@ export const chatRoutes: FastifyPluginAsyncZod<{ agent: AssistantAgent }> = asyn
       tags,
       security,
       summary: "The messages of a conversation, oldest first",
-      params: idParamsSchema,
+      params: idParams,
       querystring: pageQuerySchema,
       response: { 200: messagePageSchema, ...problemResponses("not_found") },
     },
@@ -142,7 +142,7 @@ export const chatRoutes: FastifyPluginAsyncZod<{ agent: AssistantAgent }> = asyn
       tags,
       security,
       summary: "Delete a conversation and its messages",
-      params: idParamsSchema,
+      params: idParams,
       response: {
         204: z.null().describe("Deleted"),
         ...problemResponses("not_found", "forbidden"),

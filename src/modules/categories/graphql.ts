@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { idParams } from "../../platform/http/fields.ts";
 import {
   type GraphqlContext,
   type GraphqlPart,
@@ -58,8 +58,7 @@ const typeDefs = `
   }
 `;
 
-const idSchema = z.strictObject({ id: z.uuid({ error: "must be a UUID" }) });
-const id = (args: { id: unknown }) => parseArgs(idSchema, { id: args.id }, "").id;
+const id = (args: { id: unknown }) => parseArgs(idParams, { id: args.id }, "").id;
 const write = (context: GraphqlContext) => requireScope(context, "tasks:write", "This mutation");
 
 export const categoryGraphql: GraphqlPart = {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { formatEtag, replyNotModified, versionFromIfMatch } from "../../platform/http/etag.ts";
+import { idParams } from "../../platform/http/fields.ts";
 import {
   concurrentChanges,
   ctxOf,
@@ -17,7 +18,6 @@ import {
 import * as service from "./service.ts";
 
 const tags = ["Categories"];
-const params = z.strictObject({ id: z.uuid({ error: "must be a UUID" }) });
 // The task count is part of the representation, so it is part of the ETag.
 const etagOf = (category: { id: string; taskCount: number }, version: number) =>
   formatEtag(version, category.taskCount);
@@ -61,7 +61,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
       tags,
       security,
       summary: "Get a category",
-      params,
+      params: idParams,
       response: {
         200: categorySchema,
         304: z.null().describe("Not modified"),
@@ -85,7 +85,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
       security,
       summary: "Update a category",
       description: concurrentChanges,
-      params,
+      params: idParams,
       body: updateCategorySchema,
       response: {
         200: categorySchema,
@@ -108,7 +108,7 @@ export const categoryRoutes: FastifyPluginAsyncZod = async (app) => {
       security,
       summary: "Delete a category",
       description: `Its tasks stay, uncategorised. ${concurrentChanges}`,
-      params,
+      params: idParams,
       response: {
         204: z.null().describe("Deleted"),
         ...problemResponses("not_found", "forbidden", "conflict", "precondition_failed"),

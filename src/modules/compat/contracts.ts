@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { uuid } from "../../platform/http/fields.ts";
 import { pendingApprovalSchema, toolCallSchema } from "../assistant/contracts.ts";
 import { taskPriorities } from "../tasks/schema.ts";
 
@@ -24,10 +25,10 @@ export const compatTaskSchema = z
 
 export type CompatTask = z.infer<typeof compatTaskSchema>;
 
-export const compatUserParams = z.strictObject({ user_id: z.uuid({ error: "must be a UUID" }) });
+export const compatUserParams = z.strictObject({ user_id: uuid });
 export const compatTaskParams = z.strictObject({
-  user_id: z.uuid({ error: "must be a UUID" }),
-  id: z.uuid({ error: "must be a UUID" }),
+  user_id: uuid,
+  id: uuid,
 });
 
 export const compatListQuery = z.strictObject({

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { idParams } from "../../platform/http/fields.ts";
 import {
   type GraphqlContext,
   type GraphqlPart,
@@ -41,8 +41,6 @@ const typeDefs = `
   }
 `;
 
-const idSchema = z.strictObject({ id: z.uuid({ error: "must be a UUID" }) });
-
 export const notificationGraphql: GraphqlPart = {
   typeDefs,
   resolvers: {
@@ -64,7 +62,7 @@ export const notificationGraphql: GraphqlPart = {
       markNotificationRead: (_root, args, context: GraphqlContext) =>
         service.markRead(
           requireScope(context, "tasks:write", "This mutation"),
-          parseArgs(idSchema, { id: args.id }, "").id,
+          parseArgs(idParams, { id: args.id }, "").id,
         ),
       markAllNotificationsRead: async (_root, args, context: GraphqlContext) => {
         const input = parseArgs(markAllReadSchema, given({ upTo: args.upTo }), "");

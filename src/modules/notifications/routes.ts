@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { z } from "zod";
+import { idParams } from "../../platform/http/fields.ts";
 import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
 import {
   listNotificationsQuerySchema,
@@ -11,7 +11,6 @@ import {
 import * as service from "./service.ts";
 
 const tags = ["Notifications"];
-const params = z.strictObject({ id: z.uuid({ error: "must be a UUID" }) });
 
 const about =
   "You are told, within about a second, when someone else assigns you a task; changes, " +
@@ -43,7 +42,7 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
       security,
       summary: "Mark a notification read",
       description: "Marking one already read changes nothing (it keeps its first read time).",
-      params,
+      params: idParams,
       response: { 200: notificationSchema, ...problemResponses("not_found") },
     },
     handler: (request) => service.markRead(ctxOf(request), request.params.id),

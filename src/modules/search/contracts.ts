@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { queryInteger } from "../../platform/http/fields.ts";
+import { queryInteger, uuid } from "../../platform/http/fields.ts";
 import { taskSchema } from "../tasks/contracts.ts";
 
 export const searchModes = ["keyword", "semantic", "hybrid"] as const;
@@ -24,7 +24,7 @@ export const searchQuerySchema = z.strictObject({
   status: z
     .enum(["open", "completed", "all"], { error: "must be open, completed or all" })
     .default("all"),
-  workspaceId: z.uuid({ error: "must be a UUID" }).optional(),
+  workspaceId: uuid.optional(),
   limit: queryInteger({ min: 1, max: 100, default: 20 }),
 });
 

@@ -158,8 +158,6 @@ export const listTasksQuerySchema = z.strictObject({
   cursor: cursorSchema.optional(),
 });
 
-export const taskParamsSchema = z.strictObject({ id: z.uuid({ error: "must be a UUID" }) });
-
 export type CreateTaskInput = z.infer<typeof createTaskSchema>;
 export type UpdateTaskInput = z.infer<typeof updateTaskSchema>;
 export type ListTasksQuery = z.infer<typeof listTasksQuerySchema>;

@@ -1,3 +1,4 @@
+import { idParams } from "../../platform/http/fields.ts";
 import {
   type GraphqlContext,
   type GraphqlPart,
@@ -13,7 +14,6 @@ import {
   listTasksQuerySchema,
   quickAddSchema,
   type Task,
-  taskParamsSchema,
   updateTaskSchema,
 } from "./contracts.ts";
 import { taskPriorities, taskStatuses } from "./schema.ts";
@@ -147,7 +147,7 @@ function asQuery(args: Record<string, unknown> & { filter?: Record<string, unkno
 const version = (expected: number | null | undefined): ExpectedVersion =>
   expected === null || expected === undefined ? undefined : [expected];
 
-const id = (args: { id: unknown }) => parseArgs(taskParamsSchema, { id: args.id }, "").id;
+const id = (args: { id: unknown }) => parseArgs(idParams, { id: args.id }, "").id;
 
 const write = (context: GraphqlContext) => requireScope(context, "tasks:write", "This mutation");
 

@@ -7,6 +7,7 @@ import {
   versionFromIfMatch,
   weakEtag,
 } from "../../platform/http/etag.ts";
+import { idParams } from "../../platform/http/fields.ts";
 import type { ExpectedVersion } from "../../platform/http/lost-update.ts";
 import {
   concurrentChanges,
@@ -21,7 +22,6 @@ import {
   quickAddSchema,
   type Task,
   taskPageSchema,
-  taskParamsSchema,
   taskSchema,
   updateTaskSchema,
 } from "./contracts.ts";
@@ -129,7 +129,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
       security,
       summary: "Get a task",
       description: "Sends an ETag; If-None-Match answers 304 when unchanged.",
-      params: taskParamsSchema,
+      params: idParams,
       response: {
         200: taskSchema,
         304: z.null().describe("Not modified"),
@@ -150,7 +150,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
       security,
       summary: "Update a task",
       description: `${concurrentChanges} Setting status runs the complete/reopen rules.`,
-      params: taskParamsSchema,
+      params: idParams,
       body: updateTaskSchema,
       response: {
         200: taskSchema,
@@ -182,7 +182,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
       security,
       summary: "Delete a task (to the trash)",
       description: `Its sub-tasks at every depth go with it (and come back with a restore). A member gets 403 when one of them is a task they neither created nor are assigned to. ${concurrentChanges}`,
-      params: taskParamsSchema,
+      params: idParams,
       response: {
         204: z.null().describe("Deleted"),
         ...problemResponses("not_found", "forbidden", "conflict", "precondition_failed"),
@@ -207,7 +207,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
         security,
         summary,
         description,
-        params: taskParamsSchema,
+        params: idParams,
         response: {
           200: taskSchema,
           ...problemResponses("not_found", "forbidden", "conflict", "precondition_failed"),
@@ -239,7 +239,7 @@ export const taskRoutes: FastifyPluginAsyncZod<{ quickAdd?: service.QuickAddSpli
       tags,
       security,
       summary: "What happened to a task, newest first",
-      params: taskParamsSchema,
+      params: idParams,
       querystring: activityQuerySchema,
       response: { 200: activityPageSchema, ...problemResponses("not_found") },
     },

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { uuid } from "../../platform/http/fields.ts";
 import { cursorSchema, limitSchema, pageSchema } from "../../platform/http/pagination.ts";
 import { workspaceActivityTypes } from "../activity/types.ts";
 import { deliveryStatuses } from "./schema.ts";
@@ -90,8 +91,7 @@ export const createWebhookSchema = z
     url,
     events,
     description: description.optional(),
-    workspaceId: z
-      .uuid({ error: "must be a UUID" })
+    workspaceId: uuid
       .optional()
       .meta({ description: "The workspace whose events are sent (default: your personal one)" }),
   })
@@ -114,14 +114,12 @@ export const updateWebhookSchema = z
 export type UpdateWebhookInput = z.infer<typeof updateWebhookSchema>;
 
 export const listWebhooksQuerySchema = z.strictObject({
-  workspaceId: z.uuid({ error: "must be a UUID" }).optional(),
+  workspaceId: uuid.optional(),
   limit: limitSchema,
   cursor: cursorSchema.optional(),
 });
 
 export type ListWebhooksQuery = z.infer<typeof listWebhooksQuerySchema>;
-
-export const webhookParamsSchema = z.strictObject({ id: z.uuid({ error: "must be a UUID" }) });
 
 export const deliverySchema = z
   .object({

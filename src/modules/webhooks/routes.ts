@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { formatEtag, replyNotModified, versionFromIfMatch } from "../../platform/http/etag.ts";
+import { idParams } from "../../platform/http/fields.ts";
 import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
 import {
   createdWebhookSchema,
@@ -10,7 +11,6 @@ import {
   listWebhooksQuerySchema,
   updateWebhookSchema,
   webhookPageSchema,
-  webhookParamsSchema,
   webhookSchema,
 } from "./contracts.ts";
 import * as service from "./service.ts";
@@ -74,7 +74,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ settings: service.WebhookSet
       tags,
       security,
       summary: "Get a webhook",
-      params: webhookParamsSchema,
+      params: idParams,
       response: {
         200: webhookSchema,
         304: z.null().describe("Not modified"),
@@ -96,7 +96,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ settings: service.WebhookSet
       summary: "Change a webhook's URL, events or description, or pause and resume it",
       description:
         "Honours If-Match (412 when stale). Resuming (`active: true`) sends events from then on; what happened while it was off is not sent.",
-      params: webhookParamsSchema,
+      params: idParams,
       body: updateWebhookSchema,
       response: {
         200: webhookSchema,
@@ -122,7 +122,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ settings: service.WebhookSet
       security,
       summary: "Delete a webhook",
       description: "Deliveries not yet made are not sent. Honours If-Match.",
-      params: webhookParamsSchema,
+      params: idParams,
       response: {
         204: noContent,
         ...problemResponses("not_found", "forbidden", "precondition_failed"),
@@ -141,7 +141,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ settings: service.WebhookSet
       security,
       summary: "List a webhook's deliveries, newest first",
       description: "Kept for 30 days after they succeed or fail for good.",
-      params: webhookParamsSchema,
+      params: idParams,
       querystring: listDeliveriesQuerySchema,
       response: { 200: deliveryPageSchema, ...problemResponses("not_found", "forbidden") },
     },

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { uuid } from "../../platform/http/fields.ts";
 import { cursorSchema, limitSchema, pageSchema } from "../../platform/http/pagination.ts";
 import { invitableRoles, invitationStatuses, workspaceRoles } from "./schema.ts";
 
@@ -61,7 +62,7 @@ export const memberPageSchema = pageSchema(memberSchema, "MemberPage");
 export const changeRoleSchema = z.strictObject({ role }).meta({ id: "ChangeMemberRole" });
 
 export const transferOwnershipSchema = z
-  .strictObject({ userId: z.uuid({ error: "must be a UUID" }) })
+  .strictObject({ userId: uuid })
   .meta({ id: "TransferOwnership" });
 
 export const invitationSchema = z
@@ -108,8 +109,6 @@ export const pageQuerySchema = z.strictObject({
   cursor: cursorSchema.optional(),
 });
 
-const uuid = z.uuid({ error: "must be a UUID" });
-export const workspaceParamsSchema = z.strictObject({ id: uuid });
 export const memberParamsSchema = z.strictObject({ id: uuid, userId: uuid });
 export const invitationParamsSchema = z.strictObject({ id: uuid, invitationId: uuid });
 

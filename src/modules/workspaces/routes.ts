@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { formatEtag, replyNotModified, versionFromIfMatch } from "../../platform/http/etag.ts";
+import { idParams } from "../../platform/http/fields.ts";
 import { ctxOf, problemResponses, security } from "../../platform/http/route-helpers.ts";
 import {
   changeRoleSchema,
@@ -17,7 +18,6 @@ import {
   updateWorkspaceSchema,
   type Workspace,
   workspacePageSchema,
-  workspaceParamsSchema,
   workspaceSchema,
 } from "./contracts.ts";
 import type { InvitationDelivery } from "./delivery.ts";
@@ -78,7 +78,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
       tags,
       security,
       summary: "Get a workspace",
-      params: workspaceParamsSchema,
+      params: idParams,
       response: {
         200: workspaceSchema,
         304: z.null().describe("Not modified"),
@@ -103,7 +103,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
       summary: "Rename a workspace or set its AI redaction (admins and owners)",
       description:
         "Honours If-Match (412 when stale). `aiRedactPii`: true or false overrides the deployment's default for this workspace's AI prompts; null restores it.",
-      params: workspaceParamsSchema,
+      params: idParams,
       body: updateWorkspaceSchema,
       response: {
         200: workspaceSchema,
@@ -129,7 +129,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
       security,
       summary: "Delete a workspace with its tasks and categories (owners)",
       description: "Personal workspaces cannot be deleted (409). Honours If-Match.",
-      params: workspaceParamsSchema,
+      params: idParams,
       response: {
         204: noContent,
         ...problemResponses("not_found", "forbidden", "conflict", "precondition_failed"),
@@ -148,7 +148,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
       tags,
       security,
       summary: "Transfer ownership to a member (owners; you become admin)",
-      params: workspaceParamsSchema,
+      params: idParams,
       body: transferOwnershipSchema,
       response: {
         200: workspaceSchema,
@@ -165,7 +165,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
       tags,
       security,
       summary: "List a workspace's members, in joining order",
-      params: workspaceParamsSchema,
+      params: idParams,
       querystring: pageQuerySchema,
       response: { 200: memberPageSchema, ...problemResponses("not_found") },
     },
@@ -218,7 +218,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
       summary: "Invite someone by email (admins and owners)",
       description:
         "Mailed when SMTP is configured; otherwise (or when mailing fails) the answer carries acceptUrl to pass on. Expires after 7 days.",
-      params: workspaceParamsSchema,
+      params: idParams,
       body: createInvitationSchema,
       response: {
         201: createdInvitationSchema,
@@ -242,7 +242,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
       tags,
       security,
       summary: "List pending invitations (admins and owners)",
-      params: workspaceParamsSchema,
+      params: idParams,
       querystring: pageQuerySchema,
       response: { 200: invitationPageSchema, ...problemResponses("not_found", "forbidden") },
     },
@@ -277,7 +277,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{
       summary: "Accept an invitation sent to your email address",
       description:
         "404 unless you are signed in with the invited address; 409 when it was already accepted, revoked or expired.",
-      params: workspaceParamsSchema,
+      params: idParams,
       response: { 200: workspaceSchema, ...problemResponses("not_found", "forbidden", "conflict") },
     },
     handler: (request) => invitations.acceptInvitation(ctxOf(request), request.params.id),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { queryInteger } from "../http/fields.ts";
+import { queryInteger, uuid } from "../http/fields.ts";
 import {
   authUserSchema,
   type DocumentedAuthRoute,
@@ -8,7 +8,6 @@ import {
 } from "./contracts.ts";
 
 const status = z.object({ status: z.boolean() });
-const userId = z.uuid({ error: "must be a UUID" });
 const code = z.string().trim().min(1, "must not be empty").max(64);
 const currentPassword = z.string().min(1, "must not be empty").max(128);
 
@@ -161,7 +160,7 @@ export const accountRoutes: DocumentedAuthRoute[] = [
     summary: "Ban a user (system admins)",
     description: "Ends all of the user's sessions at once; a banned user cannot sign in.",
     body: z.strictObject({
-      userId,
+      userId: uuid,
       banReason: z.string().trim().min(1).max(500).optional(),
       banExpiresIn: z
         .number()
@@ -178,7 +177,7 @@ export const accountRoutes: DocumentedAuthRoute[] = [
     method: "POST",
     url: "/api/auth/admin/unban-user",
     summary: "Lift a ban (system admins)",
-    body: z.strictObject({ userId }),
+    body: z.strictObject({ userId: uuid }),
     response: z.object({ user: authUserSchema }),
     errors: ["forbidden", "not_found"],
     authenticated: true,
@@ -187,7 +186,7 @@ export const accountRoutes: DocumentedAuthRoute[] = [
     method: "POST",
     url: "/api/auth/admin/revoke-user-sessions",
     summary: "End all sessions of a user (system admins)",
-    body: z.strictObject({ userId }),
+    body: z.strictObject({ userId: uuid }),
     response: z.object({ success: z.boolean() }),
     errors: ["forbidden", "not_found"],
     authenticated: true,

@@ -46,3 +46,9 @@ export function queryInteger(range: { min: number; max?: number; default?: numbe
     range.default === undefined ? number : number.default(range.default),
   );
 }
+
+/** A UUID anywhere in a request, answered "must be a UUID" when it is not one. */
+export const uuid = z.uuid({ error: "must be a UUID" });
+
+/** The path parameters of a route on one resource, `/{id}`. */
+export const idParams = z.strictObject({ id: uuid });
