@@ -252,6 +252,15 @@ describe("the MCP server over Streamable HTTP", () => {
     })) as CallToolResult;
     expect(problemOf(wrongType)).toMatchObject({ code: "validation_failed" });
     expect(problemOf(wrongType).errors.map((error) => error.path)).toEqual(["priority", "tags"]);
+    // An unknown argument is named itself, in the words the HTTP routes use.
+    const unknown = (await client.callTool({
+      name: "add_task",
+      arguments: { title: "Owned", owner: "me", colour: "red" },
+    })) as CallToolResult;
+    expect(problemOf(unknown).errors).toEqual([
+      { path: "owner", message: "unknown field" },
+      { path: "colour", message: "unknown field" },
+    ]);
     await expect(client.callTool({ name: "no_such_tool", arguments: {} })).rejects.toThrow(
       /Tool no_such_tool not found/,
     );

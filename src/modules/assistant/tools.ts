@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { assertGranted, type Scope } from "../../platform/auth/scopes.ts";
 import type { Context } from "../../platform/context.ts";
-import { DomainError, type FieldError, validationFailed } from "../../platform/http/errors.ts";
+import { validationFailed, zodInvalid } from "../../platform/http/errors.ts";
 import { isoDateTime } from "../../platform/http/fields.ts";
 import { unstorableTextError } from "../../platform/http/validation.ts";
 import { categorySchema } from "../categories/contracts.ts";
@@ -345,13 +345,6 @@ export function findTool(name: string): Tool | undefined {
   return allTools.find((tool) => tool.name === name);
 }
 
-function fieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.join(".") || "input",
-    message: issue.message,
-  }));
-}
-
 /**
  * Keys and array items one tool call's input may hold, counted before it is
  * validated. The largest real call (add_task with every field and 20 tags)
@@ -389,9 +382,7 @@ export async function runTool(ctx: Context, tool: Tool, rawInput: unknown): Prom
   }
   const parsed = tool.input.safeParse(rawInput ?? {});
   if (!parsed.success) {
-    const errors = fieldErrors(parsed.error);
-    const detail = errors.map((entry) => `${entry.path}: ${entry.message}`).join("; ");
-    throw new DomainError("validation_failed", detail, { errors });
+    throw zodInvalid(parsed.error, (path) => path.join(".") || "input");
   }
   // Text Postgres cannot store, from an MCP client or a model: a field error
   // like any other (HTTP bodies are checked before they get here).

@@ -1,10 +1,10 @@
-import { idParams } from "../../platform/http/fields.ts";
 import {
   type GraphqlContext,
   type GraphqlPart,
   given,
+  idArg,
   parseArgs,
-  requireScope,
+  writeContext,
 } from "../../platform/http/graphql.ts";
 import {
   createCategorySchema,
@@ -58,9 +58,6 @@ const typeDefs = `
   }
 `;
 
-const id = (args: { id: unknown }) => parseArgs(idParams, { id: args.id }, "").id;
-const write = (context: GraphqlContext) => requireScope(context, "tasks:write", "This mutation");
-
 export const categoryGraphql: GraphqlPart = {
   typeDefs,
   resolvers: {
@@ -68,22 +65,22 @@ export const categoryGraphql: GraphqlPart = {
       categories: (_root, args, context: GraphqlContext) =>
         service.listCategories(context.ctx, parseArgs(listCategoriesQuerySchema, given(args), "")),
       category: (_root, args, context: GraphqlContext) =>
-        service.getCategory(context.ctx, id(args)),
+        service.getCategory(context.ctx, idArg(args)),
     },
     Mutation: {
       createCategory: (_root, args, context: GraphqlContext) =>
         service.createCategory(
-          write(context),
+          writeContext(context),
           parseArgs(createCategorySchema, args.input, "input"),
         ),
       updateCategory: (_root, args, context: GraphqlContext) =>
         service.updateCategory(
-          write(context),
-          id(args),
+          writeContext(context),
+          idArg(args),
           parseArgs(updateCategorySchema, args.input, "input"),
         ),
       deleteCategory: async (_root, args, context: GraphqlContext) => {
-        await service.deleteCategory(write(context), id(args));
+        await service.deleteCategory(writeContext(context), idArg(args));
         return true;
       },
     },

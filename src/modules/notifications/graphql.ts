@@ -1,10 +1,10 @@
-import { idParams } from "../../platform/http/fields.ts";
 import {
   type GraphqlContext,
   type GraphqlPart,
   given,
+  idArg,
   parseArgs,
-  requireScope,
+  writeContext,
 } from "../../platform/http/graphql.ts";
 import { listNotificationsQuerySchema, markAllReadSchema } from "./contracts.ts";
 import { notificationReasons } from "./schema.ts";
@@ -60,16 +60,10 @@ export const notificationGraphql: GraphqlPart = {
     },
     Mutation: {
       markNotificationRead: (_root, args, context: GraphqlContext) =>
-        service.markRead(
-          requireScope(context, "tasks:write", "This mutation"),
-          parseArgs(idParams, { id: args.id }, "").id,
-        ),
+        service.markRead(writeContext(context), idArg(args)),
       markAllNotificationsRead: async (_root, args, context: GraphqlContext) => {
         const input = parseArgs(markAllReadSchema, given({ upTo: args.upTo }), "");
-        const { marked } = await service.markAllRead(
-          requireScope(context, "tasks:write", "This mutation"),
-          input,
-        );
+        const { marked } = await service.markAllRead(writeContext(context), input);
         return marked;
       },
     },

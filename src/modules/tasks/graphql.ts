@@ -1,10 +1,10 @@
-import { idParams } from "../../platform/http/fields.ts";
 import {
   type GraphqlContext,
   type GraphqlPart,
   given,
+  idArg,
   parseArgs,
-  requireScope,
+  writeContext,
 } from "../../platform/http/graphql.ts";
 import type { ExpectedVersion } from "../../platform/http/lost-update.ts";
 import type { Category } from "../categories/contracts.ts";
@@ -147,10 +147,6 @@ function asQuery(args: Record<string, unknown> & { filter?: Record<string, unkno
 const version = (expected: number | null | undefined): ExpectedVersion =>
   expected === null || expected === undefined ? undefined : [expected];
 
-const id = (args: { id: unknown }) => parseArgs(idParams, { id: args.id }, "").id;
-
-const write = (context: GraphqlContext) => requireScope(context, "tasks:write", "This mutation");
-
 export function taskGraphql(options: { quickAdd?: service.QuickAddSplitter } = {}): GraphqlPart {
   return {
     typeDefs,
@@ -163,14 +159,17 @@ export function taskGraphql(options: { quickAdd?: service.QuickAddSplitter } = {
               pageArgs.has(path[0] ?? "") ? path.join(".") : ["filter", ...path].join("."),
             ),
           ),
-        task: (_root, args, context: GraphqlContext) => service.getTask(context.ctx, id(args)),
+        task: (_root, args, context: GraphqlContext) => service.getTask(context.ctx, idArg(args)),
       },
       Mutation: {
         createTask: (_root, args, context: GraphqlContext) =>
-          service.createTask(write(context), parseArgs(createTaskSchema, args.input, "input")),
+          service.createTask(
+            writeContext(context),
+            parseArgs(createTaskSchema, args.input, "input"),
+          ),
         quickAddTask: (_root, args, context: GraphqlContext) =>
           service.quickAddTask(
-            write(context),
+            writeContext(context),
             parseArgs(
               quickAddSchema,
               given({ text: args.text, workspaceId: args.workspaceId }),
@@ -180,21 +179,25 @@ export function taskGraphql(options: { quickAdd?: service.QuickAddSplitter } = {
           ),
         updateTask: (_root, args, context: GraphqlContext) =>
           service.updateTask(
-            write(context),
-            id(args),
+            writeContext(context),
+            idArg(args),
             parseArgs(updateTaskSchema, args.input, "input"),
             version(args.expectedVersion),
           ),
         completeTask: (_root, args, context: GraphqlContext) =>
-          service.completeTask(write(context), id(args), version(args.expectedVersion)),
+          service.completeTask(writeContext(context), idArg(args), version(args.expectedVersion)),
         reopenTask: (_root, args, context: GraphqlContext) =>
-          service.reopenTask(write(context), id(args), version(args.expectedVersion)),
+          service.reopenTask(writeContext(context), idArg(args), version(args.expectedVersion)),
         deleteTask: async (_root, args, context: GraphqlContext) => {
-          await service.deleteTask(write(context), id(args), version(args.expectedVersion));
+          await service.deleteTask(
+            writeContext(context),
+            idArg(args),
+            version(args.expectedVersion),
+          );
           return true;
         },
         restoreTask: (_root, args, context: GraphqlContext) =>
-          service.restoreTask(write(context), id(args), version(args.expectedVersion)),
+          service.restoreTask(writeContext(context), idArg(args), version(args.expectedVersion)),
       },
     },
     loaders: {

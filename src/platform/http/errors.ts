@@ -3,6 +3,8 @@
  * that turns them into its own error shape (problem+json for REST).
  */
 
+import type { z } from "zod";
+
 export const errorCodes = {
   validation_failed: { status: 400, title: "Validation failed" },
   malformed_json: { status: 400, title: "Malformed JSON" },
@@ -67,3 +69,37 @@ export const invalidReference = (path: string, message: string) =>
 
 export const validationFailed = (path: string, message: string) =>
   new DomainError("validation_failed", `${path}: ${message}`, { errors: [{ path, message }] });
+
+/**
+ * Field errors one answer lists. A 1 MiB body of 90,000 unknown keys got a
+ * 6 MB answer naming each; past this many the detail says how many more.
+ */
+export const maxFieldErrors = 20;
+
+/** A validation failure naming its fields, the first `maxFieldErrors` of them. */
+export function fieldsInvalid(errors: FieldError[]): DomainError {
+  const shown = errors.slice(0, maxFieldErrors);
+  const more = errors.length - shown.length;
+  const detail =
+    shown.map((entry) => `${entry.path}: ${entry.message}`).join("; ") +
+    (more > 0 ? `; and ${more} more` : "");
+  return new DomainError("validation_failed", detail, { errors: shown });
+}
+
+/**
+ * A zod failure as field errors, for input that reaches a verb other than
+ * through an HTTP schema (GraphQL arguments, tool calls). `name` turns an
+ * issue's path into the field's name as the client wrote it; each unknown
+ * key is its own "unknown field", as the HTTP schemas say it.
+ */
+export function zodInvalid(error: z.ZodError, name: (path: string[]) => string): DomainError {
+  return fieldsInvalid(
+    error.issues.flatMap((issue): FieldError[] => {
+      const path = issue.path.map(String);
+      if (issue.code === "unrecognized_keys") {
+        return issue.keys.map((key) => ({ path: name([...path, key]), message: "unknown field" }));
+      }
+      return [{ path: name(path), message: issue.message }];
+    }),
+  );
+}

@@ -15,9 +15,10 @@ import mercurius, {
   type MercuriusLoaders,
 } from "mercurius";
 import { z } from "zod";
-import { assertGranted, type Scope } from "../auth/scopes.ts";
+import { assertGranted } from "../auth/scopes.ts";
 import type { Context } from "../context.ts";
-import { DomainError, type FieldError } from "./errors.ts";
+import { DomainError, zodInvalid } from "./errors.ts";
+import { idParams } from "./fields.ts";
 import { problemSchema, toDomainError } from "./problem.ts";
 import { ctxOf, problemResponses, security } from "./route-helpers.ts";
 
@@ -268,15 +269,7 @@ export function parseArgs<T extends z.ZodType>(
     typeof root === "function"
       ? root
       : (path: string[]) => [root, ...path].filter(Boolean).join(".");
-  const errors: FieldError[] = parsed.error.issues.slice(0, 20).map((issue) => ({
-    path: name(issue.path.map(String)) || "arguments",
-    message: issue.message,
-  }));
-  throw new DomainError(
-    "validation_failed",
-    errors.map((entry) => `${entry.path}: ${entry.message}`).join("; "),
-    { errors },
-  );
+  throw zodInvalid(parsed.error, (path) => name(path) || "arguments");
 }
 
 /**
@@ -291,10 +284,15 @@ export function given(args: Record<string, unknown>): Record<string, unknown> {
   );
 }
 
-/** A mutation's scope check: API keys need `scope`, as on the REST route. */
-export function requireScope(context: GraphqlContext, scope: Scope, what: string): Context {
-  assertGranted(context.ctx.actor, scope, what);
+/** A mutation's context: an API key needs tasks:write, as on the REST routes. */
+export function writeContext(context: GraphqlContext): Context {
+  assertGranted(context.ctx.actor, "tasks:write", "This mutation");
   return context.ctx;
+}
+
+/** The `id` argument, checked as a REST path's id is. */
+export function idArg(args: { id?: unknown }): string {
+  return parseArgs(idParams, { id: args.id }, "").id;
 }
 
 /** Merges per type: several parts add fields to Query, Mutation or a shared type. */

@@ -6,6 +6,7 @@ import {
   type ErrorCode,
   errorCodes,
   type FieldError,
+  fieldsInvalid,
   invalidReference,
   validationFailed,
 } from "./errors.ts";
@@ -38,12 +39,6 @@ export function sendProblem(reply: FastifyReply, error: DomainError): FastifyRep
   if (error.headers) reply.headers(error.headers);
   return reply.code(status).type("application/problem+json").send(problem);
 }
-
-/**
- * Field errors one answer lists. A 1 MiB body of 90,000 unknown keys got a
- * 6 MB answer naming each; past this many the detail says how many more.
- */
-const maxFieldErrors = 20;
 
 type PostgresError = Error & { code: string; constraint?: string; detail?: string };
 
@@ -150,12 +145,7 @@ export function toDomainError(error: unknown): DomainError {
       }
       return [{ path: path || (where ?? "body"), message: issue.message ?? "is invalid" }];
     });
-    const shown = errors.slice(0, maxFieldErrors);
-    const more = errors.length - shown.length;
-    const detail =
-      shown.map((entry) => `${entry.path}: ${entry.message}`).join("; ") +
-      (more > 0 ? `; and ${more} more` : "");
-    return new DomainError("validation_failed", detail, { errors: shown });
+    return fieldsInvalid(errors);
   }
   const fastifyError = error as FastifyError;
   const routerProblem = routerErrors[fastifyError.code ?? ""];
