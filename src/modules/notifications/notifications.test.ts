@@ -311,6 +311,12 @@ describe("reading", () => {
     const all = await call(t.app, member, "POST", "/v1/notifications/read-all", {});
     expect(all.json()).toEqual({ marked: 1 });
     expect((await list(t.app, member)).unreadCount).toBe(0);
+    // An empty page still brings its count (the page is joined to it).
+    expect(await list(t.app, member, "?unread=true")).toEqual({
+      data: [],
+      nextCursor: null,
+      unreadCount: 0,
+    });
   });
 
   it("pages newest first with a cursor", async () => {

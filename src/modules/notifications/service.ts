@@ -44,51 +44,63 @@ function mine(ctx: Context) {
   return sql`n.user_id = ${userId} and ${where}`;
 }
 
-async function unreadCount(ctx: Context): Promise<number> {
-  const result = await ctx.db.execute<{ count: number }>(sql`
-    select count(*)::int as count from notifications n where ${mine(ctx)} and n.read_at is null`);
-  return result.rows[0]?.count ?? 0;
-}
+const notificationColumns = (readAt = sql`n.read_at`) => sql`n.id as notification_id, n.reason,
+  ${readAt} as read_at, n.created_at as notified_at, ${feedRowColumns}`;
 
-/** Newest first, with the number still unread. */
+/**
+ * Newest first, with the number still unread: one statement, the page
+ * joined to the count so an empty page still brings it (a row of nulls).
+ */
 export async function listNotifications(ctx: Context, query: ListNotificationsQuery) {
   const cursor = decodeCursor(query.cursor, "notification");
-  const result = await ctx.db.execute<NotificationRow>(sql`
-    select n.id as notification_id, n.reason, n.read_at, n.created_at as notified_at, ${feedRowColumns}
-    from notifications n
-    join activity_events e on e.id = n.event_id
-    left join "user" u on u.id = e.actor_id
-    where ${mine(ctx)}
-      ${query.unread ? sql`and n.read_at is null` : sql``}
-      ${cursor ? sql`and n.id < ${cursor.id}` : sql``}
-    order by n.id desc
-    limit ${query.limit + 1}`);
-  const page = toPage(result.rows, query.limit, toNotification, (row) => ({
+  const result = await ctx.db.execute<NotificationRow & { unread_count: number }>(sql`
+    select c.unread_count, p.* from (
+      select count(*)::int as unread_count from notifications n
+      where ${mine(ctx)} and n.read_at is null
+    ) c
+    left join lateral (
+      select ${notificationColumns()}
+      from notifications n
+      join activity_events e on e.id = n.event_id
+      left join "user" u on u.id = e.actor_id
+      where ${mine(ctx)}
+        ${query.unread ? sql`and n.read_at is null` : sql``}
+        ${cursor ? sql`and n.id < ${cursor.id}` : sql``}
+      order by n.id desc
+      limit ${query.limit + 1}
+    ) p on true
+    order by p.notification_id desc`);
+  const unreadCount = result.rows[0]?.unread_count ?? 0;
+  const rows = result.rows.filter((row) => row.notification_id !== null);
+  const page = toPage(rows, query.limit, toNotification, (row) => ({
     sort: "notification",
     key: null,
     id: row.notification_id,
   }));
-  return { ...page, unreadCount: await unreadCount(ctx) };
+  return { ...page, unreadCount };
 }
 
-async function getNotification(ctx: Context, id: string): Promise<Notification> {
+/**
+ * Marks one read and answers it, in one statement. Again is fine: it keeps
+ * its first read time and writes nothing. The update's new read time comes
+ * from its RETURNING, since the select sees the row as it was.
+ */
+export async function markRead(ctx: Context, id: string): Promise<Notification> {
   const result = await ctx.db.execute<NotificationRow>(sql`
-    select n.id as notification_id, n.reason, n.read_at, n.created_at as notified_at, ${feedRowColumns}
+    with marked as (
+      update notifications n set read_at = ${ctx.now()}
+      where n.id = ${id} and n.read_at is null and ${mine(ctx)}
+      returning n.id, n.read_at
+    )
+    select ${notificationColumns(sql`coalesce(m.read_at, n.read_at)`)}
     from notifications n
     join activity_events e on e.id = n.event_id
     left join "user" u on u.id = e.actor_id
+    left join marked m on m.id = n.id
     where n.id = ${id} and ${mine(ctx)}`);
   const row = result.rows[0];
   if (!row) throw notFound("Notification");
   return toNotification(row);
-}
-
-/** Marks one read (again is fine: it keeps its first read time). */
-export async function markRead(ctx: Context, id: string): Promise<Notification> {
-  await ctx.db.execute(sql`
-    update notifications n set read_at = ${ctx.now()}
-    where n.id = ${id} and n.read_at is null and ${mine(ctx)}`);
-  return getNotification(ctx, id);
 }
 
 /** Marks every unread one read, or those up to `upTo` (the newest the client has shown). */
