@@ -16,9 +16,21 @@
  *
  * `--viewer-of N` makes every seeded user also a viewer of N teams besides
  * their own, for the lists of users in many workspaces.
+ *
+ * `--traced` compares this checkout with itself, traces off against on:
+ * both sides preload the tracing module as `npm start` does, and the "head"
+ * side exports its spans over OTLP/HTTP to a sink in this process that
+ * counts and discards them (a collector's cost is not the server's).
+ *
+ *   npm run bench:ab -- --traced [--scenarios get,list,me]
+ *   OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1 npm run bench:ab -- --traced
+ *
+ * The SDK's own sampler settings in the environment reach the traced side
+ * and are named in the report.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import os from "node:os";
 import { join } from "node:path";
 import { runMigrations } from "../src/platform/db/migrate.ts";
@@ -31,7 +43,7 @@ import { seedDatabase } from "./seed.ts";
 import { median, processCpuMs, type ServerProcess, startServerProcess } from "./server-process.ts";
 
 const flags = parseFlags(
-  "npm run bench:ab -- <earlier commit> [--scenarios get,list,me] [--rounds 6] [--seconds 5] [--users 1000] [--tasks 100000] [--viewer-of N]",
+  "npm run bench:ab -- <earlier commit> | --traced [--scenarios get,list,me] [--rounds 6] [--seconds 5] [--users 1000] [--tasks 100000] [--viewer-of N]",
   {
     allowPositionals: true,
     options: {
@@ -43,11 +55,20 @@ const flags = parseFlags(
       /** Every user also a viewer of this many other teams (bench/seed.ts `viewerOf`). */
       "viewer-of": { type: "string", default: "0" },
       out: { type: "string", default: "bench/results" },
+      /** This checkout against itself, traces off (base) and on (head). */
+      traced: { type: "boolean", default: false },
     },
   },
 );
 const { values, positionals } = flags;
-const baseRev = positionals[0] ?? flags.fail("name the earlier commit to compare with");
+const traced = values.traced;
+const samplerEnv = ["OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"]
+  .filter((name) => traced && process.env[name])
+  .map((name) => `${name}=${process.env[name]}`)
+  .join(" ");
+const baseRev = traced
+  ? "HEAD"
+  : (positionals[0] ?? flags.fail("name the earlier commit to compare with, or --traced"));
 const scenarios = values.scenarios
   .split(",")
   .map((name) => flags.choice("scenarios", name.trim(), scenarioNames));
@@ -61,7 +82,7 @@ const git = (...args: string[]) => execFileSync("git", args, { encoding: "utf8" 
 const base = git("rev-parse", "--short", baseRev);
 const head = git("rev-parse", "--short", "HEAD");
 const dirty = git("status", "--porcelain", "--untracked-files=no") !== "";
-const baseRoot = join(os.tmpdir(), `taskpilot-ab-${base}`);
+const baseRoot = traced ? process.cwd() : join(os.tmpdir(), `taskpilot-ab-${base}`);
 if (!existsSync(join(baseRoot, "package.json"))) {
   git("worktree", "add", "--detach", "--force", baseRoot, base);
 }
@@ -75,11 +96,46 @@ const bench = await openBenchDatabase({
   databaseUrl: process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
   poolSize: connections,
 });
+// The OTLP/HTTP sink of `--traced`: counts export requests and their bytes.
+const sink = { requests: 0, bytes: 0 };
+const sinkServer = createServer((request, response) => {
+  sink.requests += 1;
+  request.on("data", (chunk: Buffer) => {
+    sink.bytes += chunk.length;
+  });
+  request.on("end", () => {
+    response.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+  });
+});
+const sinkUrl = traced
+  ? await new Promise<string>((resolve) =>
+      sinkServer.listen(0, "127.0.0.1", () => {
+        const address = sinkServer.address();
+        resolve(`http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`);
+      }),
+    )
+  : "";
+// Both sides preload the tracing module as `npm start` does; only the traced
+// one is told where to send spans.
+const preload = ["--import", join(process.cwd(), "src/platform/observability/tracing.ts")];
+const noOtel = { OTEL_EXPORTER_OTLP_ENDPOINT: "", OTEL_TRACES_EXPORTER: "" };
 const sides = [
-  { label: `base ${base}`, root: baseRoot, port: 0, pid: 0 },
   {
-    label: `head ${head}${dirty ? " (uncommitted changes)" : ""}`,
+    label: traced ? "traces off" : `base ${base}`,
+    root: baseRoot,
+    extra: traced ? { execArgv: preload, env: noOtel } : {},
+    port: 0,
+    pid: 0,
+  },
+  {
+    label: traced ? "traces on" : `head ${head}${dirty ? " (uncommitted changes)" : ""}`,
     root: process.cwd(),
+    extra: traced
+      ? {
+          execArgv: preload,
+          env: { ...noOtel, OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_SERVICE_NAME: "bench" },
+        }
+      : {},
     port: 0,
     pid: 0,
   },
@@ -102,7 +158,7 @@ try {
     taskIds: user.taskIds,
   }));
   for (const side of sides) {
-    const server = await startServerProcess(side.root, bench.url ?? "", side.label);
+    const server = await startServerProcess(side.root, bench.url ?? "", side.label, side.extra);
     children.push(server);
     side.port = server.port;
     side.pid = server.pid;
@@ -164,14 +220,15 @@ try {
   const date = new Date().toISOString().slice(0, 10);
   const file = join(
     values.out,
-    `${date}-ab-${base}-${head}${viewerOf > 0 ? `-viewer-of-${viewerOf}` : ""}`,
+    `${date}-ab-${traced ? `traced${samplerEnv ? `-${process.env.OTEL_TRACES_SAMPLER_ARG ?? process.env.OTEL_TRACES_SAMPLER}` : ""}` : base}-${head}${viewerOf > 0 ? `-viewer-of-${viewerOf}` : ""}`,
   );
+  mkdirSync(values.out, { recursive: true });
   const command =
-    `npm run bench:ab -- ${baseRev} --scenarios ${values.scenarios} --rounds ${rounds} --seconds ${seconds}` +
+    `${samplerEnv ? `${samplerEnv} ` : ""}npm run bench:ab -- ${traced ? "--traced" : baseRev} --scenarios ${values.scenarios} --rounds ${rounds} --seconds ${seconds}` +
     (viewerOf > 0 ? ` --viewer-of ${viewerOf}` : "");
   writeFileSync(
     `${file}.json`,
-    `${JSON.stringify({ date, command, base, head, dirty, users: users.length, machine, loadAverage1m: os.loadavg()[0], report }, null, 2)}\n`,
+    `${JSON.stringify({ date, command, base, head, dirty, traced, ...(traced ? { otlpExports: sink } : {}), users: users.length, machine, loadAverage1m: os.loadavg()[0], report }, null, 2)}\n`,
   );
   const rows = report.map(
     (entry) =>
@@ -179,7 +236,7 @@ try {
   );
   writeFileSync(
     `${file}.md`,
-    `# A/B: ${head}${dirty ? " (uncommitted changes)" : ""} against ${base}
+    `# A/B: ${traced ? `traces on against off, ${head}` : `${head} against ${base}`}${dirty ? " (uncommitted changes)" : ""}
 
 \`\`\`sh
 ${command}
@@ -187,7 +244,7 @@ ${command}
 
 ${date}; ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ${machine.database}. 1-minute load average at the end: ${os.loadavg()[0]?.toFixed(2)} (a shared machine: compare the sides within a round, not with other runs).
 
-Both servers on one seeded database (${users.length} users, ${values.tasks} tasks${viewerOf > 0 ? `, every user also a viewer of ${viewerOf} teams besides their own` : ""}), each in its own process and logging as its own \`npm start\` does (to /dev/null); ${rounds} rounds of ${seconds} s closed-loop slices at ${connections} connections, the sides taken in turn (ABBA), after a 4 s warm-up of each. Server CPU: the whole process (all threads) per request, median over the slices.
+Both servers on one seeded database (${users.length} users, ${values.tasks} tasks${viewerOf > 0 ? `, every user also a viewer of ${viewerOf} teams besides their own` : ""}), each in its own process and logging as its own \`npm start\` does (to /dev/null)${traced ? `; both preload the tracing module as \`npm start\` does, and "head" is the side with traces on, exporting over OTLP/HTTP to a sink in the bench process that discards them (${sink.requests} export requests, ${(sink.bytes / 1e6).toFixed(1)} MB in all), "base" the side with them off` : ""}; ${rounds} rounds of ${seconds} s closed-loop slices at ${connections} connections, the sides taken in turn (ABBA), after a 4 s warm-up of each. Server CPU: the whole process (all threads) per request, median over the slices.
 
 | Scenario | base req/s by round | head req/s by round | head/base by round | head/base median | base CPU ms/req | head CPU ms/req | CPU head/base |
 |---|---|---|---|---:|---:|---:|---:|
@@ -197,5 +254,6 @@ ${rows.join("\n")}
   console.log(`wrote ${file}.md and ${file}.json`);
 } finally {
   for (const server of children) server.child.kill("SIGKILL");
+  sinkServer.close();
   await bench.dispose();
 }

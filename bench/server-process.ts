@@ -13,9 +13,11 @@ export async function startServerProcess(
   root: string,
   databaseUrl: string,
   label: string,
+  extra: { execArgv?: string[]; env?: Record<string, string> } = {},
 ): Promise<ServerProcess> {
   const child = fork(join(process.cwd(), "bench/ab-server.ts"), [root], {
-    env: { ...process.env, AB_DATABASE_URL: databaseUrl },
+    env: { ...process.env, ...extra.env, AB_DATABASE_URL: databaseUrl },
+    execArgv: [...process.execArgv, ...(extra.execArgv ?? [])],
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   try {

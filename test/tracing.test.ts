@@ -164,6 +164,18 @@ describe("traces", { timeout: processTestTimeoutMs }, () => {
       inTrace.some((span) => span.scope === "@fastify/otel" && /handler/.test(span.name)),
     ).toBe(true);
     expect(JSON.stringify(inTrace)).not.toContain('Traced"');
+    // Only the spans worth their cost (bench:ab --traced): no span per Fastify
+    // hook or pool checkout, and no SQL outside a request (migrations, jobs).
+    expect(
+      collector.spans.filter(
+        (span) =>
+          span.scope === "@fastify/otel" && /^(onRequest|onSend|onResponse)/.test(span.name),
+      ),
+    ).toEqual([]);
+    expect(collector.spans.filter((span) => span.name.startsWith("pg-pool.connect"))).toEqual([]);
+    const sql = collector.spans.filter((span) => span.scope.endsWith("instrumentation-pg"));
+    expect(sql.length).toBeGreaterThan(0);
+    expect(sql.filter((span) => !span.parentSpanId)).toEqual([]);
     const everything = JSON.stringify(collector.spans);
     for (const secret of [token, "resettoken123", "querytoken456", "keyvalue789"]) {
       expect(everything).not.toContain(secret);
