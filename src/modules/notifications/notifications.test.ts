@@ -96,6 +96,28 @@ describe("who is told", () => {
     expect(ownerSees.filter((type) => type === "task.completed")).toHaveLength(1);
   });
 
+  it("tells the assignee of a recurring task completed by someone else of the completion, not of an assignment", async () => {
+    const { owner, member, workspace } = await team();
+    const task = await createTask(t.app, owner, {
+      title: "Water the plants",
+      workspaceId: workspace.id,
+      assigneeId: member.id,
+      recurrence: "every monday",
+    });
+    await notified(member, 1);
+    const done = await call(t.app, owner, "POST", `/v1/tasks/${task.id}/complete`);
+    expect(done.statusCode, done.body).toBe(200);
+    await notified(member, 2);
+    await settle(member, owner, workspace.id);
+    const seen = (await list(t.app, member)).data.filter(
+      (entry) => entry.activity.entity.title !== "marker",
+    );
+    expect(seen.map((entry) => [entry.reason, entry.activity.type])).toEqual([
+      ["task_activity", "task.completed"],
+      ["assigned", "task.created"],
+    ]);
+  });
+
   it("tells the one a task is taken from and the one it is given to", async () => {
     const { owner, member, workspace } = await team();
     const other = await signUp(t.app, "Other");

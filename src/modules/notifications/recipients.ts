@@ -36,7 +36,8 @@ function change(changes: Record<string, unknown>, field: string) {
 /**
  * Who hears of an event, and why. Never the one who caused it; one reason
  * per person, the first that applies:
- * - assigned: a task was created for them or given to them;
+ * - assigned: a task was created for them (not a recurring task's next
+ *   occurrence) or given to them;
  * - task_activity: a task assigned to them, made by them, or just taken
  *   from them changed, completed, reopened, deleted or restored;
  * - membership: their role changed (an ownership transfer included), or
@@ -54,7 +55,11 @@ export function recipientsOf(
     told.set(userId, reason);
   };
   if (event.type === "task.created") {
-    tell(change(event.changes, "assigneeId").to, "assigned");
+    // A recurring task's next occurrence is no new assignment: its assignee
+    // already heard of the completion that made it (task_activity).
+    if (!("previousOccurrenceId" in event.changes)) {
+      tell(change(event.changes, "assigneeId").to, "assigned");
+    }
   } else if (taskChanges.includes(event.type)) {
     const assignee = change(event.changes, "assigneeId");
     if (event.type === "task.updated") tell(assignee.to, "assigned");
