@@ -36,6 +36,7 @@ import { WebhookDispatcher } from "./modules/webhooks/dispatcher.ts";
 import { webhookRoutes } from "./modules/webhooks/routes.ts";
 import { secretBox } from "./modules/webhooks/secret.ts";
 import { purgeOldDeliveries } from "./modules/webhooks/service.ts";
+import { workspaceGraphql } from "./modules/workspaces/graphql.ts";
 import { workspaceRoutes } from "./modules/workspaces/routes.ts";
 import { createPersonalWorkspace } from "./modules/workspaces/service.ts";
 import { type Actor, resolveActor } from "./platform/auth/actor.ts";
@@ -482,9 +483,10 @@ export async function buildApp(deps: AppDeps) {
       onUserChanged: async (userId) => users.forget(userId),
     });
     await v1.register(compatRoutes, { agent: assistant });
+    const onWorkspaceChanged = (workspaceId: string) => ai.forgetWorkspace(workspaceId);
     await v1.register(workspaceRoutes, {
       invitations: { publicUrl: deps.publicUrl, mailer },
-      onWorkspaceChanged: (workspaceId) => ai.forgetWorkspace(workspaceId),
+      onWorkspaceChanged,
     });
     await v1.register(apiKeyRoutes);
     await v1.register(adminRoutes);
@@ -492,7 +494,13 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(searchRoutes);
     await v1.register(mcpRoutes);
     await v1.register(
-      graphqlRoutes([taskGraphql(quickAdd), categoryGraphql, profileGraphql, notificationGraphql]),
+      graphqlRoutes([
+        taskGraphql(quickAdd),
+        categoryGraphql,
+        profileGraphql,
+        notificationGraphql,
+        workspaceGraphql({ onWorkspaceChanged }),
+      ]),
     );
     await v1.register(chatRoutes, { agent: assistant });
     await v1.register(webhookRoutes, { settings: webhookSettings });

@@ -15,7 +15,7 @@ import mercurius, {
   type MercuriusLoaders,
 } from "mercurius";
 import { z } from "zod";
-import { assertGranted } from "../auth/scopes.ts";
+import { assertGranted, type Scope } from "../auth/scopes.ts";
 import type { Context } from "../context.ts";
 import { DomainError, zodInvalid } from "./errors.ts";
 import { idParams } from "./fields.ts";
@@ -113,7 +113,8 @@ const description =
   `${graphqlLimits.maxQueryLength} characters, ${graphqlLimits.maxTokens} tokens, ` +
   `depth ${graphqlLimits.maxDepth}, ${graphqlLimits.maxRootFields} root fields and ` +
   `${graphqlLimits.maxFields} fields in all (fragments expanded) per operation. ` +
-  "An API key needs tasks:read to call it and tasks:write for mutations.";
+  "An API key needs tasks:read to call it and, for mutations, the scope the REST route " +
+  "needs (tasks:write; workspaces:admin for workspaces and members).";
 
 /**
  * Fields an operation selects with every fragment spread where it is used
@@ -284,9 +285,12 @@ export function given(args: Record<string, unknown>): Record<string, unknown> {
   );
 }
 
-/** A mutation's context: an API key needs tasks:write, as on the REST routes. */
-export function writeContext(context: GraphqlContext): Context {
-  assertGranted(context.ctx.actor, "tasks:write", "This mutation");
+/**
+ * A mutation's context: an API key needs `scope` (tasks:write unless the
+ * REST route asks for another), as on the REST routes.
+ */
+export function writeContext(context: GraphqlContext, scope: Scope = "tasks:write"): Context {
+  assertGranted(context.ctx.actor, scope, "This mutation");
   return context.ctx;
 }
 
