@@ -9,10 +9,11 @@
  * environment (`OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER`,
  * `OTEL_EXPORTER_OTLP_HEADERS`, ...): no setting of ours.
  *
- * What it records: a server span per request (node:http) with Fastify's
- * route, hook and handler spans under it (@fastify/otel); a span per
- * Postgres statement (pg: the statement text, never its values) and Redis
- * command (ioredis: the command, never its arguments); outgoing HTTP
+ * What it records: a server span per request with its handler span under
+ * it (@fastify/otel, which also reads an incoming `traceparent`); a span
+ * per Postgres statement (pg: the statement text, never its values) and
+ * Redis command (ioredis: the command, never its arguments) made while
+ * serving a request; outgoing HTTP
  * over node:http (webhook deliveries; the model vendors' SDKs use fetch,
  * which is not traced). URLs are recorded as the logs show them: secret
  * query values and reset tokens masked, and an outgoing request's path
@@ -58,20 +59,18 @@ async function start(): Promise<void> {
       import("@opentelemetry/instrumentation-pino"),
       import("@fastify/otel"),
     ]);
-  const pathOf = (url: string | undefined) => (url ?? "").split("?")[0] ?? "";
   const sdk = new NodeSDK({
     serviceName: process.env.OTEL_SERVICE_NAME || "taskpilot",
     instrumentations: [
+      // Outgoing requests only (webhook deliveries). An incoming request's
+      // server span is @fastify/otel's: node:http's own cost more than all
+      // the rest of tracing together (it parses every request's URL into a
+      // WHATWG URL for its attributes; bench:ab --traced).
       new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request) => untraced.has(pathOf(request.url)),
-        // The instrumentation records URLs as they came; ours go out as the logs show them.
+        disableIncomingRequestInstrumentation: true,
         applyCustomAttributesOnSpan: (span, request) => {
-          if ("url" in request && typeof request.url === "string") {
-            const [path, query] = splitUrl(urlForLog(request.url));
-            span.setAttribute("url.path", path);
-            if (query !== undefined) span.setAttribute("url.query", query);
-          } else if ("host" in request) {
-            // Outgoing (webhook deliveries): a target's path may be its secret.
+          // A target's path may be its secret.
+          if ("host" in request) {
             span.setAttribute("url.full", `${request.protocol}//${request.host}/${censor}`);
           }
         },
@@ -83,8 +82,13 @@ async function start(): Promise<void> {
         // time is the gap between them.
         instrumentHooks: false,
         ignorePaths: (route: { url: string }) => untraced.has(route.url),
+        // The server span of each request: named for its route, with its URL
+        // as the logs show it (it recorded the URL as it came).
         requestHook: (span, request) => {
-          span.setAttribute("url.path", urlForLog(request.url));
+          const [path, query] = splitUrl(urlForLog(request.url));
+          span.setAttribute("url.path", path);
+          if (query !== undefined) span.setAttribute("url.query", query);
+          span.updateName(`${request.method} ${request.routeOptions.url ?? ""}`.trimEnd());
         },
       }),
       // Statements inside a request only: a job's or a feed poller's would
