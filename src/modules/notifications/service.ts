@@ -82,22 +82,24 @@ export async function listNotifications(ctx: Context, query: ListNotificationsQu
 
 /**
  * Marks one read and answers it, in one statement. Again is fine: it keeps
- * its first read time and writes nothing. The update's new read time comes
- * from its RETURNING, since the select sees the row as it was.
+ * its first read time. The read time comes from the UPDATE's RETURNING,
+ * which sees the row as it is once locked: the outer select sees it as of
+ * the statement's start, before a concurrent read-all that committed
+ * meanwhile (which an UPDATE filtered on "still unread" would skip, and
+ * answer unread).
  */
 export async function markRead(ctx: Context, id: string): Promise<Notification> {
   const result = await ctx.db.execute<NotificationRow>(sql`
     with marked as (
-      update notifications n set read_at = ${ctx.now()}
-      where n.id = ${id} and n.read_at is null and ${mine(ctx)}
+      update notifications n set read_at = coalesce(n.read_at, ${ctx.now()})
+      where n.id = ${id} and ${mine(ctx)}
       returning n.id, n.read_at
     )
-    select ${notificationColumns(sql`coalesce(m.read_at, n.read_at)`)}
-    from notifications n
+    select ${notificationColumns(sql`m.read_at`)}
+    from marked m
+    join notifications n on n.id = m.id
     join activity_events e on e.id = n.event_id
-    left join "user" u on u.id = e.actor_id
-    left join marked m on m.id = n.id
-    where n.id = ${id} and ${mine(ctx)}`);
+    left join "user" u on u.id = e.actor_id`);
   const row = result.rows[0];
   if (!row) throw notFound("Notification");
   return toNotification(row);
