@@ -183,6 +183,13 @@ describe("workspaces over GraphQL", () => {
       `mutation { updateWorkspace(id: "${workspace.id}", input: { name: "Keyed" }) { name } }`,
     );
     expect(change.errors[0]?.extensions?.code).toBe("forbidden");
+    // The scope is checked first: bad arguments tell such a key nothing more.
+    const badId = await gql(
+      t.app,
+      headers,
+      `mutation { removeMember(workspaceId: "nope", userId: "${owner.id}") }`,
+    );
+    expect(badId.errors[0]?.extensions?.code).toBe("forbidden");
     const admin = await createApiKey(t.app, owner, {
       name: "admin",
       scopes: ["tasks:read", "workspaces:admin"],

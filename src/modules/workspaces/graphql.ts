@@ -129,7 +129,9 @@ export function workspaceGraphql(options: {
             admin(context),
             parseArgs(createWorkspaceSchema, args.input, "input"),
           ),
+        // The scope first, as over REST: a key without it learns nothing of its arguments.
         updateWorkspace: async (_root, args, context: GraphqlContext) => {
+          const ctx = admin(context);
           const id = idArg(args);
           // An absent name stays; a null aiRedactPii restores the default.
           const { aiRedactPii, ...rest } = (args.input ?? {}) as Record<string, unknown>;
@@ -138,29 +140,33 @@ export function workspaceGraphql(options: {
             { ...given(rest), ...(aiRedactPii === undefined ? {} : { aiRedactPii }) },
             "input",
           );
-          const { workspace } = await service.updateWorkspace(admin(context), id, input);
+          const { workspace } = await service.updateWorkspace(ctx, id, input);
           options.onWorkspaceChanged?.(id);
           return workspace;
         },
         deleteWorkspace: async (_root, args, context: GraphqlContext) => {
+          const ctx = admin(context);
           const id = idArg(args);
-          await service.deleteWorkspace(admin(context), id);
+          await service.deleteWorkspace(ctx, id);
           options.onWorkspaceChanged?.(id);
           return true;
         },
         changeMemberRole: (_root, args, context: GraphqlContext) => {
+          const ctx = admin(context);
           const { workspaceId, userId } = memberArgs(args);
           const input = parseArgs(changeRoleSchema, { role: args.role }, "");
-          return members.changeMemberRole(admin(context), workspaceId, userId, input);
+          return members.changeMemberRole(ctx, workspaceId, userId, input);
         },
         removeMember: async (_root, args, context: GraphqlContext) => {
+          const ctx = admin(context);
           const { workspaceId, userId } = memberArgs(args);
-          await members.removeMember(admin(context), workspaceId, userId);
+          await members.removeMember(ctx, workspaceId, userId);
           return true;
         },
         transferOwnership: (_root, args, context: GraphqlContext) => {
+          const ctx = admin(context);
           const { workspaceId, userId } = memberArgs(args);
-          return members.transferOwnership(admin(context), workspaceId, { userId });
+          return members.transferOwnership(ctx, workspaceId, { userId });
         },
       },
     },
