@@ -108,6 +108,8 @@ describe("traces", { timeout: processTestTimeoutMs }, () => {
       // Nothing is sent on a timer during the test: the spans must arrive
       // through the flush at shutdown.
       OTEL_BSP_SCHEDULE_DELAY: "600000",
+      // A webhook to a closed port on loopback: its delivery fails to connect.
+      WEBHOOK_ALLOW_PRIVATE: "true",
     });
     cleanups.push(() => server.kill());
     await server.waitForOutput("Taskpilot is ready");
@@ -125,6 +127,17 @@ describe("traces", { timeout: processTestTimeoutMs }, () => {
     });
     expect(signUp.status).toBe(200);
     const { token } = (await signUp.json()) as { token: string };
+    const closedPort = await freePort();
+    const hook = await fetch(`${base}/v1/webhooks`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        url: `http://127.0.0.1:${closedPort}/hooks/pathsecret321`,
+        events: ["task.created"],
+      }),
+    });
+    expect(hook.status).toBe(201);
+    const { id: webhookId } = (await hook.json()) as { id: string };
     const created = await fetch(`${base}/v1/tasks`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -132,6 +145,7 @@ describe("traces", { timeout: processTestTimeoutMs }, () => {
     });
     expect(created.status).toBe(201);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/healthz?probe=1`)).status).toBe(200);
     // Secrets in URLs reach no span, as they reach no log line.
     await fetch(
       `${base}/api/auth/reset-password/resettoken123?callbackURL=%2Fx&token=querytoken456`,
@@ -139,6 +153,20 @@ describe("traces", { timeout: processTestTimeoutMs }, () => {
     await fetch(`${base}/v1/tasks?q=plans&api_key=keyvalue789`, {
       headers: { authorization: `Bearer ${token}` },
     });
+
+    // The delivery of the task's event is tried (and fails) before shutdown.
+    await expect
+      .poll(
+        async () => {
+          const answer = await fetch(`${base}/v1/webhooks/${webhookId}/deliveries`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          const page = (await answer.json()) as { data: Array<{ attempts: number }> };
+          return page.data[0]?.attempts ?? 0;
+        },
+        { timeout: 20_000, interval: 250 },
+      )
+      .toBeGreaterThan(0);
 
     expect(collector.spans).toEqual([]);
     server.child.kill("SIGTERM");
@@ -177,13 +205,28 @@ describe("traces", { timeout: processTestTimeoutMs }, () => {
     expect(sql.length).toBeGreaterThan(0);
     expect(sql.filter((span) => !span.parentSpanId)).toEqual([]);
     const everything = JSON.stringify(collector.spans);
-    for (const secret of [token, "resettoken123", "querytoken456", "keyvalue789"]) {
+    // The failed delivery's span names the target's origin only.
+    const delivery = collector.spans.find(
+      (span) => span.kind === 3 && span.scope === "@opentelemetry/instrumentation-http",
+    );
+    expect(attribute(delivery as Span, "url.full")?.stringValue).toBe(
+      `http://127.0.0.1/[redacted]`,
+    );
+    for (const secret of [
+      token,
+      "resettoken123",
+      "querytoken456",
+      "keyvalue789",
+      "pathsecret321",
+    ]) {
       expect(everything).not.toContain(secret);
     }
     expect(everything).toContain("api_key=[redacted]");
     // Probes are not traced.
     expect(
-      collector.spans.some((span) => attribute(span, "url.path")?.stringValue === "/healthz"),
+      collector.spans.some((span) =>
+        String(attribute(span, "url.path")?.stringValue ?? "").startsWith("/healthz"),
+      ),
     ).toBe(false);
 
     const lines = server

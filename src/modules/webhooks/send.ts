@@ -1,5 +1,7 @@
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+// The modules themselves, read at call time: tracing (tracing.ts) patches
+// their `request`, which a named import would have bound before it did.
+import http from "node:http";
+import https from "node:https";
 import { isIP } from "node:net";
 import { BlockedAddressError, hostOf, isPublicAddress, publicOnlyLookup } from "./address.ts";
 import { signatureHeader } from "./secret.ts";
@@ -28,8 +30,8 @@ const maxResponseBytes = 64 * 1024;
  * resolve the target itself, past the public-address lookup.
  */
 const agents = {
-  http: new HttpAgent({ keepAlive: true }),
-  https: new HttpsAgent({ keepAlive: true }),
+  http: new http.Agent({ keepAlive: true }),
+  https: new https.Agent({ keepAlive: true }),
 };
 
 /**
@@ -50,7 +52,7 @@ export function sendDelivery(options: SendOptions): Promise<Attempt> {
   // Saved while the deployment allowed it, sent after it stopped allowing it.
   if (!options.allowPrivate && url.protocol !== "https:") return refused("only https is allowed");
   const secure = url.protocol === "https:";
-  const request = secure ? httpsRequest : httpRequest;
+  const request = secure ? https.request : http.request;
   const timestamp = Math.floor(options.now().getTime() / 1000);
   return new Promise((resolve) => {
     const outgoing = request(

@@ -66,10 +66,15 @@ async function start(): Promise<void> {
       // server span is @fastify/otel's: node:http's own cost more than all
       // the rest of tracing together (it parses every request's URL into a
       // WHATWG URL for its attributes; bench:ab --traced).
+      // A target's path may be its secret: masked as the span starts, since
+      // a request that fails or gets no answer (a refused connection, a
+      // timeout) never reaches applyCustomAttributesOnSpan.
       new HttpInstrumentation({
         disableIncomingRequestInstrumentation: true,
+        startOutgoingSpanHook: (request) => ({
+          "url.full": `${request.protocol ?? "http:"}//${request.host ?? request.hostname ?? ""}/${censor}`,
+        }),
         applyCustomAttributesOnSpan: (span, request) => {
-          // A target's path may be its secret.
           if ("host" in request) {
             span.setAttribute("url.full", `${request.protocol}//${request.host}/${censor}`);
           }
@@ -81,7 +86,8 @@ async function start(): Promise<void> {
         // request's spans; the request and handler spans remain, and a hook's
         // time is the gap between them.
         instrumentHooks: false,
-        ignorePaths: (route: { url: string }) => untraced.has(route.url),
+        // Called with a route's pattern, and with each request's URL (query included).
+        ignorePaths: (route: { url: string }) => untraced.has(splitUrl(route.url)[0]),
         // The server span of each request: named for its route, with its URL
         // as the logs show it (it recorded the URL as it came).
         requestHook: (span, request) => {
