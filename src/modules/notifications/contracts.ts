@@ -8,7 +8,7 @@ export const notificationSchema = z
     id: z.uuid(),
     reason: z.enum(notificationReasons).meta({
       description:
-        "assigned: a task was assigned to you; task_activity: a task assigned to you or made by you changed; membership: your role in a workspace changed (ownership transfers too) or you were removed; webhook_disabled: the server turned off a webhook of a workspace you administer",
+        "assigned: a task was assigned to you; task_activity: a task assigned to you or made by you changed; membership: your role in a workspace changed (ownership transfers too), you were removed, or you were invited to one (its entity is the invitation to accept); webhook_disabled: the server turned off a webhook of a workspace you administer",
     }),
     read: z.boolean(),
     readAt: z.iso.datetime().nullable(),

@@ -5,7 +5,8 @@ import { signUp, type TestUser, useSecondInstance, useTestApp } from "../../../t
 import { createTask, expectValidationError } from "../../../test/tasks-helpers.ts";
 import type { App } from "../../app.ts";
 import { createApiKey, keyHeaders } from "../api-keys/test-helpers.ts";
-import { call, createWorkspace, join } from "../workspaces/test-helpers.ts";
+import type { WorkspaceRole } from "../workspaces/schema.ts";
+import { accept, call, createWorkspace, invite, join } from "../workspaces/test-helpers.ts";
 import type { Notification } from "./contracts.ts";
 import { eventsWaiting } from "./notifier.ts";
 import { peopleAtEachEvent, recipientsOf } from "./recipients.ts";
@@ -17,19 +18,26 @@ const second = useSecondInstance(t, { notifications: { pollMs: 50 } });
 
 type Page = { data: Notification[]; nextCursor: string | null; unreadCount: number };
 
-async function list(app: App, user: TestUser, query = ""): Promise<Page> {
+/**
+ * GET /v1/notifications. Without `invites`, the invitation every joinTeam()
+ * made is left out of the page (joinTeam marked it read, so counts of the
+ * unread are untouched); the test of invitations asks for them.
+ */
+async function list(app: App, user: TestUser, query = "", invites = false): Promise<Page> {
   const response = await call(app, user, "GET", `/v1/notifications${query}`);
   expect(response.statusCode, response.body).toBe(200);
-  return response.json<Page>();
+  const page = response.json<Page>();
+  if (invites) return page;
+  return { ...page, data: page.data.filter((entry) => entry.activity.type !== "member.invited") };
 }
 
 /** Polls until `user` has `count` notifications (the notifier runs every 50 ms). */
-async function notified(user: TestUser, count: number): Promise<Notification[]> {
+async function notified(user: TestUser, count: number, invites = false): Promise<Notification[]> {
   let page: Page = { data: [], nextCursor: null, unreadCount: 0 };
   await expect
     .poll(
       async () => {
-        page = await list(t.app, user, "?limit=100");
+        page = await list(t.app, user, "?limit=100", invites);
         return page.data.length;
       },
       { timeout: 10_000 },
@@ -38,12 +46,23 @@ async function notified(user: TestUser, count: number): Promise<Notification[]> 
   return page.data;
 }
 
+/**
+ * join(), then waits for the joiner's invitation notification and marks it
+ * read, so each test sees only the notifications it is about.
+ */
+async function joinTeam(owner: TestUser, workspaceId: string, user: TestUser, role: WorkspaceRole) {
+  await join(t.app, owner, workspaceId, user, role);
+  await notified(user, 1, true);
+  const read = await call(t.app, user, "POST", "/v1/notifications/read-all", {});
+  expect(read.json()).toEqual({ marked: 1 });
+}
+
 /** A team: the owner and one member. */
 async function team() {
   const owner = await signUp(t.app, "Owner");
   const member = await signUp(t.app, "Member");
   const workspace = await createWorkspace(t.app, owner);
-  await join(t.app, owner, workspace.id, member, "member");
+  await joinTeam(owner, workspace.id, member, "member");
   return { owner, member, workspace };
 }
 
@@ -118,10 +137,34 @@ describe("who is told", () => {
     ]);
   });
 
+  it("tells someone with an account that they were invited, and they accept from the notification", async () => {
+    const { owner, member, workspace } = await team();
+    const invitee = await signUp(t.app, "Invitee");
+    await invite(t.app, owner, workspace.id, invitee.email, "viewer");
+    const [invited] = await notified(invitee, 1, true);
+    expect(invited).toMatchObject({
+      reason: "membership",
+      activity: {
+        type: "member.invited",
+        actor: { id: owner.id },
+        entity: { type: "invitation", title: invitee.email },
+        workspaceId: workspace.id,
+        changes: { role: "viewer" },
+      },
+    });
+    const joined = await accept(t.app, invitee, invited?.activity.entity.id ?? "");
+    expect(joined.statusCode, joined.body).toBe(200);
+    // An address without an account tells nobody; the members hear nothing of either.
+    await invite(t.app, owner, workspace.id, "nobody-yet@example.com");
+    await settle(member, owner, workspace.id);
+    const memberSees = (await list(t.app, member)).data.map((entry) => entry.activity.type);
+    expect(memberSees).not.toContain("member.invited");
+  });
+
   it("tells the one a task is taken from and the one it is given to", async () => {
     const { owner, member, workspace } = await team();
     const other = await signUp(t.app, "Other");
-    await join(t.app, owner, workspace.id, other, "member");
+    await joinTeam(owner, workspace.id, other, "member");
     const task = await createTask(t.app, owner, {
       title: "Hand over",
       workspaceId: workspace.id,
@@ -230,7 +273,7 @@ describe("after someone leaves", () => {
     await call(t.app, owner, "PATCH", `/v1/tasks/${made.id}`, { title: "Renamed after" });
     // Let the notifier pass the rename.
     const admin = await signUp(t.app, "Admin");
-    await join(t.app, owner, workspace.id, admin, "admin");
+    await joinTeam(owner, workspace.id, admin, "admin");
     await settle(admin, owner, workspace.id);
     const stored = await t.database.db.execute<{ count: number }>(
       sql`select count(*)::int as count from notifications n join activity_events e on e.id = n.event_id
@@ -400,7 +443,10 @@ describe("reading", () => {
     });
     const [entry] = await notified(member, 1);
     const key = await createApiKey(t.app, member, { name: "reader", scopes: ["tasks:read"] });
-    const listed = await t.app.inject({ url: "/v1/notifications", headers: keyHeaders(key) });
+    const listed = await t.app.inject({
+      url: "/v1/notifications?unread=true",
+      headers: keyHeaders(key),
+    });
     expect(listed.json<Page>().data.map((item) => item.id)).toEqual([entry?.id]);
     const marked = await t.app.inject({
       method: "POST",
@@ -469,7 +515,8 @@ describe("the notifier", () => {
       sql`select count(*)::int as count, count(distinct event_id)::int as events
           from notifications where user_id = ${member.id}`,
     );
-    expect(counted.rows[0]).toEqual({ count: 16, events: 16 });
+    // 15 tasks, the settling marker and the invitation that made the team.
+    expect(counted.rows[0]).toEqual({ count: 17, events: 17 });
   });
 
   it("locks and writes nothing while no event is waiting", async () => {

@@ -6,6 +6,7 @@ import { v7 as uuidv7 } from "uuid";
 import { Poller } from "../../platform/poller.ts";
 import { type FeedRow, feedColumns, feedRowColumns, settled } from "../events/feed.ts";
 import { peopleOfTasks } from "../tasks/service.ts";
+import { accountsByEmail } from "../workspaces/invitations.ts";
 import { membersOf } from "../workspaces/service.ts";
 import { concernsTask, peopleAtEachEvent, recipientsOf } from "./recipients.ts";
 import { claimPlace, movePlace, writeNotifications } from "./service.ts";
@@ -48,6 +49,12 @@ const pageSize = 500;
  * commit leaves the place where it was; the unique (user, event) index
  * keeps a rerun from writing twice.
  */
+/** The address a member.invited event invites. */
+function invitedEmail(row: FeedRow): string | undefined {
+  const email = row.changes.email;
+  return row.type === "member.invited" && typeof email === "string" ? email : undefined;
+}
+
 export class Notifier {
   readonly #pool: pg.Pool;
   readonly #settings: NotifierSettings;
@@ -112,7 +119,7 @@ export class Notifier {
         await client.query("commit");
         return { written: 0, full: false };
       }
-      const [people, members] = await Promise.all([
+      const [people, members, invitees] = await Promise.all([
         peopleOfTasks(
           db,
           rows.filter((row) => concernsTask(row.type)).map((row) => row.entity_id),
@@ -120,6 +127,10 @@ export class Notifier {
         membersOf(
           db,
           rows.flatMap((row) => (row.workspace_id ? [row.workspace_id] : [])),
+        ),
+        accountsByEmail(
+          db,
+          rows.flatMap((row) => invitedEmail(row) ?? []),
         ),
       ]);
       const peopleAt = peopleAtEachEvent(rows, people);
@@ -135,6 +146,7 @@ export class Notifier {
           },
           {
             task: peopleAt.get(row.id),
+            invitee: invitees.get(invitedEmail(row) ?? ""),
             administrators: workspace
               ?.filter((person) => person.role === "owner" || person.role === "admin")
               .map((person) => person.userId),

@@ -13,6 +13,8 @@ export type NotifiableEvent = {
 export type Lookups = {
   task?: { assigneeId: string | null; createdBy: string | null } | undefined;
   administrators?: string[] | undefined;
+  /** The account of a member.invited event's address, when it has one. */
+  invitee?: string | undefined;
 };
 
 const taskChanges = [
@@ -40,8 +42,8 @@ function change(changes: Record<string, unknown>, field: string) {
  *   occurrence) or given to them;
  * - task_activity: a task assigned to them, made by them, or just taken
  *   from them changed, completed, reopened, deleted or restored;
- * - membership: their role changed (an ownership transfer included), or
- *   they were removed;
+ * - membership: their role changed (an ownership transfer included), they
+ *   were removed, or they were invited (when the address has an account);
  * - webhook_disabled: the server turned off a webhook of a workspace they
  *   administer.
  */
@@ -68,6 +70,9 @@ export function recipientsOf(
     tell(assignee.from, "task_activity");
   } else if (event.type === "member.role_changed" || event.type === "member.removed") {
     tell(event.entityId, "membership");
+  } else if (event.type === "member.invited") {
+    // Not a member yet: told as of their own membership, which they may see.
+    tell(lookups.invitee, "membership");
   } else if (event.type === "workspace.ownership_transferred") {
     // The new owner; the old one made the transfer (and is never told of it).
     const owner = change(event.changes, "owner");

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { and, asc, eq, gt, lte, or } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lte, or } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { actingUser } from "../../platform/auth/actor.ts";
 import { user } from "../../platform/auth/schema.ts";
 import { type Context, inTransaction } from "../../platform/context.ts";
-import { withTransaction } from "../../platform/db/transaction.ts";
+import { type Executor, withTransaction } from "../../platform/db/transaction.ts";
 import { conflict, DomainError, notFound } from "../../platform/http/errors.ts";
 import { decodeCursor, instantKey, type Page, toPage } from "../../platform/http/pagination.ts";
 import { recordActivity } from "../activity/service.ts";
@@ -234,4 +234,22 @@ export async function acceptInvitation(ctx: Context, invitationId: string): Prom
     });
   });
   return toWorkspace(await findWorkspace(ctx, found.workspaceId));
+}
+
+/**
+ * The accounts of these invited addresses, by address (both are stored
+ * lower-case): who already has an account to be told of an invitation.
+ */
+export async function accountsByEmail(
+  db: Executor,
+  emails: string[],
+): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  if (emails.length === 0) return found;
+  const rows = await db
+    .select({ id: user.id, email: user.email })
+    .from(user)
+    .where(inArray(user.email, [...new Set(emails)]));
+  for (const row of rows) found.set(row.email, row.id);
+  return found;
 }
