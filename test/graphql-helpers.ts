@@ -1,3 +1,4 @@
+import { expect } from "vitest";
 import type { App } from "../src/app.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are read field by field and checked with expect
@@ -31,4 +32,17 @@ export async function gql(
   });
   const body = response.json() as { data?: GraphqlData | null; errors?: GraphqlError[] };
   return { status: response.statusCode, data: body.data ?? null, errors: body.errors ?? [] };
+}
+
+/** The data of a request that must succeed: status 200 and no errors. */
+export async function gqlOk(
+  app: App,
+  headers: Record<string, string>,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<GraphqlData> {
+  const answer = await gql(app, headers, query, variables);
+  expect(answer.errors).toEqual([]);
+  expect(answer.status).toBe(200);
+  return answer.data as GraphqlData;
 }

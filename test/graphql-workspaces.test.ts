@@ -2,17 +2,14 @@ import { describe, expect, it } from "vitest";
 import { createApiKey, keyHeaders } from "../src/modules/api-keys/test-helpers.ts";
 import { memberSchema, workspaceSchema } from "../src/modules/workspaces/contracts.ts";
 import { call, createWorkspace, join } from "../src/modules/workspaces/test-helpers.ts";
-import { type GraphqlData, gql } from "./graphql-helpers.ts";
+import { gql, gqlOk } from "./graphql-helpers.ts";
 import { signUp, type TestUser, useTestApp } from "./harness.ts";
 
 const t = useTestApp();
 
-async function ok(user: TestUser, query: string, variables?: Record<string, unknown>) {
-  const answer = await gql(t.app, user.headers, query, variables);
-  expect(answer.errors).toEqual([]);
-  expect(answer.status).toBe(200);
-  return answer.data as GraphqlData;
-}
+/** The data of a request that must succeed, with no errors. */
+const ok = (user: TestUser, query: string, variables?: Record<string, unknown>) =>
+  gqlOk(t.app, user.headers, query, variables);
 
 const workspaceFields = "id name personal role memberCount aiRedactPii createdAt updatedAt";
 const memberFields = "userId name email role joinedAt";

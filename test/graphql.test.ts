@@ -5,21 +5,15 @@ import { categorySchema } from "../src/modules/categories/contracts.ts";
 import { profileSchema } from "../src/modules/profile/contracts.ts";
 import { taskSchema } from "../src/modules/tasks/contracts.ts";
 import { graphqlLimits } from "../src/platform/http/graphql.ts";
-import { type GraphqlData, type GraphqlError, gql } from "./graphql-helpers.ts";
+import { type GraphqlError, gql, gqlOk } from "./graphql-helpers.ts";
 import { signUp, type TestUser, useTestApp } from "./harness.ts";
 import { createTask } from "./tasks-helpers.ts";
 
 const t = useTestApp();
 
-type Data = GraphqlData;
-
-/** The answer of a request that must succeed, with no errors. */
-async function ok(user: TestUser, query: string, variables?: Record<string, unknown>) {
-  const answer = await gql(t.app, user.headers, query, variables);
-  expect(answer.errors).toEqual([]);
-  expect(answer.status).toBe(200);
-  return answer.data as Data;
-}
+/** The data of a request that must succeed, with no errors. */
+const ok = (user: TestUser, query: string, variables?: Record<string, unknown>) =>
+  gqlOk(t.app, user.headers, query, variables);
 
 const taskFields = "id title status priority tags dueAt version categoryId";
 
